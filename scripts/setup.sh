@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything voicecoach needs on a Debian machine: system packages (espeak-ng,
+# PortAudio, PulseAudio, sox, build tools for PyAudio) and a virtualenv in .venv.
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBS=(espeak-ng libespeak-ng1 portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils
+      sox alsa-utils python3-venv python3-dev build-essential tmux)
+
+missing=()
+for pkg in "${DEBS[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "voicecoach setup: installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.voicecoach-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition" 
+  touch "$stamp"
+fi

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.coach import Coach
+from voicecoach.loader import load_library
+from voicecoach.session import Session
+from voicecoach.vocabulary import Vocabulary
+
+from .fakes import FakeClock, FakeSpeaker, ListRecorder, ScriptedListener
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """Never touch the developer's own routines, settings or history."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def library():
+    return load_library(include_user=False)
+
+
+@pytest.fixture(scope="session")
+def vocabulary():
+    return Vocabulary.load()
+
+
+class Played:
+    def __init__(self, reason, speaker, listener, recorder, clock, coach):
+        self.reason, self.speaker, self.listener = reason, speaker, listener
+        self.recorder, self.clock, self.coach = recorder, clock, coach
+
+    @property
+    def text(self) -> str:
+        return self.speaker.text()
+
+
+@pytest.fixture
+def play(library, vocabulary):
+    """Run a whole scripted session through the pure coach with fake devices."""
+
+    def _play(routine=None, answers=(), interrupts=(), screen=False, seconds_per_word=0.0, **kw):
+        clock = FakeClock()
+        speaker = FakeSpeaker(clock, seconds_per_word)
+        listener = ScriptedListener(clock, speaker, answers, interrupts)
+        recorder = ListRecorder()
+        coach = Coach(library, vocabulary, clock.now, routine=routine, screen=screen, **kw)
+        reason = Session(coach, speaker, listener, clock, recorder=recorder).run()
+        return Played(reason, speaker, listener, recorder, clock, coach)
+
+    return _play

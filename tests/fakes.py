@@ -1,0 +1,103 @@
+"""Hand-written fakes for the ports (Clock, Speaker, Listener). One place, no Mock()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicecoach.events import Heard, NotUnderstood
+
+
+class FakeClock:
+    """A clock that moves only when told to (or when something sleeps on it)."""
+
+    def __init__(self, t: float = 0.0):
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+
+@dataclass
+class FakeSpeaker:
+    clock: FakeClock
+    seconds_per_word: float = 0.0  # >0 lets speech take clock time, like a real voice
+    said: list[str] = field(default_factory=list)
+    cues: list[str] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+        self.clock.sleep(len(text.split()) * self.seconds_per_word)
+
+    def cue(self, name: str) -> None:
+        self.cues.append(name)
+
+    def text(self) -> str:
+        return "\n".join(self.said)
+
+
+class ScriptExhausted(AssertionError):
+    pass
+
+
+@dataclass
+class Interrupt:
+    """Say ``intent`` ``after_s`` seconds into the first wait after a sentence containing ``trigger``."""
+
+    trigger: str
+    intent: str
+    after_s: float = 1.0
+
+
+class ScriptedListener:
+    """Answers questions from a list; interrupts holds when a trigger sentence was said.
+
+    ``answers`` items: an intent name, ``None`` for silence, or ``"?words"`` for speech
+    that is not understood.
+    """
+
+    def __init__(self, clock: FakeClock, speaker: FakeSpeaker, answers=(), interrupts=()):
+        self.clock, self.speaker = clock, speaker
+        self.answers = list(answers)
+        self.interrupts = list(interrupts)
+        self.contexts: list[str] = []
+        self._checked = 0
+
+    def listen(self, intents, context, timeout_s):
+        background = timeout_s is not None and context == "exercise"
+        if background:
+            recent = self.speaker.said[self._checked:]
+            if self.interrupts and any(self.interrupts[0].trigger in s for s in recent):
+                self._checked = len(self.speaker.said)
+                it = self.interrupts.pop(0)
+                assert it.intent in intents, f"{it.intent} not accepted during a hold: {intents}"
+                self.clock.sleep(min(it.after_s, timeout_s))
+                return Heard(it.intent, it.intent)
+            self._checked = len(self.speaker.said)
+            self.clock.sleep(timeout_s)
+            return None
+        self.contexts.append(context)
+        if not self.answers:
+            raise ScriptExhausted(f"no scripted answer left for {context}; last said: {self.speaker.said[-3:]}")
+        answer = self.answers.pop(0)
+        self.clock.sleep(1.0)
+        if answer is None:
+            self.clock.sleep(max(0.0, (timeout_s or 0) - 1.0))
+            return None
+        if answer.startswith("?"):
+            return NotUnderstood(answer[1:])
+        assert answer in intents, f"{answer!r} not accepted in context {context}: {intents}"
+        return Heard(answer, answer)
+
+
+@dataclass
+class ListRecorder:
+    records: list[tuple[str, dict]] = field(default_factory=list)
+
+    def record(self, kind: str, data: dict) -> None:
+        self.records.append((kind, data))
+
+    def kinds(self, kind: str) -> list[dict]:
+        return [d for k, d in self.records if k == kind]

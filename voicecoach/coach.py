@@ -1,0 +1,495 @@
+"""The coach: a pure state machine over a compiled program.
+
+``Coach.start()`` and ``Coach.handle(event)`` return lists of actions (say, cue,
+listen, wait, ...). The coach never sleeps and never touches audio; it reads time
+from the injected clock, so a 20-minute session runs in milliseconds under test.
+
+Every reply ends with what the coach waits for:
+
+* ``Listen(intents, context, timeout_s)``: a question; expect Heard/NotUnderstood/Silence.
+* ``Wait(until)`` plus ``Listen(commands, timeout_s=None)``: a hold or rest; send ``Tick``
+  at ``until`` and any command heard before.
+* ``Listen(..., timeout_s=None)`` alone: paused; wait as long as it takes.
+* ``End(reason)``.
+
+Safety rules live here: an answer that selects a branch is never guessed (re-ask once,
+then pause); "stop", "pain" and "worse" end a hold at once and ask whether to go on.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+from . import events as ev
+from .loader import Library
+from .program import (Block, Compiler, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
+                      SwitchPreference, Tuning, remaining_seconds)
+from .vocabulary import START_PREFIX, Vocabulary
+
+DISCLAIMER = ("I am an exercise coach, not a doctor. Move gently, and never push into sharp pain. "
+              "Say stop, or pain, at any time.")
+SAFETY_ROUTINE = "safety-screen"
+MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
+
+
+class Mode(enum.Enum):
+    RUNNING = "running"
+    ASKING = "asking"
+    HOLDING = "holding"
+    WAITING = "waiting"
+    PAUSED = "paused"
+    CONFIRM_STOP = "confirm_stop"
+    MENU = "menu"
+    ENDED = "ended"
+
+
+@dataclass
+class HoldState:
+    ends_at: float
+    marks: list[tuple[float, str]]
+    started_at: float
+    planned_s: float
+
+
+class Coach:
+    """Walks the program; see the module docstring for the protocol."""
+
+    def __init__(self, library: Library, vocabulary: Vocabulary, clock: Callable[[], float], *,
+                 routine: str | None = None, screen: bool = False, tuning: Tuning | None = None,
+                 silence_timeout_s: float = 8.0, disclaimer: bool = True):
+        self.library = library
+        self.vocab = vocabulary.with_routines(library.spoken_names())
+        self.now = clock
+        self.tuning = tuning or Tuning()
+        self.silence_timeout_s = silence_timeout_s
+        self.program: list[Instruction] = []
+        self.pc = 0
+        self.mode = Mode.RUNNING
+        self.preference: str | None = None
+        self.pending_routine = routine
+        self.menu_done = routine is not None
+        self.failures = 0
+        self.hold: HoldState | None = None
+        self.wait_until: float | None = None
+        self.paused_from: Mode | None = None
+        self.paused_remaining = 0.0
+        self.stop_cause = ""
+        self.resume_mode = Mode.RUNNING
+        self.history: list[int] = []  # block start pcs visited, for "back"
+        self._blocks = 0
+        intro: list[Instruction] = []
+        if disclaimer:
+            intro.append(Speak(DISCLAIMER, Block(0, "", "Welcome")))
+        self.program = intro
+        if screen and SAFETY_ROUTINE in library.routines:
+            self._append(SAFETY_ROUTINE)
+        self.screened = False
+
+    # ================================================================ public API
+    def start(self) -> list[ev.Action]:
+        return self._run([])
+
+    def handle(self, event: ev.Event) -> list[ev.Action]:
+        if self.mode is Mode.ENDED:
+            return [ev.End("done")]
+        out: list[ev.Action] = []
+        if isinstance(event, ev.Heard):
+            return self._heard(event, out)
+        if isinstance(event, (ev.NotUnderstood, ev.Silence)):
+            return self._no_answer(event, out)
+        return self._tick(out)
+
+    @property
+    def current_block(self) -> Block | None:
+        if 0 <= self.pc < len(self.program):
+            return self.program[self.pc].block
+        return None
+
+    def seconds_left(self) -> float:
+        """Estimated seconds left in the session (s)."""
+        extra = max(0.0, self.hold.ends_at - self.now()) if self.hold else 0.0
+        start = self.pc + 1 if self.hold else self.pc
+        return extra + remaining_seconds(self.program, start, self.preference)
+
+    # ================================================================ program walking
+    def _append(self, routine_id: str) -> None:
+        compiler = Compiler(self.library, self.tuning)
+        code = compiler.compile(routine_id, offset=len(self.program), first_block=self._blocks + 1000)
+        self._blocks += 1000
+        self.program.extend(code)
+
+    def _run(self, out: list[ev.Action]) -> list[ev.Action]:
+        """Execute instructions from pc until one needs to wait; return the actions."""
+        self.mode = Mode.RUNNING
+        while True:
+            if self.pc >= len(self.program):
+                if self._load_next(out):
+                    continue
+                return self._end(out, "done")
+            instr = self.program[self.pc]
+            self._note_block()
+            if isinstance(instr, Speak):
+                out.append(ev.Say(instr.text))
+                self.pc += 1
+            elif isinstance(instr, Marker):
+                out.append(ev.Record("routine", {"routine": instr.routine}))
+                out.append(self._show())
+                self.pc += 1
+            elif isinstance(instr, Jump):
+                self.pc = instr.target
+            elif isinstance(instr, SwitchPreference):
+                self.pc = instr.cases.get(self.preference or "", instr.default)
+            elif isinstance(instr, Finish):
+                out.append(ev.Say(instr.text))
+                out.append(ev.Record("safety_stop", {"advice": instr.text}))
+                return self._end(out, "safety")
+            elif isinstance(instr, Question):
+                self.mode, self.failures = Mode.ASKING, 0
+                out.append(ev.Say(instr.prompt))
+                return out + self._waiting()
+            elif isinstance(instr, Hold):
+                return self._start_hold(instr, instr.seconds, out, first=True)
+            elif isinstance(instr, Interval):
+                self.mode = Mode.WAITING
+                self.wait_until = self.now() + instr.seconds
+                out.append(self._show())
+                return out + self._waiting()
+
+    def _load_next(self, out: list[ev.Action]) -> bool:
+        if self.program and self.program[0].block.routine == "" and not self.screened:
+            self.screened = True
+            if any(i.block.routine == SAFETY_ROUTINE for i in self.program):
+                out.append(ev.Record("screen_passed", {}))
+        if self.pending_routine:
+            rid, self.pending_routine = self.pending_routine, None
+            self._append(rid)
+            return True
+        if not self.menu_done:
+            self.menu_done = True
+            self.mode, self.failures = Mode.MENU, 0
+            names = [self.vocab.example(i) for i in self._menu_intents()]
+            out.append(ev.Say("Which routine would you like? You can say " + _spoken_list(names) + "."))
+            return False
+        return False
+
+    def _note_block(self) -> None:
+        block = self.program[self.pc].block
+        if block and (not self.history or self.program[self.history[-1]].block != block):
+            start = self.pc
+            while start > 0 and self.program[start - 1].block == block:
+                start -= 1
+            self.history.append(start)
+
+    def _end(self, out: list[ev.Action], reason: str) -> list[ev.Action]:
+        if self.mode is Mode.MENU:
+            return out + self._waiting()
+        self.mode = Mode.ENDED
+        self.hold = None
+        out.append(ev.Record("end", {"reason": reason}))
+        out.append(ev.End(reason))
+        return out
+
+    # ================================================================ holds and time
+    def _start_hold(self, instr: Hold, seconds: float, out, first: bool) -> list[ev.Action]:
+        now = self.now()
+        if first:
+            lead = "Hold" if instr.rep == 1 else f"Number {instr.rep} of {instr.reps}. Hold"
+            out.append(ev.Cue("start"))
+            out.append(ev.Say(f"{lead} for {_seconds_words(seconds)}."))
+        ends = now + seconds
+        marks: list[tuple[float, str]] = []
+        if seconds >= 25:
+            marks.append((ends - 10, "Ten seconds left."))
+        if seconds >= 40:
+            marks.insert(0, (now + seconds / 2, "Halfway."))
+        elif 12 <= seconds < 25:
+            marks.append((now + seconds / 2, "Halfway."))
+        if seconds >= 6:
+            marks += [(ends - 3, "Three."), (ends - 2, "Two."), (ends - 1, "One.")]
+        self.hold = HoldState(ends, sorted(marks), now, instr.seconds)
+        self.mode = Mode.HOLDING
+        out.append(self._show())
+        return out + self._waiting()
+
+    def _tick(self, out: list[ev.Action]) -> list[ev.Action]:
+        now = self.now()
+        if self.mode is Mode.HOLDING and self.hold:
+            due = [m for m in self.hold.marks if m[0] <= now + 1e-6]
+            self.hold.marks = [m for m in self.hold.marks if m[0] > now + 1e-6]
+            if now + 1e-6 >= self.hold.ends_at:
+                instr = self.program[self.pc]
+                out.append(ev.Cue("end"))
+                out.append(ev.Say(instr.release))
+                out.append(self._hold_record(completed=True))
+                self.hold = None
+                self.pc += 1
+                return self._run(out)
+            if due:  # speech can lag the clock: say only the latest mark that is due
+                out.append(ev.Say(due[-1][1]))
+            return out + self._waiting()
+        if self.mode is Mode.WAITING and self.wait_until is not None:
+            if now + 1e-6 >= self.wait_until:
+                self.wait_until = None
+                self.pc += 1
+                return self._run(out)
+        return out + self._waiting()
+
+    def _hold_record(self, completed: bool) -> ev.Record:
+        instr = self.program[self.pc]
+        held = min(self.now() - self.hold.started_at, self.hold.planned_s) if self.hold else 0.0
+        return ev.Record("hold", {"exercise": instr.block.exercise, "side": instr.block.side,
+                                  "rep": instr.rep, "planned_s": instr.seconds,
+                                  "held_s": round(held, 1), "completed": completed})
+
+    # ================================================================ what we wait for
+    def _waiting(self) -> list[ev.Action]:
+        commands = tuple(self.vocab.commands)
+        if self.mode is Mode.ASKING:
+            q = self.program[self.pc]
+            return [ev.Listen(self.vocab.intents_for(q.context), q.context, self.silence_timeout_s)]
+        if self.mode in (Mode.CONFIRM_STOP,):
+            return [ev.Listen(self.vocab.intents_for("yesno"), "yesno", self.silence_timeout_s)]
+        if self.mode is Mode.MENU:
+            return [ev.Listen(self.vocab.intents_for("menu"), "menu", self.silence_timeout_s)]
+        if self.mode is Mode.HOLDING and self.hold:
+            nxt = min([m[0] for m in self.hold.marks] + [self.hold.ends_at])
+            return [ev.Wait(nxt), ev.Listen(self.vocab.intents_for("exercise"), "exercise", None)]
+        if self.mode is Mode.WAITING and self.wait_until is not None:
+            return [ev.Wait(self.wait_until), ev.Listen(self.vocab.intents_for("exercise"), "exercise", None)]
+        if self.mode is Mode.PAUSED:
+            return [ev.Listen(commands, "exercise", None)]
+        return []
+
+    def _menu_intents(self) -> list[str]:
+        return [i for i in self.vocab.intents_for("menu") if i.startswith(START_PREFIX)]
+
+    def _show(self, paused: bool = False) -> ev.Show:
+        block = self.current_block
+        instr = self.program[self.pc] if 0 <= self.pc < len(self.program) else None
+        rep = (instr.rep, instr.reps) if isinstance(instr, Hold) else (None, None)
+        ends = self.hold.ends_at if self.hold else self.wait_until
+        return ev.Show(block.routine if block else "", block.title if block else "",
+                       block.side if block else None, rep[0], rep[1], ends, paused)
+
+    # ================================================================ answers
+    def _heard(self, heard: ev.Heard, out: list[ev.Action]) -> list[ev.Action]:
+        intent = heard.intent
+        mode = self.mode
+        if mode is Mode.MENU and intent.startswith(START_PREFIX):
+            rid = intent[len(START_PREFIX):]
+            out.append(ev.Record("answer", {"question": "menu", "intent": intent, "text": heard.text}))
+            self._append(rid)
+            return self._run(out)
+        if mode is Mode.ASKING:
+            q = self.program[self.pc]
+            if intent in q.answers:
+                return self._answer(q, intent, heard.text, out)
+        if mode is Mode.CONFIRM_STOP:
+            if intent == "yes":
+                return self._continue_after_stop(out)
+            if intent in ("no", "stop"):
+                return self._stopped(out)
+        if intent in ("stop", "pain", "worse"):  # "worse" outside a rating question means pain
+            return self._stop_request(intent, out)
+        handler = getattr(self, f"_cmd_{intent}", None)
+        if handler is None:  # an intent this state does not take: treat as not understood
+            return self._no_answer(ev.NotUnderstood(heard.text), out)
+        return handler(out)
+
+    def _answer(self, q: Question, intent: str, text: str, out) -> list[ev.Action]:
+        choice = q.answers[intent]
+        out.append(ev.Record("answer", {"question": q.qid, "prompt": q.prompt, "intent": intent, "text": text}))
+        if choice.say:
+            out.append(ev.Say(choice.say))
+        if choice.result:
+            self.preference = choice.result
+            out.append(ev.Record("result", {"preference": choice.result}))
+        if choice.stop:
+            out.append(ev.Say(choice.stop))
+            out.append(ev.Record("safety_stop", {"advice": choice.stop}))
+            return self._end(out, "safety")
+        self.pc = choice.target if choice.target is not None else self.pc + 1
+        return self._run(out)
+
+    def _no_answer(self, event, out) -> list[ev.Action]:
+        if self.mode not in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
+            return out + self._waiting()  # background talk during a hold is ignored
+        self.failures += 1
+        options = self._options()
+        if self.failures >= MAX_FAILED_ANSWERS:
+            out.append(ev.Say("I'll pause here. Say resume when you're ready."))
+            return self._pause(out, announce=False)
+        if isinstance(event, ev.Silence):
+            out.append(ev.Say(f"I didn't hear an answer. Please say {options}."))
+        else:
+            out.append(ev.Say(f"Sorry, I didn't catch that. Please say {options}."))
+        return out + self._waiting()
+
+    def _options(self) -> str:
+        if self.mode is Mode.MENU:
+            return _spoken_list([self.vocab.example(i) for i in self._menu_intents()])
+        if self.mode is Mode.CONFIRM_STOP:
+            return "yes or no"
+        q = self.program[self.pc]
+        return self.vocab.describe(q.answers)
+
+    # ================================================================ commands
+    def _stop_request(self, intent: str, out) -> list[ev.Action]:
+        if self.mode is Mode.MENU:
+            return self._stopped(out)
+        if self.hold:
+            out.append(self._hold_record(completed=False))
+            self.hold = None
+        if self.mode is Mode.PAUSED:
+            self.mode = self.paused_from or Mode.RUNNING
+        self.stop_cause = intent
+        self.resume_mode = self.mode
+        self.wait_until = None
+        self.mode, self.failures = Mode.CONFIRM_STOP, 0
+        if intent == "stop":
+            out.append(ev.Say("Stopping. Relax."))
+        else:
+            out.append(ev.Say("Stop there. Ease out of the position slowly, and relax."))
+            out.append(ev.Record("pain", {"intent": intent}))
+        out.append(ev.Say("Do you want to go on with the session?"))
+        return out + self._waiting()
+
+    def _continue_after_stop(self, out) -> list[ev.Action]:
+        out.append(ev.Say("Okay, let's go on."))
+        if self.resume_mode in (Mode.ASKING, Mode.MENU):
+            self.mode = self.resume_mode
+            instr = self.program[self.pc] if self.resume_mode is Mode.ASKING else None
+            if instr:
+                out.append(ev.Say(instr.prompt))
+            return out + self._waiting()
+        # the exercise that was stopped is not picked up again
+        return self._jump_to_next_block(out)
+
+    def _stopped(self, out) -> list[ev.Action]:
+        if self.stop_cause in ("pain", "worse"):
+            out.append(ev.Say("Okay, we'll stop here. Rest now. If the pain is severe, or spreads down "
+                              "your leg, please contact a doctor or physiotherapist."))
+        else:
+            out.append(ev.Say("Okay, we'll stop here. Well done."))
+        self.mode = Mode.RUNNING
+        return self._end(out, "stopped")
+
+    def _pause(self, out, announce: bool = True) -> list[ev.Action]:
+        if self.mode is Mode.PAUSED:
+            return out + self._waiting()
+        self.paused_from = self.mode
+        if self.hold:
+            self.paused_remaining = max(0.0, self.hold.ends_at - self.now())
+            self.hold = None
+        elif self.wait_until is not None:
+            self.paused_remaining = max(0.0, self.wait_until - self.now())
+            self.wait_until = None
+        self.mode = Mode.PAUSED
+        if announce:
+            out.append(ev.Say("Paused. Say resume when you're ready."))
+        out.append(self._show(paused=True))
+        out.append(ev.Record("pause", {}))
+        return out + self._waiting()
+
+    def _cmd_pause(self, out):
+        return self._pause(out)
+
+    def _cmd_resume(self, out):
+        if self.mode is not Mode.PAUSED:
+            return out + self._waiting()
+        previous, self.mode, self.failures = self.paused_from, Mode.RUNNING, 0
+        instr = self.program[self.pc] if self.pc < len(self.program) else None
+        if previous is Mode.HOLDING and isinstance(instr, Hold):
+            out.append(ev.Say(f"Resuming. Back into position. Hold for {_seconds_words(self.paused_remaining)} more."))
+            return self._start_hold(instr, max(1.0, round(self.paused_remaining)), out, first=False)
+        if previous is Mode.WAITING:
+            self.mode = Mode.WAITING
+            self.wait_until = self.now() + self.paused_remaining
+            out.append(ev.Say("Resuming."))
+            return out + self._waiting()
+        self.mode = previous or Mode.RUNNING
+        if self.mode is Mode.ASKING:
+            out.append(ev.Say(instr.prompt))
+        elif self.mode is Mode.CONFIRM_STOP:
+            out.append(ev.Say("Do you want to go on with the session?"))
+        elif self.mode is Mode.MENU:
+            out.append(ev.Say(f"Which routine would you like? You can say {self._options()}."))
+        else:
+            return self._run(out)
+        return out + self._waiting()
+
+    def _cmd_repeat(self, out):
+        if self.mode in (Mode.ASKING,):
+            out.append(ev.Say(self.program[self.pc].prompt))
+        elif self.mode is Mode.CONFIRM_STOP:
+            out.append(ev.Say("Do you want to go on with the session?"))
+        elif self.mode is Mode.MENU:
+            out.append(ev.Say(f"You can say {self._options()}."))
+        elif self.mode is Mode.PAUSED:
+            out.append(ev.Say("We are paused. Say resume when you're ready."))
+        else:
+            block = self.current_block
+            said = [i.text for i in self.program if isinstance(i, Speak) and i.block == block]
+            out.append(ev.Say(said[-1] if said and len(said) < 3 else (said[0] if said else "Keep going.")))
+        return out + self._waiting()
+
+    def _cmd_skip(self, out):
+        if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
+            # an answer that picks the way on cannot be skipped: never guess it
+            out.append(ev.Say(f"I need an answer to go on. Please say {self._options()}."))
+            return out + self._waiting()
+        if self.hold:
+            out.append(self._hold_record(completed=False))
+        out.append(ev.Say("Skipping."))
+        return self._jump_to_next_block(out)
+
+    def _jump_to_next_block(self, out):
+        block = self.current_block
+        self.hold, self.wait_until = None, None
+        pc = self.pc
+        while pc < len(self.program) and self.program[pc].block == block:
+            pc += 1
+        self.pc = pc
+        return self._run(out)
+
+    def _cmd_back(self, out):
+        if self.hold:
+            out.append(self._hold_record(completed=False))
+        # history ends with the current block; go to the one before it
+        current = self.history.pop() if self.history else self.pc
+        target = self.history.pop() if self.history else current
+        self.hold, self.wait_until = None, None
+        self.pc = target
+        out.append(ev.Say("Going back."))
+        return self._run(out)
+
+    def _cmd_time_left(self, out):
+        total = self.seconds_left()
+        parts = []
+        if self.hold:
+            parts.append(f"{_seconds_words(max(1, round(self.hold.ends_at - self.now())))} left in this hold.")
+        minutes = round(total / 60)
+        parts.append(f"About {minutes} minute{'s' if minutes != 1 else ''} left in this session." if minutes
+                     else "Less than a minute left in this session.")
+        out.append(ev.Say(" ".join(parts)))
+        return out + self._waiting()
+
+    def _cmd_help(self, out):
+        text = "You can say pause, resume, repeat, skip, back, stop, or how long left."
+        if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
+            text = f"To answer, say {self._options()}. " + text
+        out.append(ev.Say(text))
+        return out + self._waiting()
+
+
+def _spoken_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + ", or " + items[-1]
+
+
+def _seconds_words(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return "1 second" if seconds == 1 else f"{seconds} seconds"

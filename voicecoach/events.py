@@ -1,0 +1,100 @@
+"""Messages between the pure coach and the world: events in, actions out.
+
+Small frozen dataclasses (compare pipecat's frames). Times are seconds on the
+coach's injected clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+# --- events: what happened -------------------------------------------------------
+@dataclass(frozen=True)
+class Heard:
+    """The listener understood an intent (from the vocabulary)."""
+
+    intent: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """Speech was detected but is not an answer or command (rejected)."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Nothing was heard within the listening timeout."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed; the coach reads the clock itself."""
+
+
+Event = Heard | NotUnderstood | Silence | Tick
+
+
+# --- actions: what to do ---------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    """Speak a sentence (and show it as a caption)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Play a short sound: 'start' (hold begins), 'end' (hold ends), 'tick' (rep)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Listen for these intents. ``timeout_s`` None: listen for commands until ``Wait`` ends."""
+
+    intents: tuple[str, ...]
+    context: str
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do until ``until`` (clock seconds): then send :class:`Tick`."""
+
+    until: float
+
+
+@dataclass(frozen=True)
+class Show:
+    """Progress for a screen: what is going on now. Never spoken."""
+
+    routine: str
+    title: str
+    side: str | None = None
+    rep: int | None = None
+    reps: int | None = None
+    ends_at: float | None = None
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """Something worth keeping in the history (answers, results, holds)."""
+
+    kind: str
+    data: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class End:
+    """The session is over. ``reason``: 'done', 'stopped' or 'safety'."""
+
+    reason: str
+
+
+Action = Say | Cue | Listen | Wait | Show | Record | End

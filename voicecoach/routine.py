@@ -1,0 +1,180 @@
+"""Typed model of a routine file (YAML). Validated with pydantic; see ``loader.py``.
+
+A routine is a list of steps. Each step is one of:
+
+* ``say``: a spoken sentence.
+* ``do``: perform an exercise defined under ``exercises`` (holds, reps, sides, tempo).
+* ``ask``: a question whose answers (``better``/``worse``/``same`` or ``yes``/``no``)
+  branch: ``goto`` a step id, record a ``result``, or ``stop`` with advice.
+* ``run``: play another routine; ``run_preferred`` plays the routine for the
+  directional preference the assessment found.
+* ``stop``: end the session with advice (safety).
+
+Branches name answers and step ids, never code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A value the user may adjust within ``min``..``max``; ``default`` is used unless set."""
+
+    default: float
+    min: float
+    max: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, value):
+        # ``hold_s: 30`` is shorthand for a fixed value.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"default": value, "min": value, "max": value}
+        if isinstance(value, dict) and "default" not in value and {"min", "max"} <= value.keys():
+            return {**value, "default": value["min"]}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (0 < self.min <= self.default <= self.max):
+            raise ValueError(f"need 0 < min <= default <= max, got min={self.min}, "
+                             f"default={self.default}, max={self.max}")
+        return self
+
+    def clamp(self, value: float) -> float:
+        return max(self.min, min(self.max, value))
+
+
+Side = Literal["left", "right"]
+
+
+class Exercise(_Strict):
+    """One exercise: how to get into position, then timed holds or paced repetitions."""
+
+    name: str = Field(description="Spoken name, e.g. 'Figure-4 stretch'.")
+    instructions: str = Field(description="Spoken set-up; {side} and {other_side} are filled in.")
+    position_s: float = Field(5, ge=0, le=120, description="Time to get into position (s).")
+    hold_s: Range | None = Field(None, description="Length of each hold (s); none for paced reps.")
+    reps: Range = Field(default_factory=lambda: Range(default=1, min=1, max=1),
+                        description="Repetitions per side.")
+    sides: list[Side] = Field(default_factory=list, description="Sides to do, in order; empty: both at once.")
+    tempo_s: Range | None = Field(None, description="Paced reps: seconds per repetition.")
+    phases: list[str] = Field(default_factory=list,
+                              description="Paced reps: what is said within each rep, spread over tempo_s.")
+    rest_s: float = Field(5, ge=0, le=300, description="Rest between holds (s).")
+    caution: str | None = Field(None, description="Spoken before the exercise starts.")
+    release: str = Field("And relax.", description="Spoken when a hold ends.")
+
+    @model_validator(mode="after")
+    def _hold_or_tempo(self):
+        if (self.hold_s is None) == (self.tempo_s is None):
+            raise ValueError("an exercise needs exactly one of hold_s (timed holds) or tempo_s (paced reps)")
+        if self.tempo_s is not None and not self.phases:
+            raise ValueError("paced reps (tempo_s) need phases: what to say within each repetition")
+        return self
+
+
+Answer = Literal["better", "worse", "same", "yes", "no"]
+Preference = Literal["flexion", "extension", "none"]
+
+
+class Branch(_Strict):
+    """What an answer leads to. With no ``goto`` or ``stop`` the routine goes on."""
+
+    say: str | None = None
+    result: Preference | None = Field(None, description="Records the directional preference.")
+    goto: str | None = Field(None, description="Id of the step to continue at.")
+    stop: str | None = Field(None, description="End the session with this advice.")
+    end: bool = Field(False, description="End this routine (the caller goes on).")
+
+
+class _Step(_Strict):
+    id: str | None = Field(None, description="Label for goto.")
+
+
+class SayStep(_Step):
+    say: str
+
+
+class DoStep(_Step):
+    do: str = Field(description="Id of an exercise under 'exercises'.")
+
+
+class AskStep(_Step):
+    ask: str
+    answers: dict[Answer, Branch]
+
+    @model_validator(mode="after")
+    def _complete(self):
+        keys = set(self.answers)
+        if keys <= {"better", "worse", "same"} and keys != {"better", "worse", "same"}:
+            raise ValueError("a rating question must give a branch for better, worse and same")
+        if keys <= {"yes", "no"} and keys != {"yes", "no"}:
+            raise ValueError("a yes/no question must give a branch for yes and no")
+        if not (keys <= {"better", "worse", "same"} or keys <= {"yes", "no"}):
+            raise ValueError("answers must be either better/worse/same or yes/no")
+        return self
+
+    @property
+    def context(self) -> str:
+        return "yesno" if "yes" in self.answers else "rating"
+
+
+class RunStep(_Step):
+    run: str = Field(description="Id of another routine to play here.")
+
+
+class RunPreferredStep(_Step):
+    run_preferred: dict[Preference, str | None] = Field(
+        description="Routine id per directional preference; a missing one skips the step.")
+
+
+class StopStep(_Step):
+    stop: str
+
+
+STEP_KEYS = {"say": SayStep, "do": DoStep, "ask": AskStep, "run": RunStep,
+              "run_preferred": RunPreferredStep, "stop": StopStep}
+
+
+def _step_kind(value) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in STEP_KEYS if k in value]
+        return found[0] if len(found) == 1 else None
+    return next((k for k, cls in STEP_KEYS.items() if isinstance(value, cls)), None)
+
+
+Step = Annotated[
+    Union[tuple(Annotated[cls, Tag(key)] for key, cls in STEP_KEYS.items())],  # type: ignore[misc]
+    Discriminator(_step_kind, custom_error_type="step_kind",
+                  custom_error_message="a step needs exactly one of: " + ", ".join(STEP_KEYS)),
+]
+
+
+class Routine(_Strict):
+    """One routine file. Its id is the file stem."""
+
+    name: str = Field(description="What the user says to start it.")
+    aliases: list[str] = Field(default_factory=list, description="Other spoken names.")
+    description: str = ""
+    menu: bool = Field(True, description="Offered in the menu and by voice.")
+    exercises: dict[str, Exercise] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self):
+        ids = [s.id for s in self.steps if s.id]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"step id used twice: {', '.join(sorted(dupes))}")
+        return self
+
+    def spoken_names(self) -> list[str]:
+        return [self.name, *self.aliases]

@@ -1,0 +1,123 @@
+"""Session history in SQLite (standard library), in the user's XDG data dir.
+
+Every record is committed in its own transaction (WAL journal), so a crash or Ctrl-C
+loses at most the step in progress. The schema is versioned with ``PRAGMA user_version``
+and migrated forward in order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import platformdirs
+
+MIGRATIONS: list[str] = [
+    # 1: sessions and everything that happened in them
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_at REAL NOT NULL,      -- unix time (s)
+        ended_at REAL,                 -- unix time (s), NULL while running or if interrupted
+        routine TEXT,
+        end_reason TEXT
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        at REAL NOT NULL,              -- unix time (s)
+        kind TEXT NOT NULL,            -- answer, result, hold, routine, pause, pain, safety_stop, end, ...
+        data TEXT NOT NULL             -- JSON
+    );
+    CREATE INDEX events_session ON events(session_id);
+    CREATE TABLE facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL);
+    """,
+]
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_data_dir("voicecoach")) / "history.sqlite3"
+
+
+class Store:
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.migrate()
+        self.session_id: int | None = None
+
+    def migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._tx():
+                for statement in filter(str.strip, sql.split(";")):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    def _tx(self):
+        store = self
+
+        class _Tx:
+            def __enter__(self):
+                store.db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, *_):
+                store.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                return False
+
+        return _Tx()
+
+    # -- facts (small remembered values) ------------------------------------------------
+    def get_fact(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM facts WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_fact(self, key: str, value) -> None:
+        with self._tx():
+            self.db.execute("INSERT INTO facts(key, value, updated_at) VALUES(?,?,?) "
+                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                            (key, json.dumps(value), time.time()))
+
+    # -- sessions ----------------------------------------------------------------------
+    def begin_session(self, routine: str | None) -> int:
+        with self._tx():
+            cur = self.db.execute("INSERT INTO sessions(started_at, routine) VALUES(?,?)", (time.time(), routine))
+        self.session_id = cur.lastrowid
+        return self.session_id
+
+    def record(self, kind: str, data: dict) -> None:
+        """A Recorder: one committed row per thing that happened."""
+        if self.session_id is None:
+            self.begin_session(None)
+        with self._tx():
+            self.db.execute("INSERT INTO events(session_id, at, kind, data) VALUES(?,?,?,?)",
+                            (self.session_id, time.time(), kind, json.dumps(data)))
+            if kind == "routine":
+                self.db.execute("UPDATE sessions SET routine=COALESCE(routine, ?) WHERE id=?",
+                                (data.get("routine"), self.session_id))
+            if kind == "end":
+                self.db.execute("UPDATE sessions SET ended_at=?, end_reason=? WHERE id=?",
+                                (time.time(), data.get("reason"), self.session_id))
+        if kind == "screen_passed":
+            self.set_fact("screen_passed", True)
+        if kind == "result":
+            self.set_fact("preference", {"value": data["preference"], "at": time.time()})
+
+    def sessions(self, limit: int = 20) -> list[sqlite3.Row]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            return self.db.execute("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+        finally:
+            self.db.row_factory = None
+
+    def events(self, session_id: int) -> list[tuple[float, str, dict]]:
+        rows = self.db.execute("SELECT at, kind, data FROM events WHERE session_id=? ORDER BY id", (session_id,))
+        return [(at, kind, json.loads(data)) for at, kind, data in rows]
+
+    def close(self) -> None:
+        self.db.close()

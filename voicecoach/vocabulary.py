@@ -1,0 +1,156 @@
+"""The vocabulary: spoken phrases mapped to intents, from ``vocabulary.yaml``.
+
+One file feeds both the typed mode (exact phrase matching) and the speech recognizer
+(its grammar is generated from :meth:`Vocabulary.phrases_for`), so a phrase is never
+written twice. Routine names and aliases become ``start:<routine-id>`` intents.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .yamlio import load_with_nodes
+
+#: Intents that act as commands and are accepted in every listening context.
+START_PREFIX = "start:"
+
+_TOKEN = re.compile(r"\[|\]|\(|\)|\||[^\[\]()|]+")
+
+
+def expand_template(template: str) -> list[str]:
+    """Expand ``[optional]`` and ``(a|b)`` groups into every plain phrase, normalised."""
+    tokens = _TOKEN.findall(template)
+    pos = 0
+
+    def parse_seq(closers: str) -> list[str]:
+        nonlocal pos
+        results = [""]
+        while pos < len(tokens) and tokens[pos] not in closers:
+            tok = tokens[pos]
+            pos += 1
+            if tok == "[":
+                options = parse_alts("]") + [""]
+            elif tok == "(":
+                options = parse_alts(")")
+            else:
+                options = [tok]
+            results = [a + b for a, b in itertools.product(results, options)]
+        return results
+
+    def parse_alts(closer: str) -> list[str]:
+        nonlocal pos
+        alts = parse_seq("|" + closer)
+        while pos < len(tokens) and tokens[pos] == "|":
+            pos += 1
+            alts += parse_seq("|" + closer)
+        if pos >= len(tokens) or tokens[pos] != closer:
+            raise ValueError(f"unbalanced brackets in template {template!r}")
+        pos += 1
+        return alts
+
+    phrases = parse_seq("")
+    if pos != len(tokens):
+        raise ValueError(f"unbalanced brackets in template {template!r}")
+    return sorted({normalise(p) for p in phrases if normalise(p)})
+
+
+def normalise(text: str) -> str:
+    """Lower-case, keep letters, digits and apostrophes, single spaces."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Phrases per intent, the commands heard everywhere, and the listening contexts."""
+
+    phrases: Mapping[str, tuple[str, ...]]
+    commands: tuple[str, ...]
+    contexts: Mapping[str, tuple[str, ...]]
+    start_templates: tuple[str, ...]
+    routine_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Vocabulary":
+        if path is None:
+            ref = resources.files("voicecoach") / "vocabulary.yaml"
+            data, _ = load_with_nodes("vocabulary.yaml", ref.read_text(encoding="utf-8"))
+        else:
+            data, _ = load_with_nodes(path)
+        phrases = {
+            str(intent): tuple(sorted({p for t in templates for p in expand_template(t)}))
+            for intent, templates in data["intents"].items()
+        }
+        return cls(
+            phrases=phrases,
+            commands=tuple(data["commands"]),
+            contexts={k: tuple(str(i) for i in v) for k, v in data["contexts"].items()},
+            start_templates=tuple(data["start"]),
+        )
+
+    def with_routines(self, names: Mapping[str, Iterable[str]]) -> "Vocabulary":
+        """Add ``start:<id>`` intents for routines, ``names`` maps id -> spoken names."""
+        routine_names = {rid: tuple(normalise(n) for n in ns) for rid, ns in names.items()}
+        phrases = {k: v for k, v in self.phrases.items() if not k.startswith(START_PREFIX)}
+        for rid, spoken in routine_names.items():
+            out: set[str] = set()
+            for template in self.start_templates:
+                for name in spoken:
+                    out.update(expand_template(template.replace("{routine}", name)))
+            phrases[START_PREFIX + rid] = tuple(sorted(out))
+        return Vocabulary(phrases, self.commands, self.contexts, self.start_templates, routine_names)
+
+    # -- which intents a context accepts ------------------------------------------
+    def answers_for(self, context: str) -> tuple[str, ...]:
+        """A context's own answers (without the commands heard everywhere)."""
+        own: list[str] = []
+        for name in self.contexts[context]:
+            if name == "start":
+                own += sorted(i for i in self.phrases if i.startswith(START_PREFIX))
+            else:
+                own.append(name)
+        return tuple(own)
+
+    def intents_for(self, context: str) -> tuple[str, ...]:
+        """Intents accepted in a listening context, its own answers first, then commands."""
+        own = self.answers_for(context)
+        return own + tuple(c for c in self.commands if c not in own)
+
+    def phrases_for(self, intents: Iterable[str]) -> dict[str, str]:
+        """phrase -> intent for the given intents (what a grammar is built from)."""
+        table: dict[str, str] = {}
+        for intent in intents:
+            for phrase in self.phrases.get(intent, ()):
+                table.setdefault(phrase, intent)
+        return table
+
+    def match(self, text: str, intents: Iterable[str]) -> str | None:
+        """The intent whose phrase equals ``text`` exactly, or None. Never a guess."""
+        intents = list(intents)
+        said = normalise(text)
+        if said in intents:  # typing the intent name itself is fine in text mode
+            return said
+        return self.phrases_for(intents).get(said)
+
+    def words(self, intents: Iterable[str]) -> set[str]:
+        return {w for p in self.phrases_for(intents) for w in p.split()}
+
+    def describe(self, intents: Iterable[str]) -> str:
+        """Short spoken list of what to say, e.g. 'better, worse, or the same'."""
+        examples = [self.example(i) for i in intents]
+        if len(examples) <= 1:
+            return "".join(examples)
+        return ", ".join(examples[:-1]) + ", or " + examples[-1]
+
+    def example(self, intent: str) -> str:
+        """The phrase a prompt should suggest for an intent (its first template)."""
+        if intent.startswith(START_PREFIX):
+            return self.routine_names.get(intent[len(START_PREFIX):], (intent,))[0]
+        preferred = {"same": "the same", "time_left": "how long left", "help": "help"}
+        return preferred.get(intent) or min(self.phrases.get(intent, (intent,)), key=len)
