@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from . import __version__
 from .clock import SystemClock
 from .coach import Coach
-from .loader import Library, load_library, routine_errors, user_routine_dir
+from .loader import Library, load_library, routine_errors
 from .program import routine_seconds
 from .routine import Routine
 from .session import Session
@@ -17,45 +18,78 @@ from .store import Store
 from .textio import PrintSpeaker, TypedListener
 from .vocabulary import Vocabulary
 
+CONTEXTS = ("menu", "rating", "yesno", "exercise")
 
-def _common(parser: argparse.ArgumentParser) -> None:
+
+def _routines_opt(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--routines", type=Path, action="append", default=[], metavar="DIR",
+                        help="extra folder of routine files (may be given more than once)")
+
+
+def _play_opts(parser: argparse.ArgumentParser) -> None:
+    _routines_opt(parser)
     parser.add_argument("--text", action="store_true",
                         help="typed mode: print what the coach says, read answers from stdin")
     parser.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
                         help="compress all waiting by FACTOR (demos and tests; 1000 plays a program in a second)")
-    parser.add_argument("--routines", type=Path, action="append", default=[], metavar="DIR",
-                        help="extra folder of routine files (may be given more than once)")
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     parser.add_argument("--silence-timeout", type=float, default=8.0, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
+    _device_opts(parser)
+
+
+def _device_opts(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'voicecoach devices')")
+    parser.add_argument("--output-device", metavar="NAME|INDEX", help="loudspeaker (see 'voicecoach devices')")
+    parser.add_argument("--voice", help="espeak-ng voice id, e.g. gmw/en-US")
+    parser.add_argument("--rate", type=int, help="speech rate (words per minute)")
+    parser.add_argument("--volume", type=float, help="speech volume, 0.0 to 1.0")
+    parser.add_argument("--no-cues", action="store_true", help="no beeps at the start and end of holds")
+    parser.add_argument("--threshold", type=float, help="recognition acceptance threshold (higher: stricter)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="voicecoach", description=__doc__.splitlines()[0]
-                                     if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="voicecoach",
+                                     description="Hands-free, offline voice coach for sciatica exercises.")
     parser.add_argument("--version", action="version", version=f"voicecoach {__version__}")
-    _common(parser)
+    _play_opts(parser)
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run one routine by id or spoken name")
     run.add_argument("routine")
-    _common(run)
+    _play_opts(run)
 
     lst = sub.add_parser("routines", help="list routines with their lengths")
-    lst.add_argument("--routines", type=Path, action="append", default=[], metavar="DIR")
+    _routines_opt(lst)
 
     val = sub.add_parser("validate", help="check routine files; print file:line: problem")
     val.add_argument("files", nargs="+", type=Path)
-    val.add_argument("--routines", type=Path, action="append", default=[], metavar="DIR")
+    _routines_opt(val)
+
+    hear = sub.add_parser("hear", help="run WAV files through the live listening pipeline")
+    hear.add_argument("files", nargs="+", type=Path)
+    hear.add_argument("--listen-for", choices=CONTEXTS, default="exercise", metavar="CONTEXT",
+                      help="menu, rating, yesno or exercise (default: exercise)")
+    hear.add_argument("--json", action="store_true", help="one JSON object per detected utterance")
+    hear.add_argument("--threshold", type=float, help="recognition acceptance threshold")
+    _routines_opt(hear)
+
+    check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
+    check.add_argument("--seconds", type=float, default=8.0, help="how long to listen (s)")
+    _device_opts(check)
+    _routines_opt(check)
+
+    sub.add_parser("devices", help="list audio devices")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "menu"
+    handlers = {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
+                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices}
     try:
-        return {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines,
-                "validate": cmd_validate}[command](args)
+        return handlers[command](args)
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)
         return 130
@@ -68,14 +102,18 @@ def _library(args) -> Library:
     return lib
 
 
+def _vocabulary(lib: Library) -> Vocabulary:
+    return Vocabulary.load().with_routines(lib.spoken_names())
+
+
+# ---------------------------------------------------------------------- routines
 def cmd_routines(args) -> int:
-    lib = _library(args)
     from rich.console import Console
     from rich.table import Table
+    lib = _library(args)
     table = Table("id", "spoken name", "also", "minutes", box=None)
     for rid, routine in sorted(lib.routines.items()):
-        table.add_row(rid, routine.name, ", ".join(routine.aliases),
-                      f"{routine_seconds(lib, rid) / 60:.0f}")
+        table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.0f}")
     Console().print(table)
     return 0
 
@@ -114,26 +152,165 @@ def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str
     return out
 
 
+# ---------------------------------------------------------------------- voice parts
+def build_recognizer(vocabulary: Vocabulary, threshold: float | None):
+    from .adapters.asr_pocketsphinx import DEFAULT_THRESHOLD, PhraseRecognizer
+    return PhraseRecognizer(vocabulary, DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+def build_pipeline(recognizer):
+    from .adapters.asr_pocketsphinx import make_vad
+    from .endpointer import Endpointer
+    from .hearing import HearingPipeline
+    return HearingPipeline(Endpointer(make_vad()), recognizer)
+
+
+def build_speaker(args, captions):
+    """The voice, or captions only (with the reason printed) if there is none."""
+    from .adapters.audio_pyaudio import Loudspeaker, NoAudioDevice
+    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable
+    from .cues import CUE_RATE
+    from .voice_speaker import VoiceSpeaker
+    try:
+        synth = Pyttsx3Synth(args.voice, args.rate, args.volume)
+        speaker = VoiceSpeaker(synth, Loudspeaker(CUE_RATE, args.output_device), captions=captions,
+                               cue_sounds=not args.no_cues)
+        speaker.pcm_for("Three.")  # a dead engine shows up now, not in the middle of a hold
+        return speaker
+    except (TTSUnavailable, NoAudioDevice, RuntimeError) as exc:
+        print(f"The voice is not working: {exc}. I will show what I say as text instead.", file=sys.stderr)
+        return captions
+
+
+def build_listener(args, vocabulary, speaker, clock):
+    """The microphone, or typed answers (with the reason said and printed) if there is none."""
+    from .adapters.audio_pyaudio import Microphone, NoAudioDevice
+    from .voice_listener import VoiceListener
+    try:
+        mic = Microphone(args.input_device)
+    except NoAudioDevice as exc:
+        message = "I can't find a microphone. Please type your answers instead."
+        print(f"{message} ({exc})", file=sys.stderr)
+        if not isinstance(speaker, PrintSpeaker):
+            speaker.say(message)
+        return TypedListener(vocabulary, clock), None
+    pipeline = build_pipeline(build_recognizer(vocabulary, args.threshold))
+    listener = VoiceListener(mic, pipeline, speaker if hasattr(speaker, "quiet_from") else None,
+                             speed=args.speed)
+    floor = listener.calibrate()
+    print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
+    return listener, mic
+
+
+# ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
     lib = _library(args)
     routine_id = None
     if getattr(args, "routine", None):
         routine_id = lib.find(args.routine)
         if routine_id is None:
-            print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}",
-                  file=sys.stderr)
+            print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
             return 2
     clock = SystemClock(args.speed)
-    vocabulary = Vocabulary.load()
     store = Store(args.history)
-    coach = Coach(lib, vocabulary, clock.now, routine=routine_id,
-                  screen=not store.get_fact("screen_passed", False),
-                  silence_timeout_s=args.silence_timeout)
-    speaker = PrintSpeaker()
-    listener = TypedListener(coach.vocab, clock)
+    coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
+                  screen=not store.get_fact("screen_passed", False), silence_timeout_s=args.silence_timeout)
+    captions = PrintSpeaker()
+    mic = None
+    if args.text:
+        speaker, listener = captions, TypedListener(coach.vocab, clock)
+    else:
+        speaker = build_speaker(args, captions)
+        listener, mic = build_listener(args, coach.vocab, speaker, clock)
     store.begin_session(routine_id)
     try:
         reason = Session(coach, speaker, listener, clock, recorder=store).run()
     finally:
         store.close()
+        if mic:
+            mic.close()
     return 0 if reason in ("done", "stopped") else 3
+
+
+# ---------------------------------------------------------------------- hear / check / devices
+def cmd_hear(args) -> int:
+    from .adapters.sr_speechrecognition import read_pcm16k
+    from .endpointer import FRAME_BYTES
+    lib = _library(args)
+    vocabulary = _vocabulary(lib)
+    recognizer = build_recognizer(vocabulary, args.threshold)
+    status = 0
+    for path in args.files:
+        try:
+            pcm = read_pcm16k(str(path))
+        except Exception as exc:  # unreadable, not audio, missing
+            print(f"{path}: cannot read audio ({exc})", file=sys.stderr)
+            status = 1
+            continue
+        pipeline = build_pipeline(recognizer)
+        pipeline.set_context(args.listen_for)
+        results = []
+        for i in range(0, len(pcm), FRAME_BYTES):
+            heard = pipeline.push(pcm[i:i + FRAME_BYTES])
+            if heard:
+                results.append(heard)
+        last = pipeline.flush()
+        if last:
+            results.append(last)
+        for h in results:
+            if args.json:
+                print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
+                                  "intent": h.intent, "text": h.text, "confidence": round(h.confidence, 4),
+                                  "decode_ms": round(h.decode_ms, 1)}), flush=True)
+            else:
+                what = h.intent or f"(rejected: {h.reason})"
+                print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
+                      f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms")
+        if not results and not args.json:
+            print(f"{path}: no speech detected")
+    return status
+
+
+def cmd_check(args) -> int:
+    import time
+    from .adapters.audio_pyaudio import Microphone, NoAudioDevice
+    lib = _library(args)
+    vocabulary = _vocabulary(lib)
+    args.speed = 1.0
+    captions = PrintSpeaker()
+    speaker = build_speaker(args, captions)
+    speaker.say("This is voicecoach. Say better, worse, or stop.")
+    try:
+        mic = Microphone(args.input_device)
+    except NoAudioDevice as exc:
+        print(f"No microphone: {exc}", file=sys.stderr)
+        return 1
+    pipeline = build_pipeline(build_recognizer(vocabulary, args.threshold))
+    pipeline.set_context("rating")
+    end = time.monotonic() + args.seconds
+    heard_any = False
+    quiet_from = getattr(speaker, "quiet_from", 0.0)
+    while time.monotonic() < end:
+        item = mic.read(0.2)
+        if not item or item[0] < quiet_from:
+            continue
+        heard = pipeline.push(item[1])
+        level = pipeline.endpointer.level_db
+        bar = "#" * max(0, int((level + 70) / 2))
+        print(f"\rlevel {level:6.1f} dBFS {bar:<35}", end="", flush=True)
+        if heard:
+            heard_any = True
+            print(f"\nheard: {heard.intent or 'not understood'} (\"{heard.text}\", confidence "
+                  f"{heard.confidence:.3f})")
+    print(f"\nroom noise floor {pipeline.endpointer.noise_floor_db:.0f} dBFS" +
+          ("" if heard_any else "; nothing was understood"))
+    mic.close()
+    return 0
+
+
+def cmd_devices(args) -> int:
+    from .adapters.audio_pyaudio import list_devices
+    for d in list_devices():
+        kinds = ", ".join(k for k, n in (("in", d.inputs), ("out", d.outputs)) if n)
+        print(f"{d.index:3d}  {d.name}  ({kinds}, {d.default_rate:.0f} Hz)")
+    return 0

@@ -1,0 +1,8 @@
+#!/usr/bin/env python3
+"""Write the cue sounds (start, end, tick) to audio/ as 22.05 kHz mono WAV files."""
+
+from voicecoach.cues import write_all
+
+if __name__ == "__main__":
+    for path in write_all():
+        print(path)

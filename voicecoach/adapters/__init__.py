@@ -1,0 +1,1 @@
+"""Device adapters. Each device library is imported in exactly one module here."""

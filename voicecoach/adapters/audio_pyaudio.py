@@ -1,0 +1,191 @@
+"""Microphone and loudspeaker through PortAudio (PyAudio). The only module importing pyaudio."""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pyaudio
+
+from ..endpointer import FRAME_SAMPLES, SAMPLE_RATE
+
+
+class NoAudioDevice(RuntimeError):
+    """No usable microphone or loudspeaker."""
+
+
+@contextmanager
+def _quiet_stderr():
+    """PortAudio/ALSA print pages of probe warnings to fd 2; hide them while opening."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield
+        return
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+_PA: pyaudio.PyAudio | None = None
+
+
+def portaudio() -> pyaudio.PyAudio:
+    global _PA
+    if _PA is None:
+        with _quiet_stderr():
+            _PA = pyaudio.PyAudio()
+    return _PA
+
+
+@dataclass(frozen=True)
+class Device:
+    index: int
+    name: str
+    inputs: int
+    outputs: int
+    default_rate: float
+
+
+def list_devices() -> list[Device]:
+    pa = portaudio()
+    out = []
+    for i in range(pa.get_device_count()):
+        info = pa.get_device_info_by_index(i)
+        out.append(Device(i, info["name"], int(info["maxInputChannels"]), int(info["maxOutputChannels"]),
+                          float(info["defaultSampleRate"])))
+    return out
+
+
+def find_device(spec: str | int | None, want_input: bool) -> int | None:
+    """Device index from an index or a (part of a) name; None for the default."""
+    if spec is None or spec == "":
+        return None
+    devices = list_devices()
+    if isinstance(spec, int) or str(spec).isdigit():
+        index = int(spec)
+        if any(d.index == index for d in devices):
+            return index
+        raise NoAudioDevice(f"no audio device with index {index}")
+    for d in devices:
+        if str(spec).lower() in d.name.lower() and (d.inputs if want_input else d.outputs):
+            return d.index
+    raise NoAudioDevice(f"no {'input' if want_input else 'output'} device named like {spec!r}")
+
+
+class Microphone:
+    """16 kHz mono 16-bit frames of 30 ms, read by a thread into a queue with capture times.
+
+    Reading continuously means no input overflow builds up while the coach talks; frames
+    heard while it talks are dropped by the listener (see ``VoiceListener``).
+    """
+
+    def __init__(self, device: str | int | None = None):
+        pa = portaudio()
+        index = find_device(device, want_input=True)
+        try:
+            if index is None:
+                pa.get_default_input_device_info()
+            with _quiet_stderr():
+                self.stream = pa.open(format=pyaudio.paInt16, channels=1, rate=SAMPLE_RATE, input=True,
+                                      input_device_index=index, frames_per_buffer=FRAME_SAMPLES)
+        except (OSError, IOError) as exc:
+            raise NoAudioDevice(f"no microphone could be opened ({exc})") from None
+        self.frames: queue.Queue[tuple[float, bytes]] = queue.Queue(maxsize=2000)
+        self._running = True
+        self._thread = threading.Thread(target=self._read, name="microphone", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while self._running:
+            try:
+                data = self.stream.read(FRAME_SAMPLES, exception_on_overflow=False)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            # the frame ended now; it began FRAME_SAMPLES earlier
+            item = (time.monotonic() - FRAME_SAMPLES / SAMPLE_RATE, data)
+            try:
+                self.frames.put_nowait(item)
+            except queue.Full:  # nobody is listening: keep the newest audio
+                try:
+                    self.frames.get_nowait()
+                except queue.Empty:
+                    pass
+                self.frames.put_nowait(item)
+
+    def read(self, timeout: float) -> tuple[float, bytes] | None:
+        try:
+            return self.frames.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.frames.get_nowait()
+            except queue.Empty:
+                return
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(timeout=1)
+        try:
+            self.stream.stop_stream()
+            self.stream.close()
+        except OSError:
+            pass
+
+
+class Loudspeaker:
+    """A mono 16-bit output stream kept open (opening one costs tens of ms), fed in chunks
+    so playback can be cut off between chunks."""
+
+    CHUNK_S = 0.02  # s
+
+    def __init__(self, rate: int, device: str | int | None = None):
+        pa = portaudio()
+        index = find_device(device, want_input=False)
+        self.rate = rate
+        try:
+            with _quiet_stderr():
+                self.stream = pa.open(format=pyaudio.paInt16, channels=1, rate=rate, output=True,
+                                      output_device_index=index,
+                                      frames_per_buffer=int(rate * self.CHUNK_S))
+        except (OSError, IOError) as exc:
+            raise NoAudioDevice(f"no loudspeaker could be opened ({exc})") from None
+        self.latency_s = float(self.stream.get_output_latency())
+        self._stop = threading.Event()
+
+    def play(self, pcm: bytes, on_first_chunk=None) -> bool:
+        """Play ``pcm`` (blocking). Returns False if cut off by :meth:`stop`."""
+        self._stop.clear()
+        step = int(self.rate * self.CHUNK_S) * 2
+        for i in range(0, len(pcm), step):
+            if self._stop.is_set():
+                return False
+            self.stream.write(pcm[i:i + step])
+            if i == 0 and on_first_chunk:
+                on_first_chunk()
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        try:
+            self.stream.stop_stream()
+            self.stream.close()
+        except OSError:
+            pass

@@ -1,0 +1,63 @@
+"""The Listener port in voice: microphone frames through the hearing pipeline.
+
+Half duplex by choice: audio captured while the coach speaks (and a short echo tail
+after) is dropped, so the coach's own voice can never become an answer. The price is
+that "stop" cannot interrupt a sentence; sentences are short, and every hold, rest
+and pause listens the whole time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from .events import Heard, NotUnderstood
+from .hearing import HearingPipeline, HeardUtterance
+
+
+class VoiceListener:
+    def __init__(self, microphone, pipeline: HearingPipeline, speaker=None, on_heard=None, speed: float = 1.0):
+        self.mic = microphone
+        self.speed = speed  # clock seconds per real second (--speed)
+        self.pipeline = pipeline
+        self.speaker = speaker      # has .quiet_from (monotonic s)
+        self.on_heard = on_heard    # callback(HeardUtterance) for screens and logs
+        self.level_db = -90.0
+
+    def calibrate(self, seconds: float = 0.6) -> float:
+        """Measure the room's noise floor (dBFS) from ``seconds`` of audio."""
+        frames, end = [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            item = self.mic.read(end - time.monotonic() + 0.1)
+            if item:
+                frames.append(item[1])
+        return self.pipeline.endpointer.calibrate(frames)
+
+    def listen(self, intents: Sequence[str], context: str, timeout_s: float | None):
+        self.pipeline.set_context(context)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s / self.speed
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline and not self.pipeline.in_speech:
+                return None
+            wait = 0.1 if deadline is None else max(0.01, min(0.1, deadline - now))
+            item = self.mic.read(wait)
+            if item is None:
+                continue
+            captured_at, frame = item
+            if self.speaker is not None and captured_at < self.speaker.quiet_from:
+                self.pipeline.reset()  # our own voice, or its echo
+                continue
+            heard = self.pipeline.push(frame)
+            self.level_db = self.pipeline.endpointer.level_db
+            if heard is None:
+                continue
+            if self.on_heard:
+                self.on_heard(heard)
+            return self._event(heard, intents)
+
+    @staticmethod
+    def _event(heard: HeardUtterance, intents: Sequence[str]):
+        if heard.intent and heard.intent in intents:
+            return Heard(heard.intent, heard.text)
+        return NotUnderstood(heard.text if heard.intent else "")
