@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchdata import mix, noise, sample_configs, speak  # noqa: E402
 
-from voicecoach.adapters.asr_pocketsphinx import DEFAULT_THRESHOLD, PhraseRecognizer, make_vad  # noqa: E402
+from voicecoach.adapters.asr_pocketsphinx import (DEFAULT_MARGIN, DEFAULT_THRESHOLD,  # noqa: E402
+                                                   PhraseRecognizer, make_vad)
 from voicecoach.adapters.sr_speechrecognition import PlainSphinx, read_pcm16k  # noqa: E402
 from voicecoach.endpointer import FRAME_BYTES, Endpointer, split_utterances  # noqa: E402
 from voicecoach.hearing import HearingPipeline  # noqa: E402
@@ -39,6 +40,11 @@ NOISES = ["white", "pink", "brown", "hum"]
 
 def pcm_of(x: np.ndarray) -> bytes:
     return np.clip(x, -32768, 32767).astype("<i2").tobytes()
+
+
+def accepted(heard, threshold, margin):
+    """Intents accepted at these thresholds (the recognizer ran with none)."""
+    return [h.intent for h in heard if h.intent and h.confidence >= threshold and h.margin >= margin]
 
 
 def run_pipeline(recognizer, pcm: bytes, context: str):
@@ -66,17 +72,21 @@ def main() -> int:
     ap.add_argument("--snr", default="clean,20,10,5,0", help="SNRs in dB, 'clean' for none")
     ap.add_argument("--per-intent", type=int, default=2, help="test utterances per intent and context")
     ap.add_argument("--offvocab", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/offvocab_dev")
-    ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="confidence threshold")
+    ap.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help="margin over other intents")
     ap.add_argument("--peer-snr", default="clean,10", help="SNRs at which to run the slower peer ('' for none)")
     ap.add_argument("--noise-seconds", type=float, default=120.0, help="length of the noise stream per context (s)")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/audio"))
+    ap.add_argument("--no-peer-offvocab", action="store_true", help="skip the (slow) peer on the recordings")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
 
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
-    rec = PhraseRecognizer(vocab, args.threshold)
+    # thresholds are applied below, so one run also gives the sweep
+    rec = PhraseRecognizer(vocab, threshold=float("-inf"), margin=float("-inf"))
+    T, M = args.threshold, args.margin
     peer = PlainSphinx(vocab)
     rng = random.Random(args.seed)
     snrs = [None if s == "clean" else float(s) for s in args.snr.split(",") if s]
@@ -90,10 +100,12 @@ def main() -> int:
             phrases = list(vocab.phrases.get(intent, ()))
             for phrase in rng.sample(phrases, min(args.per_intent, len(phrases))):
                 items.append((context, intent, phrase, next(configs)))
-    print(f"test set: {len(items)} utterances over {len(CONTEXTS)} contexts; threshold {args.threshold}")
+    print(f"test set: {len(items)} utterances over {len(CONTEXTS)} contexts; "
+          f"confidence >= {T}, margin >= {M}")
 
     # ---- accuracy at each SNR --------------------------------------------------------------
     latencies, decode_ms = [], []
+    raw_iv: dict = defaultdict(list)  # snr -> [(expected intent, heard list)]
     print("\naccuracy (share of in-vocabulary utterances recognised as the right intent, and wrong intents)")
     print(f"{'SNR':>6} {'context':<9} {'ours':>7} {'wrong':>6} {'peer':>7} {'wrong':>6}  n")
     for snr in snrs:
@@ -102,13 +114,14 @@ def main() -> int:
             speech = speak(phrase, voice, rate, pitch, reverb, args.cache)
             pcm = pcm_of(mix(speech, snr, NOISES[k % len(NOISES)], seed=k))
             heard = run_pipeline(rec, pcm, context)
-            accepted = [h.intent for h in heard if h.intent]
+            raw_iv[snr].append((intent, heard))
+            got = accepted(heard, T, M)
             row = per[context]
             row[4] += 1
-            row[0] += accepted == [intent]
-            row[1] += any(a != intent for a in accepted)
+            row[0] += got == [intent]
+            row[1] += any(a != intent for a in got)
             for h in heard:
-                if h.intent:
+                if h.intent and h.confidence >= T and h.margin >= M:
                     latencies.append(h.latency_ms)
                     decode_ms.append(h.decode_ms)
             if snr in peer_snrs:
@@ -125,15 +138,19 @@ def main() -> int:
     # ---- false accepts on real off-vocabulary speech -------------------------------------------
     files = sorted(args.offvocab.glob("*.wav"))
     print(f"\nfalse accepts on {len(files)} off-vocabulary recordings ({args.offvocab})")
+    raw_oov = []
+    pcms = {f: read_pcm16k(str(f)) for f in files}
     for context in CONTEXTS:
         ours = theirs = utts = 0
         for f in files:
-            pcm = read_pcm16k(str(f))
-            heard = run_pipeline(rec, pcm, context)
+            heard = run_pipeline(rec, pcms[f], context)
+            raw_oov.append(heard)
             utts += len(heard)
-            ours += sum(1 for h in heard if h.intent)
-            theirs += sum(1 for i in peer_intents(peer, pcm, vocab.intents_for(context)) if i)
-        print(f"  {context:<9} ours {ours:3d}   peer {theirs:3d}   (utterances detected: {utts})")
+            ours += len(accepted(heard, T, M))
+            if not args.no_peer_offvocab:
+                theirs += sum(1 for i in peer_intents(peer, pcms[f], vocab.intents_for(context)) if i)
+        peer_txt = "-" if args.no_peer_offvocab else f"{theirs:3d}"
+        print(f"  {context:<9} ours {ours:3d}   peer {peer_txt}   (utterances detected: {utts})")
 
     # ---- false accepts on a continuous noise stream ----------------------------------------------
     print(f"\nfalse accepts on {args.noise_seconds:.0f} s of noise per context (white, pink, brown, hum)")
@@ -143,9 +160,26 @@ def main() -> int:
             x = noise(kind, args.noise_seconds / len(NOISES), seed=100 + j) * 3000
             x = x * (1 + 0.8 * np.sin(np.arange(len(x)) / 16000 * 2 * np.pi * 0.3))  # swelling, like traffic
             heard = run_pipeline(rec, pcm_of(x), context)
+            raw_oov.append(heard)
             utts += len(heard)
-            ours += sum(1 for h in heard if h.intent)
+            ours += len(accepted(heard, T, M))
         print(f"  {context:<9} ours {ours:3d}   (utterances detected: {utts})")
+
+    # ---- threshold sweep ------------------------------------------------------------------------
+    print("\nsweep: right answers per SNR (wrong intents) | false accepts on off-vocabulary + noise")
+    print(f"{'conf':>6} {'margin':>6} " + " ".join(f"{'clean' if s is None else f'{s:.0f} dB':>12}" for s in snrs)
+          + "  false")
+    for t in sorted({T - 4, T - 2, T, T + 2, T + 4, T + 6}):
+        for m in sorted({float("-inf"), M, M + 3, M + 6}):
+            cells = []
+            for s in snrs:
+                got = [(i, accepted(h, t, m)) for i, h in raw_iv[s]]
+                right = sum(g == [i] for i, g in got) / max(1, len(got))
+                wrong = sum(any(x != i for x in g) for i, g in got)
+                cells.append(f"{right:6.1%} ({wrong:2d})")
+            fa = sum(len(accepted(h, t, m)) for h in raw_oov)
+            mark = "  <- in use" if (t, m) == (T, M) else ""
+            print(f"{t:6.1f} {m:6.1f} " + " ".join(f"{c:>12}" for c in cells) + f"  {fa:5d}{mark}")
 
     # ---- latency -----------------------------------------------------------------------------
     lat = np.array(latencies or [0.0])

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(espeak-ng libespeak-ng1 portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils
+DEBS=(espeak-ng libespeak-ng1 portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
       sox alsa-utils python3-venv python3-dev build-essential tmux)
 
 missing=()

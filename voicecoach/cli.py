@@ -196,10 +196,17 @@ def build_listener(args, vocabulary, speaker, clock):
         return TypedListener(vocabulary, clock), None
     pipeline = build_pipeline(build_recognizer(vocabulary, args.threshold))
     listener = VoiceListener(mic, pipeline, speaker if hasattr(speaker, "quiet_from") else None,
-                             speed=args.speed)
+                             on_heard=_log_heard, speed=args.speed)
     floor = listener.calibrate()
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
     return listener, mic
+
+
+def _log_heard(heard) -> None:
+    """What the microphone heard, on stderr (the screen shows it too)."""
+    what = heard.intent or f"not understood ({heard.reason})"
+    print(f"[heard \"{heard.text}\" -> {what}; confidence {heard.confidence:.1f}, margin {heard.margin:.1f}]",
+          file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------- playing

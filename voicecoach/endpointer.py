@@ -39,7 +39,7 @@ class EndpointerConfig:
     pre_roll_s: float = 0.3        # audio kept from before the detected start (s)
     max_utterance_s: float = 3.0   # longer is never an answer (s)
     min_utterance_s: float = 0.15  # shorter is a click or a knock (s)
-    margin_db: float = 3.0         # speech must be this much over the noise floor (dB)
+    margin_db: float = 6.0         # speech must be this much over the noise floor (dB)
     floor_init_db: float = -60.0   # noise floor before calibration (dBFS)
     calibration_s: float = 0.5     # quiet audio used to calibrate the floor at start (s)
 

@@ -20,6 +20,7 @@ class HeardUtterance:
     intent: str | None        # None: rejected
     text: str
     confidence: float
+    margin: float
     decode_ms: float          # decoding still to do after the end was detected (ms)
     latency_ms: float         # end of speech -> intent: endpoint wait + decoding (ms)
     reason: str
@@ -71,5 +72,5 @@ class HearingPipeline:
         rec = self.recognizer.finish(too_long=utt.too_long)
         decode_ms = (time.perf_counter() - t0) * 1000
         waited_ms = max(0.0, self.endpointer.t - utt.end_s) * 1000
-        return HeardUtterance(utt.start_s, utt.end_s, rec.intent, rec.text, rec.confidence,
+        return HeardUtterance(utt.start_s, utt.end_s, rec.intent, rec.text, rec.confidence, rec.margin,
                               decode_ms, waited_ms + decode_ms, rec.reason)

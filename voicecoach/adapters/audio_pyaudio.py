@@ -175,9 +175,9 @@ class Loudspeaker:
         for i in range(0, len(pcm), step):
             if self._stop.is_set():
                 return False
-            self.stream.write(pcm[i:i + step])
-            if i == 0 and on_first_chunk:
+            if i == 0 and on_first_chunk:  # the first frame is handed to PortAudio now
                 on_first_chunk()
+            self.stream.write(pcm[i:i + step])
         return True
 
     def stop(self) -> None:

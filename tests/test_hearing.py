@@ -1,0 +1,121 @@
+"""The listening pipeline on recorded WAV files: endpointing, recognition, rejection.
+
+Real pocketsphinx, real espeak-ng pronunciations; no microphone needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.adapters.asr_pocketsphinx import PhraseRecognizer, jsgf_for, make_vad
+from voicecoach.endpointer import FRAME_BYTES, Endpointer, split_utterances
+from voicecoach.hearing import HearingPipeline
+from voicecoach.pronounce import espeak_pronunciation, ipa_to_arpabet
+from voicecoach.vocabulary import Vocabulary
+
+AUDIO = Path(__file__).parent / "audio"
+EXPECT = {"better": "rating", "worse": "rating", "same": "rating", "yes": "yesno", "no": "yesno",
+          "stop": "exercise", "pause": "exercise", "resume": "exercise"}
+
+
+def pcm(name: str) -> bytes:
+    with wave.open(str(AUDIO / f"{name}.wav"), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+@pytest.fixture(scope="module")
+def recognizer(library):
+    vocab = Vocabulary.load().with_routines(library.spoken_names())
+    return PhraseRecognizer(vocab)
+
+
+def hear(recognizer, audio: bytes, context: str):
+    pipe = HearingPipeline(Endpointer(make_vad()), recognizer, context)
+    out = [h for i in range(0, len(audio), FRAME_BYTES) if (h := pipe.push(audio[i:i + FRAME_BYTES]))]
+    last = pipe.flush()
+    return out + ([last] if last else [])
+
+
+@pytest.fixture
+def fresh_recognizer(library):
+    """Live CMN adapts from utterance to utterance; a fresh one hears like `voicecoach hear`."""
+    return PhraseRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
+
+
+@pytest.mark.parametrize("word", sorted(EXPECT))
+def test_recorded_answers_are_understood_in_their_context(fresh_recognizer, word):
+    heard = hear(fresh_recognizer, pcm(word), EXPECT[word])
+    assert [h.intent for h in heard] == [word], heard
+
+
+def test_an_answer_is_not_taken_for_another_context(fresh_recognizer):
+    heard = hear(fresh_recognizer, pcm("yes"), "rating")
+    assert [h.intent for h in heard] == [None]
+
+
+def test_noise_is_never_an_answer(recognizer):
+    rng = np.random.default_rng(1)
+    swell = 1 + 0.8 * np.sin(np.arange(16000 * 20) / 16000 * 2 * np.pi * 0.3)
+    noise = (rng.standard_normal(16000 * 20) * 2000 * swell).astype("<i2").tobytes()
+    for context in EXPECT.values():
+        assert all(h.intent is None for h in hear(recognizer, noise, context))
+
+
+def test_long_speech_is_never_an_answer(recognizer, tmp_path):
+    wav = tmp_path / "long.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "I would like a large oat milk latte and a blueberry "
+                    "muffin, and could you make it better than yesterday please"], check=True)
+    subprocess.run(["sox", "-V1", str(wav), "-r", "16000", "-c", "1", "-b", "16", str(tmp_path / "16k.wav")],
+                   check=True)
+    with wave.open(str(tmp_path / "16k.wav"), "rb") as w:
+        audio = w.readframes(w.getnframes())
+    heard = hear(recognizer, audio, "rating")
+    assert heard and all(h.intent is None for h in heard)
+
+
+def test_silence_gives_no_utterance(recognizer):
+    assert hear(recognizer, b"\0" * 32000 * 3, "rating") == []
+
+
+def test_latency_is_endpoint_wait_plus_decode(fresh_recognizer):
+    (h,) = hear(fresh_recognizer, pcm("better"), "rating")
+    assert 300 <= h.latency_ms < 2000 and h.decode_ms < h.latency_ms
+
+
+def test_words_missing_from_the_dictionary_get_a_pronunciation(library):
+    assert ipa_to_arpabet("ɡlˈuːt") == "G L UW T"
+    assert espeak_pronunciation("piriformis").startswith("P IH R IH F")
+    vocab = Vocabulary.load().with_routines({**library.spoken_names(), "piri": ["piriformis stretch"]})
+    rec = PhraseRecognizer(vocab)
+    assert "piriformis" in rec.added_words and "sciatic" in rec.added_words
+    assert "start piriformis stretch" in rec.tables["menu"]
+
+
+def test_grammar_is_generated_from_the_vocabulary():
+    grammar = jsgf_for("rating", {"better": "better", "a bit better": "better", "the same": "same"})
+    assert grammar.splitlines()[-1] == "public <utterance> = a bit better | better | the same;"
+
+
+def test_endpointer_finds_one_utterance_with_its_times():
+    tone = (np.sin(np.arange(8000) / 16000 * 2 * np.pi * 220) * 8000)
+    speech_like = tone * (1 + 0.5 * np.sin(np.arange(8000) / 16000 * 2 * np.pi * 4))
+    audio = np.concatenate([np.zeros(16000), speech_like, np.zeros(16000)]).astype("<i2").tobytes()
+    frames = (audio[i:i + FRAME_BYTES] for i in range(0, len(audio), FRAME_BYTES))
+    utts = list(split_utterances(frames, Endpointer(lambda f: True)))
+    assert len(utts) == 1
+    assert 0.6 <= utts[0].start_s <= 1.0 and 1.4 <= utts[0].end_s <= 1.6 and not utts[0].too_long
+
+
+def test_hear_command_prints_json_for_every_context(library):
+    for context in ("menu", "rating", "yesno", "exercise"):
+        out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", context,
+                              str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
+        (row,) = [json.loads(line) for line in out.splitlines()]
+        assert set(row) == {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
+        assert row["intent"] == ("better" if context == "rating" else None)
