@@ -25,8 +25,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.voicecoach-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition" 
+  echo "voicecoach setup: installing Python packages into .venv (log: .venv/install.log)"
+  if ! .venv/bin/python -m pip install -e ".[test]" > .venv/install.log 2>&1; then
+    tail -30 .venv/install.log >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition"
   touch "$stamp"
 fi

@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     _routines_opt(check)
 
     sub.add_parser("devices", help="list audio devices")
+
+    hist = sub.add_parser("history", help="recent sessions: date, routine, minutes, result")
+    hist.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
+    hist.add_argument("--limit", type=int, default=20)
     return parser
 
 
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "menu"
     handlers = {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
-                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices}
+                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history}
     try:
         return handlers[command](args)
     except KeyboardInterrupt:
@@ -95,11 +99,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _library(args) -> Library:
+MY_ROUTINE = "my routine"
+
+
+def _library(args, store: Store | None = None) -> Library:
     lib = load_library(args.routines)
     for err in lib.errors:
         print(f"warning: skipped routine: {err}", file=sys.stderr)
+    _add_my_routine(lib, store)
     return lib
+
+
+def _add_my_routine(lib: Library, store: Store | None) -> None:
+    """"my routine" starts the routine the last assessment pointed to (or the full program)."""
+    preference = (store.get_fact("preference") or {}).get("value") if store else None
+    target = preference if preference in lib.routines else "full-program"
+    if target in lib.routines:
+        routine = lib.routines[target]
+        lib.routines[target] = routine.model_copy(update={"aliases": [*routine.aliases, MY_ROUTINE]})
 
 
 def _vocabulary(lib: Library) -> Vocabulary:
@@ -211,7 +228,8 @@ def _log_heard(heard) -> None:
 
 # ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
-    lib = _library(args)
+    store = Store(args.history)
+    lib = _library(args, store)
     routine_id = None
     if getattr(args, "routine", None):
         routine_id = lib.find(args.routine)
@@ -219,7 +237,6 @@ def cmd_play(args) -> int:
             print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
             return 2
     clock = SystemClock(args.speed)
-    store = Store(args.history)
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                   screen=not store.get_fact("screen_passed", False), silence_timeout_s=args.silence_timeout)
     captions = PrintSpeaker()
@@ -237,6 +254,26 @@ def cmd_play(args) -> int:
         if mic:
             mic.close()
     return 0 if reason in ("done", "stopped") else 3
+
+
+def cmd_history(args) -> int:
+    import datetime as dt
+
+    from rich.console import Console
+    from rich.table import Table
+    store = Store(args.history)
+    rows = store.summaries(args.limit)
+    store.close()
+    if not rows:
+        print("No sessions yet.")
+        return 0
+    table = Table("date", "routine", "minutes", "holds done / cut", "direction found", "ended", box=None)
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r["started_at"]).strftime("%a %d %b %H:%M")
+        table.add_row(when, r["routine"] or "-", f"{r['minutes']:.0f}", f"{r['holds_done']} / {r['holds_cut']}",
+                      r["preference"] or "-", r["end"])
+    Console().print(table)
+    return 0
 
 
 # ---------------------------------------------------------------------- hear / check / devices

@@ -115,6 +115,22 @@ class Store:
         finally:
             self.db.row_factory = None
 
+    def summaries(self, limit: int = 20) -> list[dict]:
+        """Recent sessions with what a person wants to see: date, routine, minutes, result."""
+        out = []
+        for row in self.sessions(limit):
+            events = self.events(row["id"])
+            preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
+            last = events[-1][0] if events else row["started_at"]
+            holds = [d for _, k, d in events if k == "hold"]
+            out.append({
+                "id": row["id"], "started_at": row["started_at"], "routine": row["routine"],
+                "minutes": ((row["ended_at"] or last) - row["started_at"]) / 60,
+                "preference": preference, "end": row["end_reason"] or "interrupted",
+                "holds_done": sum(1 for h in holds if h["completed"]), "holds_cut": sum(1 for h in holds if not h["completed"]),
+            })
+        return out
+
     def events(self, session_id: int) -> list[tuple[float, str, dict]]:
         rows = self.db.execute("SELECT at, kind, data FROM events WHERE session_id=? ORDER BY id", (session_id,))
         return [(at, kind, json.loads(data)) for at, kind, data in rows]
