@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Spoken answers for the end-to-end and adapter tests (16 kHz mono WAV in tests/audio/).
+#   scripts/make_test_answers.sh [WORD...]   (default: all of them)
 # The e2e tests check that the program branches on what it hears, not how well it hears
 # (scripts/bench_recognition.py measures that), so for each answer this keeps the first
 # espeak-ng voice and rate that `voicecoach hear` accepts in the answer's context.
@@ -8,11 +9,12 @@ cd "$(dirname "$0")/.."
 mkdir -p tests/audio
 tmp=$(mktemp -d)
 declare -A CONTEXT=([better]=rating [worse]=rating [same]=rating [yes]=yesno [no]=yesno
-                    [stop]=exercise [pause]=exercise [resume]=exercise)
+                    [stop]=exercise [pause]=exercise [resume]=exercise [skip]=pain)
 # phrasings to try, from the vocabulary (| separated)
 declare -A TEXTS=([same]="the same|about the same|no change" [worse]="worse|much worse|it's worse|a bit worse"
-                  [better]="better|much better" [yes]="yes|yeah" [no]="no|nope" [resume]="resume|continue")
-for word in better worse same yes no stop pause resume; do
+                  [better]="better|much better" [yes]="yes|yeah" [no]="no|nope" [resume]="resume|continue" [skip]="skip|skip this|next")
+words=("$@"); [ ${#words[@]} -gt 0 ] || words=(better worse same yes no stop pause resume skip)
+for word in "${words[@]}"; do
   found=""
   IFS='|' read -ra phrasings <<< "${TEXTS[$word]:-$word}"
   for text in "${phrasings[@]}"; do

@@ -8,6 +8,9 @@ import textwrap
 import pytest
 
 SCREEN = "no\nno\nno\nno\n"
+BEFORE = "three\nmy thigh\n"  # pain score and location before the session
+AFTER = "two\nbuttock\n"
+M = "stayed\n"  # how the symptoms moved after an assessment position
 
 
 def voicecoach(*args, stdin=""):
@@ -16,50 +19,52 @@ def voicecoach(*args, stdin=""):
 
 
 @pytest.mark.parametrize("answers, expect, absent", [
-    ("better\n", "This is your flexion routine.", "This is your extension routine."),
-    ("worse\nbetter\n", "This is your extension routine.", "This is your flexion routine."),
+    (M + "better\n", "This is your flexion routine.", "This is your extension routine."),
+    (M + "worse\n" + M + "better\n", "This is your extension routine.", "This is your flexion routine."),
 ])
 def test_full_program_branches_by_the_answers(answers, expect, absent):
-    r = voicecoach("run", "full-program", "--text", "--speed", "1000", stdin=SCREEN + answers)
+    r = voicecoach("run", "full-program", "--text", "--speed", "1000", stdin=SCREEN + BEFORE + answers + AFTER)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "[listening: yes, no]" in out
     assert "[listening: better, worse, same]" in out
     assert expect in out and absent not in out
     assert "Hip stretches." in out and "Nerve glides." in out
-    assert out.rstrip().endswith("Rest for a moment before you get up.")
+    assert "Rest for a moment before you get up." in out
+    assert out.rstrip().endswith("[listening: location:back, location:buttock, location:thigh, location:knee, "
+                                 "location:calf, location:foot]")
 
 
 def test_worse_to_everything_stops_with_advice():
-    r = voicecoach("run", "full-program", "--text", "--speed", "1000", stdin=SCREEN + "worse\nworse\nworse\n")
+    r = voicecoach("run", "full-program", "--text", "--speed", "1000", stdin=SCREEN + BEFORE + M + "worse\n" + M + "worse\n" + M + "worse\n")
     assert r.returncode == 3
     assert "talk to a doctor or physiotherapist" in r.stdout.splitlines()[-1]
     assert "Hip stretches." not in r.stdout
 
 
 def test_screen_is_asked_once_only():
-    first = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin=SCREEN + "better\n")
+    first = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin=SCREEN + BEFORE + M + "better\n")
     assert "four quick safety questions" in first.stdout
-    second = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin="better\n")
+    second = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin=BEFORE + M + "better\n" + AFTER)
     assert "four quick safety questions" not in second.stdout
     assert second.returncode == 0
 
 
 def test_end_of_input_means_stop():
-    r = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin=SCREEN)
+    r = voicecoach("run", "assessment", "--text", "--speed", "1000", stdin=SCREEN + BEFORE)
     assert r.returncode == 0
     assert "Okay, we'll stop here." in r.stdout
 
 
 def test_menu_by_spoken_name():
-    r = voicecoach("--text", "--speed", "1000", stdin=SCREEN + "start nerve glides\n")
+    r = voicecoach("--text", "--speed", "1000", stdin=SCREEN + "start nerve glides\n" + BEFORE)
     assert r.returncode == 0, r.stderr
     assert "Which routine would you like?" in r.stdout
     assert "Sciatic nerve glide, left side." in r.stdout
 
 
 def test_run_by_spoken_name_and_unknown_routine():
-    assert voicecoach("run", "hip stretches", "--text", "--speed", "1000", stdin=SCREEN).returncode == 0
+    assert voicecoach("run", "hip stretches", "--text", "--speed", "1000", stdin=SCREEN + BEFORE).returncode == 0
     r = voicecoach("run", "yoga", "--text")
     assert r.returncode == 2 and "No routine called 'yoga'" in r.stderr
 

@@ -4,7 +4,7 @@ from voicecoach import events as ev
 
 
 def test_better_after_flexion_leads_to_flexion_then_stretches_and_glides(play):
-    p = play("full-program", ["better"])
+    p = play("full-program", ["moved:stayed", "better"])
     assert p.reason == "done"
     assert p.recorder.kinds("result") == [{"preference": "flexion"}]
     routines = [d["routine"] for d in p.recorder.kinds("routine")]
@@ -14,20 +14,20 @@ def test_better_after_flexion_leads_to_flexion_then_stretches_and_glides(play):
 
 
 def test_worse_then_better_leads_to_extension(play):
-    p = play("full-program", ["worse", "better"])
+    p = play("full-program", ["moved:stayed", "worse", "moved:stayed", "better"])
     routines = [d["routine"] for d in p.recorder.kinds("routine")]
     assert routines == ["full-program", "assessment", "extension", "hip-stretches", "nerve-glides"]
     assert p.recorder.kinds("result") == [{"preference": "extension"}]
 
 
 def test_same_then_elbows_better_leads_to_extension(play):
-    p = play("full-program", ["same", "same", "better"])
+    p = play("full-program", ["moved:stayed", "same", "moved:stayed", "same", "moved:stayed", "better"])
     assert p.recorder.kinds("result") == [{"preference": "extension"}]
     assert "Propped on your elbows" in p.text
 
 
 def test_worse_to_everything_stops_and_advises_a_clinician(play):
-    p = play("full-program", ["worse", "worse", "worse"])
+    p = play("full-program", ["moved:stayed", "worse", "moved:stayed", "worse", "moved:stayed", "worse"])
     assert p.reason == "safety"
     assert "talk to a doctor or physiotherapist" in p.speaker.said[-1]
     routines = [d["routine"] for d in p.recorder.kinds("routine")]
@@ -35,25 +35,25 @@ def test_worse_to_everything_stops_and_advises_a_clinician(play):
 
 
 def test_worse_flexion_same_prone_worse_elbows_is_both_directions_worse(play):
-    p = play("assessment", ["worse", "same", "worse"])
+    p = play("assessment", ["moved:stayed", "worse", "moved:stayed", "same", "moved:stayed", "worse"])
     assert p.reason == "safety"
 
 
 def test_no_clear_direction_can_repeat_the_trials(play):
-    p = play("assessment", ["same", "same", "same", "yes", "better"])
+    p = play("assessment", ["moved:stayed", "same", "moved:stayed", "same", "moved:stayed", "same", "yes", "moved:stayed", "better"])
     assert p.text.count("Knees to chest.") == 2
     assert p.recorder.kinds("result") == [{"preference": "flexion"}]
 
 
 def test_no_clear_direction_records_none_and_skips_the_preferred_routine(play):
-    p = play("full-program", ["same", "same", "same", "no"])
+    p = play("full-program", ["moved:stayed", "same", "moved:stayed", "same", "moved:stayed", "same", "no"])
     assert p.recorder.kinds("result") == [{"preference": "none"}]
     routines = [d["routine"] for d in p.recorder.kinds("routine")]
     assert routines == ["full-program", "assessment", "hip-stretches", "nerve-glides"]
 
 
 def test_flexion_hold_is_within_the_sources_30_to_60_seconds(play):
-    p = play("assessment", ["better"])
+    p = play("assessment", ["moved:stayed", "better"])
     holds = p.recorder.kinds("hold")
     assert holds and all(30 <= h["planned_s"] <= 60 and h["completed"] for h in holds)
 
@@ -66,7 +66,7 @@ def test_safety_screen_yes_ends_with_urgent_care(play):
 
 
 def test_safety_screen_passed_is_recorded_once(play):
-    p = play("assessment", ["no", "no", "no", "no", "better"], screen=True)
+    p = play("assessment", ["no", "no", "no", "no", "moved:stayed", "better"], screen=True)
     assert p.recorder.kinds("screen_passed") == [{}]
     assert p.reason == "done"
 
@@ -74,7 +74,7 @@ def test_safety_screen_passed_is_recorded_once(play):
 def test_whole_program_runs_in_milliseconds_but_takes_minutes_of_clock(play):
     import time
     t0 = time.perf_counter()
-    p = play("full-program", ["better"], seconds_per_word=0.35)
+    p = play("full-program", ["moved:stayed", "better"], seconds_per_word=0.35)
     assert time.perf_counter() - t0 < 2.0
     assert p.clock.now() > 10 * 60
 

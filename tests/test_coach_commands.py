@@ -6,7 +6,7 @@ from .fakes import Interrupt
 
 
 def test_pause_during_a_hold_keeps_the_time_left_in_it(play):
-    p = play("assessment", ["resume", "better"], [Interrupt("Hold for 45 seconds", "pause", 10)])
+    p = play("assessment", ["resume", "moved:stayed", "better"], [Interrupt("Hold for 45 seconds", "pause", 10)])
     assert "Paused. Say resume when you're ready." in p.speaker.said
     assert "Hold for 35 seconds more" in p.text
     hold = p.recorder.kinds("hold")[-1]
@@ -43,7 +43,7 @@ def test_stop_twice_ends_the_session(play):
 
 
 def test_two_silences_pause_and_resume_asks_again(play):
-    p = play("assessment", [None, None, "resume", "better"])
+    p = play("assessment", ["moved:stayed", None, None, "resume", "better"])
     said = p.speaker.said
     assert any(s.startswith("I didn't hear an answer. Please say better, worse, or the same") for s in said)
     assert "I'll pause here. Say resume when you're ready." in said
@@ -53,7 +53,7 @@ def test_two_silences_pause_and_resume_asks_again(play):
 
 
 def test_not_understood_reprompts_with_the_options_and_never_guesses(play):
-    p = play("assessment", ["?a large latte please", "?oat milk", "resume", "same", "same", "same", "no"])
+    p = play("assessment", ["moved:stayed", "?a large latte please", "?oat milk", "resume", "same", "moved:stayed", "same", "moved:stayed", "same", "no"])
     assert "Sorry, I didn't catch that. Please say better, worse, or the same." in p.speaker.said
     assert p.recorder.kinds("answer")[0]["intent"] == "same"
 
@@ -65,7 +65,7 @@ def test_silence_during_the_stop_question_pauses_rather_than_guessing(play):
 
 
 def test_skip_cannot_skip_a_branching_question(play):
-    p = play("assessment", ["skip", "better"])
+    p = play("assessment", ["moved:stayed", "skip", "better"])
     assert "I need an answer to go on. Please say better, worse, or the same." in p.speaker.said
     assert p.recorder.kinds("result") == [{"preference": "flexion"}]
 
@@ -91,12 +91,12 @@ def test_time_left_during_a_hold(play):
 
 
 def test_help_names_the_options_in_a_question(play):
-    p = play("assessment", ["help", "better"])
+    p = play("assessment", ["moved:stayed", "help", "better"])
     assert any(s.startswith("To answer, say better, worse, or the same. You can say pause") for s in p.speaker.said)
 
 
 def test_repeat_repeats_the_question(play):
-    p = play("assessment", ["repeat", "better"])
+    p = play("assessment", ["moved:stayed", "repeat", "better"])
     q = "Now, compared with before, is your leg pain better, worse, or the same?"
     assert p.speaker.said.count(q) == 2
 

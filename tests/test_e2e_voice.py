@@ -44,7 +44,7 @@ def answer_pcm(name: str) -> bytes:
         return w.readframes(w.getnframes())
 
 
-def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 150):
+def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240):
     """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer."""
     history = tmp_path / "history.sqlite3"
     store = Store(history)
@@ -74,10 +74,13 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             try:
                 line = lines.get(timeout=0.2)
                 said.append(line)
-                answer = None  # the coach moved on
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
                         answer, next_try = queue_.pop(0), time.monotonic() + 1.0
+                        break
+                else:
+                    if not line.startswith(REPROMPTS):
+                        answer = None  # the coach moved on
             except queue.Empty:
                 pass
             # Speak the answer, and again every few seconds until the coach reacts: what is
@@ -104,10 +107,14 @@ def speech_seconds(audio: np.ndarray) -> float:
 
 
 QUESTION = "better, worse, or the same?"
+# Check-ins are skipped; after two misunderstandings the coach pauses and a person says "resume".
+CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
+             "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
+REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
 
 
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
-    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"]})
+    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"], **CHECK_INS})
     assert code == 0, err
     assert "Good. Bending your back eases your pain." in said, said
     assert "Lying on your stomach" not in " ".join(said)
@@ -117,7 +124,8 @@ def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
 
 
 def test_worse_then_better_means_extension(pulse, tmp_path):
-    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["worse", "better"]})
+    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment",
+                                             {QUESTION: ["worse", "better"], **CHECK_INS})
     assert code == 0, err
     joined = "\n".join(said)
     assert "Thanks. Let's try arching instead." in joined

@@ -21,7 +21,7 @@ from voicecoach.vocabulary import Vocabulary
 
 AUDIO = Path(__file__).parent / "audio"
 EXPECT = {"better": "rating", "worse": "rating", "same": "rating", "yes": "yesno", "no": "yesno",
-          "stop": "exercise", "pause": "exercise", "resume": "exercise"}
+          "stop": "exercise", "pause": "exercise", "resume": "exercise", "skip": "pain"}
 
 
 def pcm(name: str) -> bytes:
@@ -113,7 +113,7 @@ def test_endpointer_finds_one_utterance_with_its_times():
 
 
 def test_hear_command_prints_json_for_every_context(library):
-    for context in ("menu", "rating", "yesno", "exercise"):
+    for context in ("menu", "rating", "yesno", "exercise", "pain", "location", "movement"):
         out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", context,
                               str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
         (row,) = [json.loads(line) for line in out.splitlines()]

@@ -18,7 +18,7 @@ from .store import Store
 from .textio import PrintSpeaker, TypedListener
 from .vocabulary import Vocabulary
 
-CONTEXTS = ("menu", "rating", "yesno", "exercise")
+CONTEXTS = ("menu", "rating", "yesno", "exercise", "pain", "location", "movement")
 
 
 def _routines_opt(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     hear = sub.add_parser("hear", help="run WAV files through the live listening pipeline")
     hear.add_argument("files", nargs="+", type=Path)
     hear.add_argument("--listen-for", choices=CONTEXTS, default="exercise", metavar="CONTEXT",
-                      help="menu, rating, yesno or exercise (default: exercise)")
+                      help=", ".join(CONTEXTS) + " (default: exercise)")
     hear.add_argument("--json", action="store_true", help="one JSON object per detected utterance")
     hear.add_argument("--threshold", type=float, help="recognition acceptance threshold")
     _routines_opt(hear)
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", help="recent sessions: date, routine, minutes, result")
     hist.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     hist.add_argument("--limit", type=int, default=20)
+
+    rep = sub.add_parser("report", help="chart of pain score and location over time (PNG), or --csv")
+    rep.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
+    rep.add_argument("--out", type=Path, help="PNG file to write (default: XDG data dir)")
+    rep.add_argument("--csv", type=Path, metavar="FILE", help="also export the raw session data as CSV")
     return parser
 
 
@@ -91,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "menu"
     handlers = {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
-                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history}
+                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
+                "report": cmd_report}
     try:
         return handlers[command](args)
     except KeyboardInterrupt:
@@ -237,8 +243,13 @@ def cmd_play(args) -> int:
             print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
             return 2
     clock = SystemClock(args.speed)
+    warning = store.get_fact("last_warning")
+    if warning:
+        warning = (f"Last time we stopped early: {warning} If your pain is still spreading or rising, "
+                   "please see a clinician before you exercise.")
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
-                  screen=not store.get_fact("screen_passed", False), silence_timeout_s=args.silence_timeout)
+                  screen=not store.get_fact("screen_passed", False), silence_timeout_s=args.silence_timeout,
+                  checkins=True, warning=warning)
     captions = PrintSpeaker()
     mic = None
     if args.text:
@@ -267,12 +278,35 @@ def cmd_history(args) -> int:
     if not rows:
         print("No sessions yet.")
         return 0
-    table = Table("date", "routine", "minutes", "holds done / cut", "direction found", "ended", box=None)
+    table = Table("date", "routine", "minutes", "pain before -> after", "pain reaches", "holds done / cut",
+                  "direction found", "ended", box=None)
+
+    def arrow(a, b):
+        return "-" if a is None else (f"{a}" if b is None else f"{a} -> {b}")
+
     for r in rows:
         when = dt.datetime.fromtimestamp(r["started_at"]).strftime("%a %d %b %H:%M")
-        table.add_row(when, r["routine"] or "-", f"{r['minutes']:.0f}", f"{r['holds_done']} / {r['holds_cut']}",
+        table.add_row(when, r["routine"] or "-", f"{r['minutes']:.0f}", arrow(r["pain_before"], r["pain_after"]),
+                      arrow(r["location_before"], r["location_after"]), f"{r['holds_done']} / {r['holds_cut']}",
                       r["preference"] or "-", r["end"])
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)  # pipes: no wrapping
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_chart, write_csv
+    store = Store(args.history)
+    rows = store.summaries(limit=10_000)
+    out = args.out or store.path.with_name("report.png")
+    store.close()
+    if not rows:
+        print("No sessions yet: nothing to chart.")
+        return 1
+    write_chart(rows, out)
+    print(f"Chart saved to {out}")
+    if args.csv:
+        write_csv(rows, args.csv)
+        print(f"Data saved to {args.csv}")
     return 0
 
 

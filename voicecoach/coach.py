@@ -31,6 +31,9 @@ from .vocabulary import START_PREFIX, Vocabulary
 DISCLAIMER = ("I am an exercise coach, not a doctor. Move gently, and never push into sharp pain. "
               "Say stop, or pain, at any time.")
 SAFETY_ROUTINE = "safety-screen"
+CHECK_IN_ROUTINE = "check-in"
+CHECK_CONTEXTS = ("pain", "location", "movement")
+SCORE_RISE_LIMIT = 3  # points on the 0-10 scale since the start of the session
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
 
 
@@ -58,7 +61,8 @@ class Coach:
 
     def __init__(self, library: Library, vocabulary: Vocabulary, clock: Callable[[], float], *,
                  routine: str | None = None, screen: bool = False, tuning: Tuning | None = None,
-                 silence_timeout_s: float = 8.0, disclaimer: bool = True):
+                 silence_timeout_s: float = 8.0, disclaimer: bool = True, checkins: bool = False,
+                 warning: str | None = None):
         self.library = library
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
@@ -79,9 +83,13 @@ class Coach:
         self.resume_mode = Mode.RUNNING
         self.history: list[int] = []  # block start pcs visited, for "back"
         self._blocks = 0
+        self.checkins = checkins and CHECK_IN_ROUTINE in library.routines
+        self.baseline: dict[str, int] = {}  # first pain score and location index of the session
         intro: list[Instruction] = []
         if disclaimer:
             intro.append(Speak(DISCLAIMER, Block(0, "", "Welcome")))
+        if warning:
+            intro.append(Speak(warning, Block(0, "", "Welcome")))
         self.program = intro
         if screen and SAFETY_ROUTINE in library.routines:
             self._append(SAFETY_ROUTINE)
@@ -114,6 +122,12 @@ class Coach:
         return extra + remaining_seconds(self.program, start, self.preference)
 
     # ================================================================ program walking
+    def _start_routine(self, routine_id: str) -> None:
+        """The routine, with the pain check-in before and after it."""
+        for rid in ([CHECK_IN_ROUTINE] if self.checkins else []) + [routine_id] + \
+                ([CHECK_IN_ROUTINE] if self.checkins else []):
+            self._append(rid)
+
     def _append(self, routine_id: str) -> None:
         compiler = Compiler(self.library, self.tuning)
         code = compiler.compile(routine_id, offset=len(self.program), first_block=self._blocks + 1000)
@@ -164,7 +178,7 @@ class Coach:
                 out.append(ev.Record("screen_passed", {}))
         if self.pending_routine:
             rid, self.pending_routine = self.pending_routine, None
-            self._append(rid)
+            self._start_routine(rid)
             return True
         if not self.menu_done:
             self.menu_done = True
@@ -280,12 +294,14 @@ class Coach:
         if mode is Mode.MENU and intent.startswith(START_PREFIX):
             rid = intent[len(START_PREFIX):]
             out.append(ev.Record("answer", {"question": "menu", "intent": intent, "text": heard.text}))
-            self._append(rid)
+            self._start_routine(rid)
             return self._run(out)
         if mode is Mode.ASKING:
             q = self.program[self.pc]
             if intent in q.answers:
                 return self._answer(q, intent, heard.text, out)
+            if self._is_check(q) and intent in self.vocab.answers_for(q.context):
+                return self._check_answer(q, intent, heard.text, out)
         if mode is Mode.CONFIRM_STOP:
             if intent == "yes":
                 return self._continue_after_stop(out)
@@ -313,6 +329,42 @@ class Coach:
         self.pc = choice.target if choice.target is not None else self.pc + 1
         return self._run(out)
 
+    @staticmethod
+    def _is_check(q) -> bool:
+        return isinstance(q, Question) and not q.answers and q.context in CHECK_CONTEXTS
+
+    def _check_answer(self, q: Question, intent: str, text: str, out) -> list[ev.Action]:
+        """Record a check-in; stop if the pain spread down the leg or rose by 3 or more."""
+        kind, value = q.context, intent.split(":", 1)[1]
+        phase = "before" if kind not in self.baseline else "later"
+        out.append(ev.Record("check", {"kind": kind, "value": value, "phase": phase, "question": q.qid,
+                                       "text": text}))
+        warning = None
+        if kind == "pain":
+            score = int(value)
+            start = self.baseline.setdefault("pain", score)
+            if score >= start + SCORE_RISE_LIMIT:
+                warning = f"Your pain has gone up from {start} to {score} since we started."
+        elif kind == "location":
+            order = self.vocab.answers_for("location")
+            where = order.index(intent)
+            start = self.baseline.setdefault("location", where)
+            if where > start:
+                warning = (f"The pain now reaches your {value}, further down your leg than when we "
+                           f"started, at your {order[start].split(':')[1]}.")
+        elif kind == "movement":
+            out.append(ev.Say({"up": "Good. Pain moving up toward the back is a good sign.",
+                               "down": "Noted. Pain moving down the leg is a warning sign; tell me if it grows.",
+                               "stayed": "Okay."}[value]))
+        if warning:
+            advice = (f"{warning} That is a warning sign, so we'll stop here. Please rest, and contact a "
+                      "doctor or physiotherapist before you exercise again.")
+            out.append(ev.Say(advice))
+            out.append(ev.Record("trend_stop", {"reason": warning}))
+            return self._end(out, "safety")
+        self.pc += 1
+        return self._run(out)
+
     def _no_answer(self, event, out) -> list[ev.Action]:
         if self.mode not in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
             return out + self._waiting()  # background talk during a hold is ignored
@@ -333,6 +385,10 @@ class Coach:
         if self.mode is Mode.CONFIRM_STOP:
             return "yes or no"
         q = self.program[self.pc]
+        if self._is_check(q):
+            if q.context == "pain":
+                return "a number from zero to ten, or skip"
+            return self.vocab.describe(self.vocab.answers_for(q.context)) + ", or skip"
         return self.vocab.describe(q.answers)
 
     # ================================================================ commands
@@ -436,6 +492,12 @@ class Coach:
         return out + self._waiting()
 
     def _cmd_skip(self, out):
+        if self.mode is Mode.ASKING and self._is_check(self.program[self.pc]):
+            q = self.program[self.pc]
+            out.append(ev.Record("check", {"kind": q.context, "value": None, "question": q.qid, "skipped": True}))
+            out.append(ev.Say("Skipped."))
+            self.pc += 1
+            return self._run(out)
         if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
             # an answer that picks the way on cannot be skipped: never guess it
             out.append(ev.Say(f"I need an answer to go on. Please say {self._options()}."))

@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .loader import Library
-from .routine import AskStep, DoStep, Exercise, Routine, RunPreferredStep, RunStep, SayStep, StopStep
+from .routine import AskStep, CheckStep, DoStep, Exercise, Routine, RunPreferredStep, RunStep, SayStep, StopStep
 
 OTHER_SIDE = {"left": "right", "right": "left"}
+CHECK_PROMPTS = {
+    "pain": "How bad is the leg pain now, from zero to ten?",
+    "location": "Where does the pain reach now: back, buttock, thigh, knee, calf, or foot?",
+    "movement": "Did the leg symptoms move up, move down, or stay where they were?",
+}
 WORDS_PER_SECOND = 2.6  # espeak-ng at its default rate, used to estimate time left
 
 
@@ -187,6 +192,10 @@ class Compiler:
             }
             qid = f"{rid}/{step.id or len(self.out)}"
             self._emit(Question(step.ask, step.context, answers, qid), self._block(rid, routine.name))
+        elif isinstance(step, CheckStep):
+            prompt = step.prompt or CHECK_PROMPTS[step.check]
+            qid = f"{rid}/{step.id or step.check + str(len(self.out))}"
+            self._emit(Question(prompt, step.check, {}, qid), self._block(rid, routine.name))
         elif isinstance(step, DoStep):
             self._exercise(rid, step.do, routine.exercises[step.do])
         elif isinstance(step, RunStep):
@@ -266,6 +275,8 @@ def remaining_seconds(program: list[Instruction], pc: int, preference: str | Non
             pc = instr.cases.get(preference or "", instr.default)
         elif isinstance(instr, Finish):
             break
+        elif isinstance(instr, Question) and not instr.answers:  # a check-in: no branch
+            pc += 1
         elif isinstance(instr, Question):
             choice = instr.answers.get("same") or instr.answers.get("no") or next(iter(instr.answers.values()))
             if choice.stop:

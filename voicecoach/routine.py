@@ -140,8 +140,16 @@ class StopStep(_Step):
     stop: str
 
 
+class CheckStep(_Step):
+    """A check-in that records without branching: pain score, pain location, or how the
+    leg symptoms moved. It may be skipped."""
+
+    check: Literal["pain", "location", "movement"]
+    prompt: str | None = Field(None, description="What to ask; a default is used if empty.")
+
+
 STEP_KEYS = {"say": SayStep, "do": DoStep, "ask": AskStep, "run": RunStep,
-              "run_preferred": RunPreferredStep, "stop": StopStep}
+              "run_preferred": RunPreferredStep, "stop": StopStep, "check": CheckStep}
 
 
 def _step_kind(value) -> str | None:

@@ -105,6 +105,10 @@ class Store:
                                 (time.time(), data.get("reason"), self.session_id))
         if kind == "screen_passed":
             self.set_fact("screen_passed", True)
+        if kind == "trend_stop":
+            self.set_fact("last_warning", data["reason"])
+        if kind == "end" and data.get("reason") == "done":
+            self.set_fact("last_warning", None)
         if kind == "result":
             self.set_fact("preference", {"value": data["preference"], "at": time.time()})
 
@@ -123,11 +127,17 @@ class Store:
             preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
             last = events[-1][0] if events else row["started_at"]
             holds = [d for _, k, d in events if k == "hold"]
+            checks = [d for _, k, d in events if k == "check" and d.get("value") is not None]
+            pains = [int(d["value"]) for d in checks if d["kind"] == "pain"]
+            places = [d["value"] for d in checks if d["kind"] == "location"]
             out.append({
                 "id": row["id"], "started_at": row["started_at"], "routine": row["routine"],
                 "minutes": ((row["ended_at"] or last) - row["started_at"]) / 60,
                 "preference": preference, "end": row["end_reason"] or "interrupted",
                 "holds_done": sum(1 for h in holds if h["completed"]), "holds_cut": sum(1 for h in holds if not h["completed"]),
+                "pain_before": pains[0] if pains else None, "pain_after": pains[-1] if len(pains) > 1 else None,
+                "location_before": places[0] if places else None,
+                "location_after": places[-1] if len(places) > 1 else None,
             })
         return out
 

@@ -72,8 +72,8 @@ def _decoder(**kw) -> Decoder:
                     dict=os.path.join(MODEL_DIR, "cmudict-en-us.dict"), loglevel="FATAL", **kw)
     decoder = Decoder(config)
     # The model's feat.params asks for batch CMN, which estimates the channel from the
-    # utterance itself: hopeless on a one-word answer. Live CMN carries the estimate
-    # from one utterance to the next, so it adapts to the room and the speaker.
+    # utterance itself: hopeless on a one-word answer. Live CMN starts from a typical
+    # speech mean instead (reset for every utterance, see start()).
     decoder.config["cmn"] = "live"
     decoder.config["cmninit"] = TYPICAL_SPEECH_CMN
     decoder.reinit_feat()
@@ -126,6 +126,10 @@ class PhraseRecognizer:
         if self._active != context:
             self.grammar.activate_search(context)
             self._active = context
+        # Every utterance starts from the same channel estimate: letting live CMN carry
+        # over drifted (the same recording lost 20 points of confidence within a session).
+        for decoder in (self.grammar, self.phones):
+            decoder.set_cmn(TYPICAL_SPEECH_CMN)
         self.grammar.start_utt()
         self.phones.start_utt()
         self._live = True
@@ -175,6 +179,7 @@ class PhraseRecognizer:
             self.grammar.add_jsgf_string(rival, jsgf_for(rival, table))
             self._rivals.add(rival)
         self.grammar.activate_search(rival)
+        self.grammar.set_cmn(TYPICAL_SPEECH_CMN)
         self.grammar.start_utt()
         self.grammar.process_raw(b"".join(self._pcm), False, True)
         self.grammar.end_utt()
