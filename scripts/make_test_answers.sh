@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 mkdir -p tests/audio
 tmp=$(mktemp -d)
 declare -A CONTEXT=([better]=rating [worse]=rating [same]=rating [yes]=yesno [no]=yesno
-                    [stop]=exercise [pause]=exercise [resume]=exercise [skip]=pain)
+                    [stop]=exercise [pause]=exercise [resume]=exercise [skip]="pain location movement")
 # phrasings to try, from the vocabulary (| separated)
 declare -A TEXTS=([same]="the same|about the same|no change" [worse]="worse|much worse|it's worse|a bit worse"
-                  [better]="better|much better" [yes]="yes|yeah" [no]="no|nope" [resume]="resume|continue" [skip]="skip|skip this|next")
+                  [better]="better|much better" [yes]="yes|yeah" [no]="no|nope" [resume]="resume|continue|carry on" [skip]="skip|skip this|next" [pause]="pause|hold on|wait")
 words=("$@"); [ ${#words[@]} -gt 0 ] || words=(better worse same yes no stop pause resume skip)
 for word in "${words[@]}"; do
   found=""
@@ -23,9 +23,13 @@ for word in "${words[@]}"; do
      for pitch in 50 30 70; do
       espeak-ng -v "$voice" -s "$rate" -p "$pitch" -w "$tmp/raw.wav" "$text"
       sox -V1 "$tmp/raw.wav" -r 16000 -c 1 -b 16 "$tmp/$word.wav" pad 0.3 0.4 norm -3
-      got=$(.venv/bin/voicecoach hear --json --listen-for "${CONTEXT[$word]}" "$tmp/$word.wav" \
-            | .venv/bin/python -c "import json,sys; print(','.join(str(json.loads(l)['intent']) for l in sys.stdin))")
-      if [ "$got" = "$word" ]; then found="'$text' by $voice rate $rate pitch $pitch"; break 4; fi
+      ok=yes
+      for context in ${CONTEXT[$word]}; do  # understood in every context it is used in
+        got=$(.venv/bin/voicecoach hear --json --listen-for "$context" "$tmp/$word.wav" \
+              | .venv/bin/python -c "import json,sys; print(','.join(str(json.loads(l)['intent']) for l in sys.stdin))")
+        [ "$got" = "$word" ] || { ok=no; break; }
+      done
+      if [ "$ok" = yes ]; then found="'$text' by $voice rate $rate pitch $pitch"; break 4; fi
      done
     done
   done

@@ -21,7 +21,7 @@ from voicecoach.vocabulary import Vocabulary
 
 AUDIO = Path(__file__).parent / "audio"
 EXPECT = {"better": "rating", "worse": "rating", "same": "rating", "yes": "yesno", "no": "yesno",
-          "stop": "exercise", "pause": "exercise", "resume": "exercise", "skip": "pain"}
+          "stop": "exercise", "pause": "exercise", "resume": "exercise", "skip": "location"}
 
 
 def pcm(name: str) -> bytes:
