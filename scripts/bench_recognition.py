@@ -48,14 +48,7 @@ def accepted(heard, threshold, margin):
 
 
 def run_pipeline(recognizer, pcm: bytes, context: str):
-    pipe = HearingPipeline(Endpointer(make_vad()), recognizer, context)
-    out = []
-    for i in range(0, len(pcm), FRAME_BYTES):
-        h = pipe.push(pcm[i:i + FRAME_BYTES])
-        if h:
-            out.append(h)
-    last = pipe.flush()
-    return out + ([last] if last else [])
+    return HearingPipeline(Endpointer(make_vad()), recognizer, context).hear_all(pcm)
 
 
 def peer_intents(peer, pcm: bytes, intents):

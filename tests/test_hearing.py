@@ -36,10 +36,7 @@ def recognizer(library):
 
 
 def hear(recognizer, audio: bytes, context: str):
-    pipe = HearingPipeline(Endpointer(make_vad()), recognizer, context)
-    out = [h for i in range(0, len(audio), FRAME_BYTES) if (h := pipe.push(audio[i:i + FRAME_BYTES]))]
-    last = pipe.flush()
-    return out + ([last] if last else [])
+    return HearingPipeline(Endpointer(make_vad()), recognizer, context).hear_all(audio)
 
 
 @pytest.fixture

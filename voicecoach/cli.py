@@ -313,7 +313,6 @@ def cmd_report(args) -> int:
 # ---------------------------------------------------------------------- hear / check / devices
 def cmd_hear(args) -> int:
     from .adapters.sr_speechrecognition import read_pcm16k
-    from .endpointer import FRAME_BYTES
     lib = _library(args)
     vocabulary = _vocabulary(lib)
     recognizer = build_recognizer(vocabulary, args.threshold)
@@ -327,14 +326,7 @@ def cmd_hear(args) -> int:
             continue
         pipeline = build_pipeline(recognizer)
         pipeline.set_context(args.listen_for)
-        results = []
-        for i in range(0, len(pcm), FRAME_BYTES):
-            heard = pipeline.push(pcm[i:i + FRAME_BYTES])
-            if heard:
-                results.append(heard)
-        last = pipeline.flush()
-        if last:
-            results.append(last)
+        results = pipeline.hear_all(pcm)
         for h in results:
             if args.json:
                 print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),

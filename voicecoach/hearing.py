@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .endpointer import Endpointer
+from .endpointer import FRAME_BYTES, Endpointer
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,12 @@ class HearingPipeline:
         elif state == "end":
             return self._finish(utt)
         return None
+
+    def hear_all(self, pcm: bytes) -> list[HeardUtterance]:
+        """Every utterance in a whole recording (16 kHz mono 16-bit), as fast as the CPU allows."""
+        heard = [h for i in range(0, len(pcm), FRAME_BYTES) if (h := self.push(pcm[i:i + FRAME_BYTES]))]
+        last = self.flush()
+        return heard + ([last] if last else [])
 
     def flush(self) -> HeardUtterance | None:
         if not self.endpointer.in_speech:
