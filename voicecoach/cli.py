@@ -165,14 +165,10 @@ def cmd_validate(args) -> int:
 
 
 def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str]:
-    from .routine import RunPreferredStep, RunStep
+    from .routine import run_targets
     known = set(lib.routines) | {own_id}
-    out = []
-    for i, step in enumerate(routine.steps):
-        targets = [step.run] if isinstance(step, RunStep) else (
-            [t for t in step.run_preferred.values() if t] if isinstance(step, RunPreferredStep) else [])
-        out += [f"steps.{i}: no routine {t!r} to run" for t in targets if t not in known]
-    return out
+    return [f"steps.{i}: no routine {t!r} to run"
+            for i, step in enumerate(routine.steps) for t in run_targets(step) if t not in known]
 
 
 # ---------------------------------------------------------------------- voice parts

@@ -15,7 +15,7 @@ from typing import Iterable
 import platformdirs
 from pydantic import ValidationError
 
-from .routine import STEP_KEYS, AskStep, DoStep, Routine, RunPreferredStep, RunStep
+from .routine import STEP_KEYS, AskStep, DoStep, Routine, run_targets
 from .yamlio import YamlError, line_of, load_with_nodes
 
 
@@ -136,9 +136,7 @@ def _check_cross_references(lib: Library) -> None:
         changed = False
         for rid, routine in list(lib.routines.items()):
             for i, step in enumerate(routine.steps):
-                targets = [step.run] if isinstance(step, RunStep) else (
-                    [t for t in step.run_preferred.values() if t] if isinstance(step, RunPreferredStep) else [])
-                missing = [t for t in targets if t not in lib.routines]
+                missing = [t for t in run_targets(step) if t not in lib.routines]
                 if missing:
                     label = lib.sources[rid]
                     text = None if os.path.exists(label) else (

@@ -159,6 +159,15 @@ def _step_kind(value) -> str | None:
     return next((k for k, cls in STEP_KEYS.items() if isinstance(value, cls)), None)
 
 
+def run_targets(step) -> list[str]:
+    """Ids of the routines a step plays (``run`` and ``run_preferred``)."""
+    if isinstance(step, RunStep):
+        return [step.run]
+    if isinstance(step, RunPreferredStep):
+        return [t for t in step.run_preferred.values() if t]
+    return []
+
+
 Step = Annotated[
     Union[tuple(Annotated[cls, Tag(key)] for key, cls in STEP_KEYS.items())],  # type: ignore[misc]
     Discriminator(_step_kind, custom_error_type="step_kind",
