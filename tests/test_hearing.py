@@ -39,20 +39,23 @@ def hear(recognizer, audio: bytes, context: str):
     return HearingPipeline(Endpointer(make_vad()), recognizer, context).hear_all(audio)
 
 
-@pytest.fixture
-def fresh_recognizer(library):
-    """Live CMN adapts from utterance to utterance; a fresh one hears like `voicecoach hear`."""
-    return PhraseRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
-
-
 @pytest.mark.parametrize("word", sorted(EXPECT))
-def test_recorded_answers_are_understood_in_their_context(fresh_recognizer, word):
-    heard = hear(fresh_recognizer, pcm(word), EXPECT[word])
+def test_recorded_answers_are_understood_in_their_context(recognizer, word):
+    heard = hear(recognizer, pcm(word), EXPECT[word])
     assert [h.intent for h in heard] == [word], heard
 
 
-def test_an_answer_is_not_taken_for_another_context(fresh_recognizer):
-    heard = hear(fresh_recognizer, pcm("yes"), "rating")
+def test_the_same_audio_scores_the_same_whatever_came_before(recognizer):
+    """No state leaks between utterances (live CMN kept running sums: scores drifted)."""
+    first = hear(recognizer, pcm("better"), "rating")
+    for word in ("yes", "stop", "skip", "same", "no"):
+        hear(recognizer, pcm(word), EXPECT[word])
+    again = hear(recognizer, pcm("better"), "rating")
+    assert [(h.confidence, h.margin) for h in again] == [(h.confidence, h.margin) for h in first]
+
+
+def test_an_answer_is_not_taken_for_another_context(recognizer):
+    heard = hear(recognizer, pcm("yes"), "rating")
     assert [h.intent for h in heard] == [None]
 
 
@@ -80,8 +83,8 @@ def test_silence_gives_no_utterance(recognizer):
     assert hear(recognizer, b"\0" * 32000 * 3, "rating") == []
 
 
-def test_latency_is_endpoint_wait_plus_decode(fresh_recognizer):
-    (h,) = hear(fresh_recognizer, pcm("better"), "rating")
+def test_latency_is_endpoint_wait_plus_decode(recognizer):
+    (h,) = hear(recognizer, pcm("better"), "rating")
     assert 300 <= h.latency_ms < 2000 and h.decode_ms < h.latency_ms
 
 
