@@ -27,12 +27,13 @@ def test_full_program_branches_by_the_answers(answers, expect, absent):
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "[listening: yes, no]" in out
-    assert "[listening: better, worse, same]" in out
+    assert "[listening: better, worse, the same]" in out
     assert expect in out and absent not in out
     assert "Hip stretches." in out and "Nerve glides." in out
     assert "Rest for a moment before you get up." in out
-    assert out.rstrip().endswith("[listening: location:back, location:buttock, location:thigh, location:knee, "
-                                 "location:calf, location:foot]")
+    assert out.rstrip().endswith("[listening: back, buttock, thigh, knee, calf, foot, or skip]")
+    assert "[Figure-4 stretch, left side, 2 of 3: 20 s]" in out  # the step, as a plain line
+    assert "\x1b" not in out  # piped: no escape codes
 
 
 def test_worse_to_everything_stops_with_advice():

@@ -10,10 +10,13 @@ from pathlib import Path
 from . import __version__
 from .clock import SystemClock
 from .coach import Coach
+from pydantic import ValidationError
+
 from .loader import Library, load_library, routine_errors
 from .program import routine_seconds
 from .routine import Routine
 from .session import Session
+from .settings import Settings, SettingsError, SettingsFile, SpeechSettings, all_keys, parse_value, settings_path
 from .store import Store
 from .textio import PrintSpeaker, TypedListener
 from .vocabulary import Vocabulary
@@ -33,19 +36,21 @@ def _play_opts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
                         help="compress all waiting by FACTOR (demos and tests; 1000 plays a program in a second)")
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
-    parser.add_argument("--silence-timeout", type=float, default=8.0, metavar="SECONDS",
+    parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
     _device_opts(parser)
 
 
 def _device_opts(parser: argparse.ArgumentParser) -> None:
+    """Flags that override the settings file (see 'voicecoach config')."""
     parser.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'voicecoach devices')")
     parser.add_argument("--output-device", metavar="NAME|INDEX", help="loudspeaker (see 'voicecoach devices')")
     parser.add_argument("--voice", help="espeak-ng voice id, e.g. gmw/en-US")
     parser.add_argument("--rate", type=int, help="speech rate (words per minute)")
     parser.add_argument("--volume", type=float, help="speech volume, 0.0 to 1.0")
     parser.add_argument("--no-cues", action="store_true", help="no beeps at the start and end of holds")
-    parser.add_argument("--threshold", type=float, help="recognition acceptance threshold (higher: stricter)")
+    parser.add_argument("--sensitivity", type=int, help="1 (strictest) to 5: how readily speech is an answer")
+    parser.add_argument("--threshold", type=float, help="expert: raw confidence threshold (overrides sensitivity)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,11 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     _routines_opt(hear)
 
     check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
-    check.add_argument("--seconds", type=float, default=8.0, help="how long to listen (s)")
+    check.add_argument("--seconds", type=float, default=8.0, help="how long to wait for speech after the last thing heard (s)")
     _device_opts(check)
     _routines_opt(check)
 
     sub.add_parser("devices", help="list audio devices")
+
+    cfg = sub.add_parser("config", help="show settings and where they come from; 'config set KEY VALUE'")
+    cfg.add_argument("action", nargs="?", choices=("show", "set", "unset"), default="show")
+    cfg.add_argument("key", nargs="?", help="dotted key, e.g. speech.rate")
+    cfg.add_argument("value", nargs="?", help="new value (TOML syntax: 150, true, or text)")
+    _routines_opt(cfg)
 
     hist = sub.add_parser("history", help="recent sessions: date, routine, minutes, result")
     hist.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
@@ -97,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "menu"
     handlers = {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
                 "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
-                "report": cmd_report}
+                "report": cmd_report, "config": cmd_config}
     try:
         return handlers[command](args)
     except KeyboardInterrupt:
@@ -127,6 +138,34 @@ def _add_my_routine(lib: Library, store: Store | None) -> None:
 
 def _vocabulary(lib: Library) -> Vocabulary:
     return Vocabulary.load().with_routines(lib.spoken_names())
+
+
+def _settings(args, lib: Library) -> Settings:
+    """The settings file, then command-line flags over it. Bad keys are reported and
+    left at their defaults: a typo in the file must not keep anyone from exercising."""
+    try:
+        settings, problems = SettingsFile().load(lib)
+    except SettingsError as exc:
+        print(f"warning: settings ignored: {exc}", file=sys.stderr)
+        settings, problems = Settings(), []
+    for key, msg in problems:
+        print(f"warning: {settings_path()}: {key}: {msg} (using the default)", file=sys.stderr)
+    speech, listening = settings.speech, settings.listening
+    try:
+        for flag, section, name in (("voice", speech, "voice"), ("rate", speech, "rate"),
+                                    ("volume", speech, "volume"), ("output_device", speech, "output_device"),
+                                    ("input_device", listening, "input_device"),
+                                    ("silence_timeout", listening, "silence_timeout"),
+                                    ("sensitivity", listening, "sensitivity")):
+            value = getattr(args, flag, None)
+            if value is not None:
+                setattr(section, name, value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise SystemExit(f"voicecoach: --{err['loc'][0].replace('_', '-')}: {err['msg']}")
+    if getattr(args, "no_cues", False):
+        speech.cues = False
+    return settings
 
 
 # ---------------------------------------------------------------------- routines
@@ -172,9 +211,9 @@ def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str
 
 
 # ---------------------------------------------------------------------- voice parts
-def build_recognizer(vocabulary: Vocabulary, threshold: float | None):
-    from .adapters.asr_pocketsphinx import DEFAULT_THRESHOLD, PhraseRecognizer
-    return PhraseRecognizer(vocabulary, DEFAULT_THRESHOLD if threshold is None else threshold)
+def build_recognizer(vocabulary: Vocabulary, sensitivity: int, threshold: float | None = None):
+    from .adapters.asr_pocketsphinx import PhraseRecognizer, threshold_for_sensitivity
+    return PhraseRecognizer(vocabulary, threshold_for_sensitivity(sensitivity) if threshold is None else threshold)
 
 
 def build_pipeline(recognizer):
@@ -184,16 +223,16 @@ def build_pipeline(recognizer):
     return HearingPipeline(Endpointer(make_vad()), recognizer)
 
 
-def build_speaker(args, captions):
+def build_speaker(speech: SpeechSettings, captions):
     """The voice, or captions only (with the reason printed) if there is none."""
     from .adapters.audio_pyaudio import Loudspeaker, NoAudioDevice
     from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable
     from .cues import CUE_RATE
     from .voice_speaker import VoiceSpeaker
     try:
-        synth = Pyttsx3Synth(args.voice, args.rate, args.volume)
-        speaker = VoiceSpeaker(synth, Loudspeaker(CUE_RATE, args.output_device), captions=captions,
-                               cue_sounds=not args.no_cues)
+        synth = Pyttsx3Synth(speech.voice, speech.rate, speech.volume)
+        speaker = VoiceSpeaker(synth, Loudspeaker(CUE_RATE, speech.output_device), captions=captions,
+                               cue_sounds=speech.cues)
         speaker.pcm_for("Three.")  # a dead engine shows up now, not in the middle of a hold
         return speaker
     except (TTSUnavailable, NoAudioDevice, RuntimeError) as exc:
@@ -201,24 +240,29 @@ def build_speaker(args, captions):
         return captions
 
 
-def build_listener(args, vocabulary, speaker, clock):
+def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bool = True):
     """The microphone, or typed answers (with the reason said and printed) if there is none."""
     from .adapters.audio_pyaudio import Microphone, NoAudioDevice
     from .voice_listener import VoiceListener
     try:
-        mic = Microphone(args.input_device)
+        mic = Microphone(settings.listening.input_device)
     except NoAudioDevice as exc:
         message = "I can't find a microphone. Please type your answers instead."
         print(f"{message} ({exc})", file=sys.stderr)
-        if not isinstance(speaker, PrintSpeaker):
+        if _is_voice(speaker):
             speaker.say(message)
         return TypedListener(vocabulary, clock), None
-    pipeline = build_pipeline(build_recognizer(vocabulary, args.threshold))
-    listener = VoiceListener(mic, pipeline, speaker if hasattr(speaker, "quiet_from") else None,
-                             on_heard=_log_heard, speed=args.speed)
+    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
+    listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
+                             on_heard=_log_heard if log else None, speed=args.speed)
     floor = listener.calibrate()
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
     return listener, mic
+
+
+def _is_voice(speaker) -> bool:
+    from .voice_speaker import VoiceSpeaker
+    return isinstance(speaker, VoiceSpeaker)
 
 
 def _log_heard(heard) -> None:
@@ -232,6 +276,7 @@ def _log_heard(heard) -> None:
 def cmd_play(args) -> int:
     store = Store(args.history)
     lib = _library(args, store)
+    settings = _settings(args, lib)
     routine_id = None
     if getattr(args, "routine", None):
         routine_id = lib.find(args.routine)
@@ -244,23 +289,51 @@ def cmd_play(args) -> int:
         warning = (f"Last time we stopped early: {warning} If your pain is still spreading or rising, "
                    "please see a clinician before you exercise.")
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
-                  screen=not store.get_fact("screen_passed", False), silence_timeout_s=args.silence_timeout,
+                  screen=not store.get_fact("screen_passed", False),
+                  silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
                   checkins=True, warning=warning)
-    captions = PrintSpeaker()
+    live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
-        speaker, listener = captions, TypedListener(coach.vocab, clock)
+        speaker, listener, live = PrintSpeaker(), TypedListener(coach.vocab, clock), False
     else:
-        speaker = build_speaker(args, captions)
-        listener, mic = build_listener(args, coach.vocab, speaker, clock)
+        speaker = build_speaker(settings.speech, None if live else PrintSpeaker())
+        listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
+        live = live and mic is not None  # typed answers need the terminal's plain lines
+    display = _display(live, clock, coach, listener)
+    if speaker is None:
+        speaker = display if live else PrintSpeaker()
     store.begin_session(routine_id)
     try:
-        reason = Session(coach, speaker, listener, clock, recorder=store).run()
+        with display:
+            reason = Session(coach, speaker, listener, clock, recorder=store, display=display).run()
     finally:
         store.close()
         if mic:
             mic.close()
+        _keep_adjustments(coach.adjustments, lib)
     return 0 if reason in ("done", "stopped") else 3
+
+
+def _display(live: bool, clock, coach: Coach, listener):
+    from .screen import LineDisplay, LiveScreen
+    if not live:
+        return LineDisplay()
+    names = {rid: r.name for rid, r in coach.library.routines.items()}
+    return LiveScreen(clock.now, coach.vocab, names, level=lambda: listener.level_db)
+
+
+def _keep_adjustments(adjustments: dict, lib: Library) -> None:
+    """Holds and pace changed by voice become the new settings."""
+    if not adjustments:
+        return
+    try:
+        SettingsFile().set_many(adjustments, lib)
+    except SettingsError as exc:
+        print(f"warning: could not keep the spoken adjustments: {exc}", file=sys.stderr)
+        return
+    changed = ", ".join(f"{k} = {v:g}" for k, v in adjustments.items())
+    print(f"Saved to {settings_path()}: {changed}")
 
 
 def cmd_history(args) -> int:
@@ -311,7 +384,7 @@ def cmd_hear(args) -> int:
     from .adapters.sr_speechrecognition import read_pcm16k
     lib = _library(args)
     vocabulary = _vocabulary(lib)
-    recognizer = build_recognizer(vocabulary, args.threshold)
+    recognizer = build_recognizer(vocabulary, _settings(args, lib).listening.sensitivity, args.threshold)
     status = 0
     for path in args.files:
         try:
@@ -338,40 +411,98 @@ def cmd_hear(args) -> int:
 
 
 def cmd_check(args) -> int:
-    import time
     from .adapters.audio_pyaudio import Microphone, NoAudioDevice
     lib = _library(args)
     vocabulary = _vocabulary(lib)
-    args.speed = 1.0
-    captions = PrintSpeaker()
-    speaker = build_speaker(args, captions)
-    speaker.say("This is voicecoach. Say better, worse, or stop.")
+    settings = _settings(args, lib)
+    speaker = build_speaker(settings.speech, PrintSpeaker())
     try:
-        mic = Microphone(args.input_device)
+        mic = Microphone(settings.listening.input_device)
     except NoAudioDevice as exc:
         print(f"No microphone: {exc}", file=sys.stderr)
         return 1
-    pipeline = build_pipeline(build_recognizer(vocabulary, args.threshold))
-    pipeline.set_context("rating")
-    end = time.monotonic() + args.seconds
+    from .voice_listener import VoiceListener
+    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
+    listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
+                             on_level=_print_level)
+    print(f"room noise floor {listener.calibrate():.0f} dBFS")
+    speaker.say("This is voicecoach. Say better, worse, or stop.")
+    intents = vocabulary.intents_for("rating")
     heard_any = False
-    quiet_from = getattr(speaker, "quiet_from", 0.0)
-    while time.monotonic() < end:
-        item = mic.read(0.2)
-        if not item or item[0] < quiet_from:
-            continue
-        heard = pipeline.push(item[1])
-        level = pipeline.endpointer.level_db
-        bar = "#" * max(0, int((level + 70) / 2))
-        print(f"\rlevel {level:6.1f} dBFS {bar:<35}", end="", flush=True)
-        if heard:
+    try:
+        while (heard := listener.listen(intents, "rating", args.seconds)) is not None:
             heard_any = True
-            print(f"\nheard: {heard.intent or 'not understood'} (\"{heard.text}\", confidence "
-                  f"{heard.confidence:.3f})")
-    print(f"\nroom noise floor {pipeline.endpointer.noise_floor_db:.0f} dBFS" +
-          ("" if heard_any else "; nothing was understood"))
-    mic.close()
+            last = listener.last
+            print(f"\nheard: {last.intent or 'not understood'} (\"{last.text}\", confidence "
+                  f"{last.confidence:.1f}, margin {last.margin:.1f})")
+    finally:
+        mic.close()
+    print("" if heard_any else "\nnothing was heard")
     return 0
+
+
+def _print_level(level_db: float) -> None:
+    bar = "#" * max(0, int((level_db + 70) / 2))
+    print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", flush=True)
+
+
+def cmd_config(args) -> int:
+    lib = _library(args)
+    file = SettingsFile()
+    if args.action == "set":
+        if args.key is None or args.value is None:
+            print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
+            return 2
+        try:
+            file.set(args.key, parse_value(args.value), lib)
+        except SettingsError as exc:
+            print(f"Not changed: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.key} = {parse_value(args.value)!r} saved in {file.path}")
+        return 0
+    if args.action == "unset":
+        if args.key is None:
+            print("usage: voicecoach config unset KEY", file=sys.stderr)
+            return 2
+        removed = file.unset(args.key)
+        print(f"{args.key}: {'back to the default' if removed else 'was not set'}")
+        return 0
+    return _show_config(file, lib)
+
+
+def _show_config(file: SettingsFile, lib: Library) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    try:
+        data = file.read_data()
+        settings, problems = file.load(lib)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    in_file = _flatten(data)
+    effective = _flatten(settings.model_dump())
+    table = Table("key", "value", "from", "allowed", "what", box=None)
+    for info in all_keys(lib):
+        value = effective.get(info.key, info.default)
+        source = "settings file" if info.key in in_file and info.key in effective else "default"
+        shown = "-" if value is None else f"{value:g}" if isinstance(value, float) else f"{value}"
+        table.add_row(info.key, shown, source, info.allowed, info.help)
+    print(f"settings file: {file.path}" + ("" if file.path.exists() else " (not created yet)"))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    for key, msg in problems:
+        print(f"problem: {key}: {msg} (the default is used)", file=sys.stderr)
+    print("Change one with: voicecoach config set KEY VALUE; command-line flags override the file.")
+    return 1 if problems else 0
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def cmd_devices(args) -> int:

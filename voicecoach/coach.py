@@ -35,6 +35,8 @@ CHECK_IN_ROUTINE = "check-in"
 CHECK_CONTEXTS = ("pain", "location", "movement")
 SCORE_RISE_LIMIT = 3  # points on the 0-10 scale since the start of the session
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
+HOLD_STEP_S = 5.0  # "longer"/"shorter" change the hold by this much (s)
+TEMPO_STEP = 1.25  # "slower"/"faster" multiply/divide a paced repetition's length by this
 
 
 class Mode(enum.Enum):
@@ -66,7 +68,11 @@ class Coach:
         self.library = library
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
-        self.tuning = tuning or Tuning()
+        tuning = tuning or Tuning()
+        # copies: spoken adjustments change them for routines compiled later in the session
+        self.tuning = Tuning(dict(tuning.hold_s), dict(tuning.reps), dict(tuning.tempo_s))
+        #: settings changed by voice this session: "exercise.<routine>.<exercise>.<hold|tempo>" -> value
+        self.adjustments: dict[str, float] = {}
         self.silence_timeout_s = silence_timeout_s
         self.program: list[Instruction] = []
         self.pc = 0
@@ -143,13 +149,13 @@ class Coach:
                     continue
                 return self._end(out, "done")
             instr = self.program[self.pc]
-            self._note_block()
+            if self._note_block():
+                out.append(self._show())
             if isinstance(instr, Speak):
                 out.append(ev.Say(instr.text))
                 self.pc += 1
             elif isinstance(instr, Marker):
                 out.append(ev.Record("routine", {"routine": instr.routine}))
-                out.append(self._show())
                 self.pc += 1
             elif isinstance(instr, Jump):
                 self.pc = instr.target
@@ -188,13 +194,16 @@ class Coach:
             return False
         return False
 
-    def _note_block(self) -> None:
+    def _note_block(self) -> bool:
+        """Remember where a new block starts (for "back"); True if this is one."""
         block = self.program[self.pc].block
         if block and (not self.history or self.program[self.history[-1]].block != block):
             start = self.pc
             while start > 0 and self.program[start - 1].block == block:
                 start -= 1
             self.history.append(start)
+            return True
+        return False
 
     def _end(self, out: list[ev.Action], reason: str) -> list[ev.Action]:
         if self.mode is Mode.MENU:
@@ -208,10 +217,6 @@ class Coach:
     # ================================================================ holds and time
     def _start_hold(self, instr: Hold, seconds: float, out, first: bool) -> list[ev.Action]:
         now = self.now()
-        if first:
-            lead = "Hold" if instr.rep == 1 else f"Number {instr.rep} of {instr.reps}. Hold"
-            out.append(ev.Cue("start"))
-            out.append(ev.Say(f"{lead} for {_seconds_words(seconds)}."))
         ends = now + seconds
         marks: list[tuple[float, str]] = []
         if seconds >= 25:
@@ -225,6 +230,10 @@ class Coach:
         self.hold = HoldState(ends, sorted(marks), now, instr.seconds)
         self.mode = Mode.HOLDING
         out.append(self._show())
+        if first:
+            lead = "Hold" if instr.rep == 1 else f"Number {instr.rep} of {instr.reps}. Hold"
+            out.append(ev.Cue("start"))
+            out.append(ev.Say(f"{lead} for {_seconds_words(seconds)}."))
         return out + self._waiting()
 
     def _tick(self, out: list[ev.Action]) -> list[ev.Action]:
@@ -284,8 +293,10 @@ class Coach:
         instr = self.program[self.pc] if 0 <= self.pc < len(self.program) else None
         rep = (instr.rep, instr.reps) if isinstance(instr, Hold) else (None, None)
         ends = self.hold.ends_at if self.hold else self.wait_until
+        length = (self.hold.ends_at - self.hold.started_at if self.hold
+                  else instr.seconds if isinstance(instr, Interval) and ends is not None else None)
         return ev.Show(block.routine if block else "", block.title if block else "",
-                       block.side if block else None, rep[0], rep[1], ends, paused)
+                       block.side if block else None, rep[0], rep[1], ends, length, paused)
 
     # ================================================================ answers
     def _heard(self, heard: ev.Heard, out: list[ev.Action]) -> list[ev.Action]:
@@ -538,8 +549,87 @@ class Coach:
         out.append(ev.Say(" ".join(parts)))
         return out + self._waiting()
 
+    # ---------------------------------------------------------------- spoken adjustments
+    def _cmd_longer(self, out):
+        return self._adjust_hold(+1, out)
+
+    def _cmd_shorter(self, out):
+        return self._adjust_hold(-1, out)
+
+    def _cmd_slower(self, out):
+        return self._adjust_tempo(TEMPO_STEP, out)
+
+    def _cmd_faster(self, out):
+        return self._adjust_tempo(1 / TEMPO_STEP, out)
+
+    def _current_exercise(self):
+        block = self.current_block
+        if self.mode not in (Mode.HOLDING, Mode.WAITING) or not block or not block.exercise:
+            return None
+        return block.routine, block.exercise, self.library.routines[block.routine].exercises[block.exercise]
+
+    def _adjust_hold(self, direction: int, out):
+        found = self._current_exercise()
+        if found is None:
+            out.append(ev.Say("You can make the holds longer or shorter during an exercise."))
+            return out + self._waiting()
+        rid, ex_id, ex = found
+        if ex.hold_s is None:
+            out.append(ev.Say("This exercise is paced, not held. Say slower or faster to change the pace."))
+            return out + self._waiting()
+        key = f"{rid}.{ex_id}"
+        old = ex.hold_s.clamp(self.tuning.hold_s.get(key, ex.hold_s.default))
+        new = ex.hold_s.clamp(old + direction * HOLD_STEP_S)
+        if new == old:
+            out.append(ev.Say(f"That is already the {'longest' if direction > 0 else 'shortest'} hold "
+                              f"for this exercise: {_seconds_words(old)}."))
+            return out + self._waiting()
+        self.tuning.hold_s[key] = new
+        for instr in self._rest_of(rid, ex_id, Hold):
+            instr.seconds = round(new)
+        self._remember(f"exercise.{rid}.{ex_id}.hold", new, out)
+        out.append(ev.Say(f"Okay. Holds of {_seconds_words(new)} from the next one."))
+        return out + self._waiting()
+
+    def _adjust_tempo(self, factor: float, out):
+        found = self._current_exercise()
+        if found is None:
+            out.append(ev.Say("You can change the pace during an exercise."))
+            return out + self._waiting()
+        rid, ex_id, ex = found
+        if ex.tempo_s is None:
+            out.append(ev.Say("This exercise is held, not paced. Say longer or shorter to change the holds."))
+            return out + self._waiting()
+        key = f"{rid}.{ex_id}"
+        old = ex.tempo_s.clamp(self.tuning.tempo_s.get(key, ex.tempo_s.default))
+        new = ex.tempo_s.clamp(round(old * factor * 2) / 2)  # half seconds: easy to say and follow
+        if new == old:
+            out.append(ev.Say(f"That is already the {'slowest' if factor > 1 else 'fastest'} pace for this "
+                              "exercise."))
+            return out + self._waiting()
+        self.tuning.tempo_s[key] = new
+        for instr in self._rest_of(rid, ex_id, Interval):
+            if instr.kind == "tempo":
+                instr.seconds = new / len(ex.phases)
+        self._remember(f"exercise.{rid}.{ex_id}.tempo", new, out)
+        out.append(ev.Say(f"Okay, {'slower' if factor > 1 else 'faster'}: "
+                          f"{new:g} seconds a repetition."))
+        return out + self._waiting()
+
+    def _rest_of(self, rid: str, ex_id: str, kind: type):
+        """Instructions of this exercise still ahead (not the one under way)."""
+        for instr in self.program[self.pc + 1:]:
+            if isinstance(instr, kind) and instr.block.routine == rid and instr.block.exercise == ex_id:
+                yield instr
+
+    def _remember(self, key: str, value: float, out) -> None:
+        self.adjustments[key] = value
+        out.append(ev.Record("adjust", {"key": key, "value": value}))
+
     def _cmd_help(self, out):
         text = "You can say pause, resume, repeat, skip, back, stop, or how long left."
+        if self.mode in (Mode.HOLDING, Mode.WAITING):
+            text += " And slower, faster, longer, or shorter."
         if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
             text = f"To answer, say {self._options()}. " + text
         out.append(ev.Say(text))

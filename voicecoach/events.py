@@ -78,7 +78,8 @@ class Show:
     side: str | None = None
     rep: int | None = None
     reps: int | None = None
-    ends_at: float | None = None
+    ends_at: float | None = None    # clock time (s) when the hold or wait ends
+    length_s: float | None = None   # its full length (s), for a countdown bar
     paused: bool = False
 
 

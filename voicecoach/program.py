@@ -117,17 +117,15 @@ Instruction = Speak | Hold | Interval | Question | Jump | SwitchPreference | Fin
 
 @dataclass
 class Tuning:
-    """Per-user adjustments within each exercise's allowed range.
+    """Per-user adjustments, clamped to each exercise's allowed range.
 
-    ``hold_s``/``reps``/``tempo_s`` map exercise ids to values; ``hold_factor`` and
-    ``tempo_factor`` scale every default (then clamp to the range).
+    Each maps ``"<routine-id>.<exercise-id>"`` to a hold length (s), a number of
+    repetitions per side, or a paced repetition's length (s).
     """
 
     hold_s: Mapping[str, float] = field(default_factory=dict)
     reps: Mapping[str, int] = field(default_factory=dict)
     tempo_s: Mapping[str, float] = field(default_factory=dict)
-    hold_factor: float = 1.0
-    tempo_factor: float = 1.0
 
 
 class Compiler:
@@ -216,8 +214,8 @@ class Compiler:
             switch.default = self.pc
 
     def _exercise(self, rid: str, ex_id: str, ex: Exercise) -> None:
-        t = self.tuning
-        reps = int(ex.reps.clamp(t.reps.get(ex_id, ex.reps.default)))
+        t, key = self.tuning, f"{rid}.{ex_id}"
+        reps = int(ex.reps.clamp(t.reps.get(key, ex.reps.default)))
         for side in ex.sides or [None]:
             title = ex.name + (f", {side} side" if side else "")
             block = self._block(rid, ex.name, side, ex_id)
@@ -227,13 +225,13 @@ class Compiler:
             self._emit(Speak(f"{title}. {text}"), block)
             self._emit(Interval(ex.position_s, "position"), block)
             if ex.hold_s is not None:
-                hold = ex.hold_s.clamp(t.hold_s.get(ex_id, ex.hold_s.default * t.hold_factor))
+                hold = ex.hold_s.clamp(t.hold_s.get(key, ex.hold_s.default))
                 for rep in range(1, reps + 1):
                     self._emit(Hold(round(hold), rep, reps, ex.release), block)
                     if rep < reps and ex.rest_s:
                         self._emit(Interval(ex.rest_s, "rest"), block)
             else:
-                tempo = ex.tempo_s.clamp(t.tempo_s.get(ex_id, ex.tempo_s.default * t.tempo_factor))
+                tempo = ex.tempo_s.clamp(t.tempo_s.get(key, ex.tempo_s.default))
                 self._emit(Speak(f"{reps} slow repetitions. Follow my count."), block)
                 per_phase = tempo / len(ex.phases)
                 for rep in range(1, reps + 1):

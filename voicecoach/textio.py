@@ -55,9 +55,7 @@ class TypedListener:
             self.clock.sleep(timeout_s)
             return None
         if not background:
-            own = list(self.vocab.answers_for(context)) if context in self.vocab.contexts else []
-            own = own or list(intents)
-            print(f"[listening: {', '.join(own)}]", file=self.out, flush=True)
+            print(f"[listening: {self.vocab.hint(context, intents)}]", file=self.out, flush=True)
         if background:
             real = getattr(self.clock, "real_seconds", lambda s: s)(timeout_s)
             ready, _, _ = select.select([self.inp], [], [], max(0.0, real))

@@ -59,6 +59,13 @@ def expand_template(template: str) -> list[str]:
     return sorted({normalise(p) for p in phrases if normalise(p)})
 
 
+def plain_form(template: str) -> str:
+    """A template without its optional parts, first choice taken: '[it's] (a|b) c' -> 'a c'."""
+    text = re.sub(r"\[[^\]]*\]", " ", template)
+    text = re.sub(r"\(([^|)]*)[^)]*\)", r"\1", text)
+    return " ".join(text.split())
+
+
 def normalise(text: str) -> str:
     """Lower-case, keep letters, digits and apostrophes, single spaces."""
     text = text.lower().replace("’", "'")
@@ -75,6 +82,8 @@ class Vocabulary:
     contexts: Mapping[str, tuple[str, ...]]
     start_templates: tuple[str, ...]
     routine_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: intent -> the plain form of its first template, what prompts suggest ("yes", "the same")
+    examples: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Vocabulary":
@@ -92,6 +101,7 @@ class Vocabulary:
             commands=tuple(data["commands"]),
             contexts={k: tuple(str(i) for i in v) for k, v in data["contexts"].items()},
             start_templates=tuple(data["start"]),
+            examples={str(intent): plain_form(templates[0]) for intent, templates in data["intents"].items()},
         )
 
     def with_routines(self, names: Mapping[str, Iterable[str]]) -> "Vocabulary":
@@ -104,7 +114,8 @@ class Vocabulary:
                 for name in spoken:
                     out.update(expand_template(template.replace("{routine}", name)))
             phrases[START_PREFIX + rid] = tuple(sorted(out))
-        return Vocabulary(phrases, self.commands, self.contexts, self.start_templates, routine_names)
+        return Vocabulary(phrases, self.commands, self.contexts, self.start_templates, routine_names,
+                          self.examples)
 
     # -- which intents a context accepts ------------------------------------------
     def answers_for(self, context: str) -> tuple[str, ...]:
@@ -144,13 +155,24 @@ class Vocabulary:
     def describe(self, intents: Iterable[str]) -> str:
         """Short spoken list of what to say, e.g. 'better, worse, or the same'."""
         examples = [self.example(i) for i in intents]
-        if len(examples) <= 1:
-            return "".join(examples)
+        if len(examples) <= 2:
+            return " or ".join(examples)
         return ", ".join(examples[:-1]) + ", or " + examples[-1]
 
+    def hint(self, context: str, intents: Iterable[str] = ()) -> str:
+        """What one can say now, for captions and screens: 'better, worse, the same'.
+
+        ``intents`` (what the coach listens for) is used where a context has no answers
+        of its own, e.g. commands while paused."""
+        if context == "pain":
+            return "a number from zero to ten, or skip"
+        own = [i for i in intents if i in self.answers_for(context)] if intents else []
+        own = own or (list(self.answers_for(context)) if context != "exercise" else list(intents))
+        text = ", ".join(self.example(i) for i in own)
+        return text + (", or skip" if context in ("location", "movement") else "")
+
     def example(self, intent: str) -> str:
-        """The phrase a prompt should suggest for an intent (its first template)."""
+        """The phrase a prompt should suggest for an intent (its first template, plainly)."""
         if intent.startswith(START_PREFIX):
             return self.routine_names.get(intent[len(START_PREFIX):], (intent,))[0]
-        preferred = {"same": "the same", "time_left": "how long left", "help": "help"}
-        return preferred.get(intent) or min(self.phrases.get(intent, (intent,)), key=len)
+        return self.examples.get(intent) or min(self.phrases.get(intent, (intent,)), key=len)

@@ -16,13 +16,16 @@ from .hearing import HearingPipeline, HeardUtterance
 
 
 class VoiceListener:
-    def __init__(self, microphone, pipeline: HearingPipeline, speaker=None, on_heard=None, speed: float = 1.0):
+    def __init__(self, microphone, pipeline: HearingPipeline, speaker=None, on_heard=None, speed: float = 1.0,
+                 on_level=None):
         self.mic = microphone
         self.speed = speed  # clock seconds per real second (--speed)
         self.pipeline = pipeline
         self.speaker = speaker      # has .quiet_from (monotonic s)
-        self.on_heard = on_heard    # callback(HeardUtterance) for screens and logs
-        self.level_db = -90.0
+        self.on_heard = on_heard    # callback(HeardUtterance) for logs
+        self.on_level = on_level    # callback(dBFS) for every frame heard, for level meters
+        self.level_db = -90.0       # input level of the latest frame (dBFS)
+        self.last: HeardUtterance | None = None  # the latest utterance, with its scores
 
     def calibrate(self, seconds: float = 0.6) -> float:
         """Measure the room's noise floor (dBFS) from ``seconds`` of audio."""
@@ -50,8 +53,11 @@ class VoiceListener:
                 continue
             heard = self.pipeline.push(frame)
             self.level_db = self.pipeline.endpointer.level_db
+            if self.on_level:
+                self.on_level(self.level_db)
             if heard is None:
                 continue
+            self.last = heard
             if self.on_heard:
                 self.on_heard(heard)
             return self._event(heard, intents)

@@ -1,0 +1,308 @@
+"""User settings: a TOML file in the XDG config dir, validated, with clear errors.
+
+Precedence, lowest first: built-in defaults, the settings file, command-line flags.
+Keys are dotted paths, as ``voicecoach config set`` takes them::
+
+    speech.rate = 150                                  # words per minute
+    exercise.hip-stretches.figure-4.hold = 25          # seconds, within the routine's range
+
+Exercise keys are checked against the ranges in the routine files, so a hold can only
+be set to what the routine allows. Writes go through a temporary file and a rename: a
+refused or interrupted change leaves the old file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomlkit
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .loader import Library
+from .program import Tuning
+
+EXERCISE_FIELDS = {"hold": "hold_s", "reps": "reps", "tempo": "tempo_s"}  # key -> Exercise field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SpeechSettings(_Section):
+    voice: str | None = Field(None, description="espeak-ng voice id, e.g. gmw/en-US (none: the default voice)")
+    rate: int = Field(160, ge=80, le=300, description="speech rate, words per minute")
+    volume: float = Field(1.0, ge=0.0, le=1.0, description="speech volume, 0.0 (silent) to 1.0 (full)")
+    cues: bool = Field(True, description="beeps at the start and end of holds")
+    output_device: str | None = Field(None, description="loudspeaker name or index (see 'voicecoach devices')")
+
+
+class ListeningSettings(_Section):
+    input_device: str | None = Field(None, description="microphone name or index (see 'voicecoach devices')")
+    silence_timeout: float = Field(8.0, ge=3.0, le=60.0,
+                                   description="seconds to wait for an answer before asking again")
+    sensitivity: int = Field(3, ge=1, le=5,
+                             description="how readily speech is taken as an answer: 1 strictest, 5 most "
+                                         "lenient (more mistakes)")
+
+
+class Settings(_Section):
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    listening: ListeningSettings = Field(default_factory=ListeningSettings)
+    #: routine id -> exercise id -> {hold (s), reps, tempo (s)}; ranges come from the routine files
+    exercise: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
+
+    def tuning(self) -> Tuning:
+        """The exercise settings as the compiler's per-exercise adjustments."""
+        per = {key: {} for key in EXERCISE_FIELDS.values()}
+        for rid, exercises in self.exercise.items():
+            for ex_id, values in exercises.items():
+                for key, value in values.items():
+                    per[EXERCISE_FIELDS[key]][f"{rid}.{ex_id}"] = value
+        return Tuning(hold_s=per["hold_s"], reps={k: int(v) for k, v in per["reps"].items()},
+                      tempo_s=per["tempo_s"])
+
+
+class SettingsError(ValueError):
+    """Problems with settings, each naming its key and what is allowed."""
+
+    def __init__(self, problems: list[tuple[str, str]], path: Path | None = None):
+        self.problems = problems
+        self.path = path
+        where = f"{path}: " if path else ""
+        super().__init__("\n".join(f"{where}{key}: {msg}" for key, msg in problems))
+
+
+def settings_path() -> Path:
+    return Path(platformdirs.user_config_dir("voicecoach")) / "settings.toml"
+
+
+# ---------------------------------------------------------------------- describing keys
+@dataclass(frozen=True)
+class KeyInfo:
+    key: str
+    default: Any
+    allowed: str        # e.g. "80 to 300", "true or false", "15 to 30"
+    help: str
+
+
+def _section_keys() -> list[KeyInfo]:
+    out = []
+    for section, model in (("speech", SpeechSettings), ("listening", ListeningSettings)):
+        for name, field in model.model_fields.items():
+            out.append(KeyInfo(f"{section}.{name}", field.default, _allowed(field), field.description or ""))
+    return out
+
+
+def _allowed(field) -> str:
+    lo = hi = None
+    for meta in field.metadata:
+        lo = getattr(meta, "ge", lo)
+        hi = getattr(meta, "le", hi)
+    if lo is not None and hi is not None:
+        return f"{lo:g} to {hi:g}"
+    if field.annotation is bool:
+        return "true or false"
+    return "any text"
+
+
+def exercise_keys(library: Library) -> list[KeyInfo]:
+    """Every adjustable exercise setting of the library, with its range."""
+    out = []
+    for rid, routine in sorted(library.routines.items()):
+        for ex_id, ex in routine.exercises.items():
+            for key, attr in EXERCISE_FIELDS.items():
+                rng = getattr(ex, attr)
+                if rng is None or rng.min == rng.max:
+                    continue
+                unit = "" if key == "reps" else " seconds"
+                what = {"hold": "length of each hold", "reps": "repetitions per side",
+                        "tempo": "seconds per paced repetition"}[key]
+                out.append(KeyInfo(f"exercise.{rid}.{ex_id}.{key}", rng.default,
+                                   f"{rng.min:g} to {rng.max:g}{unit}", f"{ex.name}: {what}"))
+    return out
+
+
+def all_keys(library: Library) -> list[KeyInfo]:
+    return _section_keys() + exercise_keys(library)
+
+
+# ---------------------------------------------------------------------- validation
+def validate(data: dict, library: Library) -> tuple[Settings, list[tuple[str, str]]]:
+    """Settings from ``data``; bad keys are reported and left at their defaults."""
+    problems: list[tuple[str, str]] = []
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for _ in range(100):  # each round drops the keys it complained about
+        try:
+            settings = Settings.model_validate(data)
+            break
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [str(p) for p in err["loc"]]
+                problems.append((".".join(loc), _explain(err)))
+                _drop(data, loc)
+    else:
+        settings = Settings()
+    known = {k.key: k for k in exercise_keys(library)}
+    clean: dict[str, dict[str, dict[str, float]]] = {}
+    for rid, exercises in settings.exercise.items():
+        for ex_id, values in exercises.items():
+            for key, value in values.items():
+                dotted = f"exercise.{rid}.{ex_id}.{key}"
+                info = known.get(dotted)
+                if info is None:
+                    problems.append((dotted, _unknown_exercise_key(library, rid, ex_id, key)))
+                    continue
+                routine = library.routines[rid]
+                rng = getattr(routine.exercises[ex_id], EXERCISE_FIELDS[key])
+                if key == "reps" and value != int(value):
+                    problems.append((dotted, f"{value} is not a whole number; allowed {info.allowed}"))
+                elif not rng.min <= value <= rng.max:
+                    problems.append((dotted, f"{value:g} is out of range; allowed {info.allowed}"))
+                else:
+                    clean.setdefault(rid, {}).setdefault(ex_id, {})[key] = value
+    settings.exercise = clean
+    return settings, problems
+
+
+def _explain(err: dict) -> str:
+    loc = err["loc"]
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return "unknown setting (see 'voicecoach config' for the keys)"
+    field = _field_at(loc)
+    allowed = f"; allowed {_allowed(field)} ({field.description})" if field is not None else ""
+    if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{value!r} is out of range{allowed}"
+    return f"{value!r} is not valid ({err['msg'].lower()}){allowed}"
+
+
+def _field_at(loc):
+    model = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None:
+            return None
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            model = field.annotation
+        else:
+            return field
+    return None
+
+
+def _drop(data: dict, loc: list[str]) -> None:
+    node = data
+    for part in loc[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return
+        node[part] = dict(node[part]) if isinstance(node[part], dict) else node[part]
+        node = node[part]
+    if isinstance(node, dict):
+        node.pop(loc[-1], None)
+
+
+def _unknown_exercise_key(library: Library, rid: str, ex_id: str, key: str) -> str:
+    if rid not in library.routines:
+        return f"no routine {rid!r} (routines: {', '.join(sorted(library.routines))})"
+    exercises = library.routines[rid].exercises
+    if ex_id not in exercises:
+        return f"no exercise {ex_id!r} in {rid} (exercises: {', '.join(exercises) or 'none'})"
+    if key not in EXERCISE_FIELDS:
+        return f"unknown exercise setting {key!r} (one of: {', '.join(EXERCISE_FIELDS)})"
+    return f"{ex_id} has no adjustable {key} (it is fixed or does not apply)"
+
+
+# ---------------------------------------------------------------------- the file
+class SettingsFile:
+    """The TOML file: read, change one key at a time, written atomically."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or settings_path()
+
+    def read_data(self) -> dict:
+        if not self.path.exists():
+            return {}
+        try:
+            return tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:  # message carries line and column
+            raise SettingsError([("(file)", f"not valid TOML: {exc}")], self.path) from None
+
+    def load(self, library: Library) -> tuple[Settings, list[tuple[str, str]]]:
+        return validate(self.read_data(), library)
+
+    def set(self, key: str, value: Any, library: Library) -> None:
+        self.set_many({key: value}, library)
+
+    def set_many(self, values: dict[str, Any], library: Library) -> None:
+        """Change keys; refuse (file untouched) if any of them is not valid."""
+        doc = self._document()
+        for key, value in values.items():
+            _assign(doc, key.split("."), value)
+        _, problems = validate(doc.unwrap(), library)
+        mine = [(k, m) for k, m in problems if any(_overlaps(k, v) for v in values)]
+        if mine:
+            raise SettingsError(mine)
+        self._write(tomlkit.dumps(doc))
+
+    def unset(self, key: str) -> bool:
+        doc = self._document()
+        parts = key.split(".")
+        node = doc
+        for part in parts[:-1]:
+            if part not in node:
+                return False
+            node = node[part]
+        if parts[-1] not in node:
+            return False
+        del node[parts[-1]]
+        self._write(tomlkit.dumps(doc))
+        return True
+
+    def _document(self) -> tomlkit.TOMLDocument:
+        self.read_data()  # a broken file is reported, not overwritten
+        if not self.path.exists():
+            doc = tomlkit.document()
+            doc.add(tomlkit.comment("voicecoach settings; change with 'voicecoach config set KEY VALUE'"))
+            return doc
+        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+
+    def _write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".toml")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+
+def _overlaps(problem_key: str, key: str) -> bool:
+    """Is a problem about ``key`` (or a section it created or belongs to)?"""
+    return problem_key == key or key.startswith(problem_key + ".") or problem_key.startswith(key + ".")
+
+
+def _assign(doc, parts: list[str], value: Any) -> None:
+    node = doc
+    for depth, part in enumerate(parts[:-1]):
+        if part not in node:
+            # only the innermost table gets a header: [exercise.hip-stretches.figure-4]
+            node[part] = tomlkit.table(is_super_table=depth < len(parts) - 2)
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as TOML would read it: 150 -> int, true -> bool, else text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
