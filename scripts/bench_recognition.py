@@ -34,7 +34,7 @@ from voicecoach.hearing import HearingPipeline  # noqa: E402
 from voicecoach.loader import load_library  # noqa: E402
 from voicecoach.vocabulary import Vocabulary  # noqa: E402
 
-CONTEXTS = ["menu", "rating", "yesno", "exercise"]
+CONTEXTS = ["menu", "rating", "yesno", "exercise", "pain", "location", "movement"]
 NOISES = ["white", "pink", "brown", "hum"]
 
 

@@ -17,7 +17,6 @@ from typing import Callable, Mapping, TextIO
 from rich.align import Align
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +24,7 @@ from . import events as ev
 from .vocabulary import Vocabulary
 
 LEVEL_FLOOR_DB = -70.0  # the level meter's empty end (dBFS)
+BAR_WIDTH = 36  # countdown bar (characters)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def update(state: ScreenState, item, vocab: Vocabulary, names: Mapping[str, str]
         return replace(state, caption=item.text)
     if isinstance(item, ev.Listen):
         if item.context == "exercise":  # fourteen commands would not fit: the usual ones
-            return replace(state, listening_for="pause, stop, skip, how long left, longer... (say help)")
+            return replace(state, listening_for="commands: pause, stop, skip, how long left (say help)")
         return replace(state, listening_for=vocab.hint(item.context, item.intents))
     if isinstance(item, ev.Wait):
         return state
@@ -88,11 +88,10 @@ def render(state: ScreenState, now: float, level_db: float | None = None) -> Pan
         rows.append(Text("PAUSED - say resume", style="bold yellow", justify="center"))
     elif state.ends_at is not None and state.length_s:
         left = max(0.0, state.ends_at - now)
-        bar = ProgressBar(total=state.length_s, completed=state.length_s - left, width=40,
-                          complete_style="green", finished_style="green")
-        line = Table.grid(padding=(0, 2))
-        line.add_row(bar, Text(f"{left:3.0f} s left", style="bold"))
-        rows.append(Align.center(line))
+        done = round(BAR_WIDTH * (1 - left / state.length_s))
+        # block characters, not colour alone: readable in any terminal and from afar
+        bar = Text("█" * done, style="green") + Text("░" * (BAR_WIDTH - done), style="dim")
+        rows.append(Align.center(bar + Text(f"  {left:3.0f} s left", style="bold")))
     else:
         rows.append(Text(""))
     rows.append(Text(""))
@@ -122,8 +121,10 @@ class LiveScreen:
         self.clock, self.vocab, self.names, self.level = clock, vocab, names, level
         self.state = ScreenState()
         self.console = console or Console()
+        # Full screen: every refresh redraws it all, so stray writes to the terminal (the
+        # sound libraries write warnings straight to fd 2) cannot leave broken frames behind.
         self._live = Live(get_renderable=self._render, console=self.console, refresh_per_second=4,
-                          transient=False, redirect_stderr=True, redirect_stdout=True)
+                          screen=True, redirect_stderr=True, redirect_stdout=True)
 
     def _render(self):
         return render(self.state, self.clock(), self.level() if self.level else None)
@@ -143,8 +144,9 @@ class LiveScreen:
         return self
 
     def __exit__(self, *exc):
-        self._live.refresh()
-        return self._live.__exit__(*exc)
+        result = self._live.__exit__(*exc)
+        self.console.print(self._render())  # the last screen stays after the full-screen view closes
+        return result
 
 
 class LineDisplay:

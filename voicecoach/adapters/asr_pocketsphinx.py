@@ -193,6 +193,8 @@ class PhraseRecognizer:
         self.grammar.start_utt()
         self.grammar.process_raw(b"".join(self._pcm), False, True)
         self.grammar.end_utt()
+        # No hypothesis: no phrase of any other intent survives the beam, so nothing else
+        # explains the audio (the margin is unbounded; the confidence check still applies).
         other = acoustic_log_score(self.grammar) if self.grammar.hyp() else float("-inf")
         self.grammar.activate_search(context)
         return (winner - other) / frames * SCORE_SCALE
