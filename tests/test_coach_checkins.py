@@ -43,5 +43,5 @@ def test_movement_after_each_assessment_position(play):
 
 
 def test_a_warning_from_last_time_is_said_first(play):
-    p = play("hip-stretches", [], warning="Last time we stopped early: the pain spread.")
+    p = play("hip-stretches", [], notices=["Last time we stopped early: the pain spread."])
     assert p.speaker.said[1] == "Last time we stopped early: the pain spread."

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from voicecoach.store import Store
+from voicecoach.store import MIGRATIONS, Store
 
 
 def test_records_are_committed_one_by_one(tmp_path):
@@ -22,7 +22,26 @@ def test_records_are_committed_one_by_one(tmp_path):
 def test_schema_version_is_recorded_and_migration_is_idempotent(tmp_path):
     Store(tmp_path / "h.sqlite3").close()
     store = Store(tmp_path / "h.sqlite3")
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_schema_1_history_is_migrated_with_its_data(tmp_path):
+    """A file written by the first release (schema 1) opens, keeps its sessions, gains columns."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0] + """
+        INSERT INTO sessions(id, started_at, ended_at, routine, end_reason) VALUES (1, 1700000000, 1700000900,
+            'assessment', 'done');
+        INSERT INTO events(session_id, at, kind, data) VALUES (1, 1700000500, 'result', '{"preference": "flexion"}');
+        INSERT INTO facts(key, value, updated_at) VALUES ('screen_passed', 'true', 1700000100);
+        PRAGMA user_version=1;""")
+    old.close()
+    store = Store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    (row,) = store.summaries()
+    assert (row["routine"], row["preference"], row["end"], round(row["minutes"])) == ("assessment", "flexion", "done", 15)
+    assert store.get_fact("screen_passed") is True
+    assert store.db.execute("SELECT resumed_from FROM sessions").fetchall() == [(None,)]
 
 
 def test_killing_the_coach_mid_session_keeps_earlier_sessions(tmp_path):
@@ -82,3 +101,36 @@ def test_report_chart_and_csv_from_weeks_of_history(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
     rows = list(csv.DictReader(open(data)))
     assert len(rows) == 21 and rows[0]["pain_before"] == "7" and rows[-1]["location_after"] == "back"
+
+
+def test_an_interrupted_session_resumes_at_the_step_it_stopped(tmp_path):
+    db = tmp_path / "h.sqlite3"
+    run = [sys.executable, "-m", "voicecoach"]
+    proc = subprocess.Popen(run + ["run", "assessment", "--text", "--speed", "5", "--history", str(db)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc.stdin.write("no\nno\nno\nno\nthree\nthigh\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 30
+    while "Hold for 45 seconds" not in proc.stdout.readline():  # in the first test position
+        assert time.monotonic() < deadline and proc.poll() is None
+    os.kill(proc.pid, signal.SIGKILL)  # as hard as a crash or a pulled plug
+    proc.wait()
+
+    nothing = subprocess.run(run + ["resume", "--text", "--history", str(tmp_path / "other.sqlite3")],
+                             capture_output=True, text=True)
+    assert nothing.returncode == 1 and "no interrupted session" in nothing.stderr
+
+    r = subprocess.run(run + ["resume", "--text", "--speed", "1000", "--history", str(db)],
+                       input="stayed\nbetter\nfour\nthigh\n", text=True, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Welcome back. We'll pick up where we stopped: Knees to chest." in r.stdout
+    assert "safety questions" not in r.stdout  # passed before the crash
+    after = r.stdout.split("Welcome back.")[1]
+    assert after.count("How bad is the leg pain now") == 1  # only the closing check-in
+    assert "Hold for 45 seconds" in after  # the interrupted position again, from its start
+    store = Store(db)
+    resumed, crashed = store.summaries()
+    assert (crashed["end"], resumed["end"], resumed["preference"]) == ("interrupted", "done", "flexion")
+    assert resumed["pain_before"] == 3  # the check-in from before the crash still counts as the start
+    assert store.db.execute("SELECT resumed_from FROM sessions ORDER BY id").fetchall() == [(None,), (1,)]
+    assert store.resume_point() is None  # finished now: nothing left to resume

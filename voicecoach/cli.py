@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .clock import SystemClock
-from .coach import Coach
+from .coach import Coach, retest_advice
 from pydantic import ValidationError
 
 from .loader import Library, load_library, routine_errors
@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("routine")
     _play_opts(run)
 
+    res = sub.add_parser("resume", help="pick up an interrupted session at the step it stopped")
+    _play_opts(res)
+
     lst = sub.add_parser("routines", help="list routines with their lengths")
     _routines_opt(lst)
 
@@ -106,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "menu"
-    handlers = {"menu": cmd_play, "run": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
+    handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
                 "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
                 "report": cmd_report, "config": cmd_config}
     try:
@@ -283,15 +286,15 @@ def cmd_play(args) -> int:
         if routine_id is None:
             print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
             return 2
+    resume = store.resume_point()
+    if args.command == "resume" and resume is None:
+        print("There is no interrupted session to resume.", file=sys.stderr)
+        return 1
     clock = SystemClock(args.speed)
-    warning = store.get_fact("last_warning")
-    if warning:
-        warning = (f"Last time we stopped early: {warning} If your pain is still spreading or rising, "
-                   "please see a clinician before you exercise.")
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                   screen=not store.get_fact("screen_passed", False),
                   silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
-                  checkins=True, warning=warning)
+                  checkins=True, notices=_notices(store), resume=resume, resume_now=args.command == "resume")
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
@@ -313,6 +316,22 @@ def cmd_play(args) -> int:
             mic.close()
         _keep_adjustments(coach.adjustments, lib)
     return 0 if reason in ("done", "stopped") else 3
+
+
+def _notices(store: Store) -> list[str]:
+    """What the coach says first: last time's warning, and whether to re-test."""
+    import time
+    notices = []
+    warning = store.get_fact("last_warning")
+    if warning:
+        notices.append(f"Last time we stopped early: {warning} If your pain is still spreading or rising, "
+                       "please see a clinician before you exercise.")
+    assessed = store.get_fact("preference")
+    if assessed and assessed.get("at"):
+        advice = retest_advice((time.time() - assessed["at"]) / 86400, store.pain_since(assessed["at"]))
+        if advice:
+            notices.append(advice)
+    return notices
 
 
 def _display(live: bool, clock, coach: Coach, listener):

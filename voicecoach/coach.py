@@ -19,8 +19,8 @@ then pause); "stop", "pain" and "worse" end a hold at once and ask whether to go
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 from . import events as ev
 from .loader import Library
@@ -58,13 +58,25 @@ class HoldState:
     planned_s: float
 
 
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where an interrupted session stopped: enough to pick it up at that step."""
+
+    routine: str                  # id of the routine the session was running
+    block: int                    # the step: blocks counted from the routine's start
+    title: str                    # what the step is called ("Figure-4 stretch, left side")
+    preference: str | None = None   # directional preference found before it stopped
+    baseline: Mapping[str, str] = field(default_factory=dict)  # first check-in answers: kind -> value
+    session: int | None = None    # the interrupted session's id (for the history)
+
+
 class Coach:
     """Walks the program; see the module docstring for the protocol."""
 
     def __init__(self, library: Library, vocabulary: Vocabulary, clock: Callable[[], float], *,
                  routine: str | None = None, screen: bool = False, tuning: Tuning | None = None,
                  silence_timeout_s: float = 8.0, disclaimer: bool = True, checkins: bool = False,
-                 warning: str | None = None):
+                 notices: Sequence[str] = (), resume: ResumePoint | None = None, resume_now: bool = False):
         self.library = library
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
@@ -91,11 +103,15 @@ class Coach:
         self._blocks = 0
         self.checkins = checkins and CHECK_IN_ROUTINE in library.routines
         self.baseline: dict[str, int] = {}  # first pain score and location index of the session
+        self.resume_point = resume if resume and resume.routine in library.routines else None
+        if self.resume_point and resume_now:
+            self.pending_routine, self.menu_done = self.resume_point.routine, True
+        self._top: tuple[str, int] | None = None  # routine being run, and its first block index - 1
         intro: list[Instruction] = []
         if disclaimer:
             intro.append(Speak(DISCLAIMER, Block(0, "", "Welcome")))
-        if warning:
-            intro.append(Speak(warning, Block(0, "", "Welcome")))
+        for notice in notices:
+            intro.append(Speak(notice, Block(0, "", "Welcome")))
         self.program = intro
         if screen and SAFETY_ROUTINE in library.routines:
             self._append(SAFETY_ROUTINE)
@@ -128,11 +144,34 @@ class Coach:
         return extra + remaining_seconds(self.program, start, self.preference)
 
     # ================================================================ program walking
-    def _start_routine(self, routine_id: str) -> None:
-        """The routine, with the pain check-in before and after it."""
-        for rid in ([CHECK_IN_ROUTINE] if self.checkins else []) + [routine_id] + \
-                ([CHECK_IN_ROUTINE] if self.checkins else []):
-            self._append(rid)
+    def _start_routine(self, routine_id: str, out: list[ev.Action]) -> None:
+        """The routine, with the pain check-in before and after it (or resumed at a step)."""
+        point = self.resume_point if self.resume_point and self.resume_point.routine == routine_id else None
+        self.resume_point = None
+        if self.checkins and not point:  # a resumed session keeps the check-in it started with
+            self._append(CHECK_IN_ROUTINE)
+        self._top = (routine_id, self._blocks + 1000)
+        start = len(self.program)
+        self._append(routine_id)
+        if self.checkins:
+            self._append(CHECK_IN_ROUTINE)
+        if point:
+            self._resume_at(point, start, out)
+
+    def _resume_at(self, point: ResumePoint, start: int, out: list[ev.Action]) -> None:
+        first_block = self._top[1] + point.block
+        target = next((pc for pc in range(start, len(self.program))
+                       if self.program[pc].block.index == first_block), start)
+        self.preference = point.preference
+        if point.baseline.get("pain") is not None:
+            self.baseline["pain"] = int(point.baseline["pain"])
+        order = [i.split(":", 1)[1] for i in self.vocab.answers_for("location")]
+        if point.baseline.get("location") in order:
+            self.baseline["location"] = order.index(point.baseline["location"])
+        out.append(ev.Record("routine", {"routine": point.routine}))
+        out.append(ev.Record("resumed", {"session": point.session, "block": point.block}))
+        out.append(ev.Say(f"Welcome back. We'll pick up where we stopped: {point.title}."))
+        self.pc = target
 
     def _append(self, routine_id: str) -> None:
         compiler = Compiler(self.library, self.tuning)
@@ -151,6 +190,7 @@ class Coach:
             instr = self.program[self.pc]
             if self._note_block():
                 out.append(self._show())
+                out.extend(self._step_record())
             if isinstance(instr, Speak):
                 out.append(ev.Say(instr.text))
                 self.pc += 1
@@ -184,13 +224,15 @@ class Coach:
                 out.append(ev.Record("screen_passed", {}))
         if self.pending_routine:
             rid, self.pending_routine = self.pending_routine, None
-            self._start_routine(rid)
+            self._start_routine(rid, out)
             return True
         if not self.menu_done:
             self.menu_done = True
             self.mode, self.failures = Mode.MENU, 0
             names = [self.vocab.example(i) for i in self._menu_intents()]
             out.append(ev.Say("Which routine would you like? You can say " + _spoken_list(names) + "."))
+            if self.resume_point:
+                out.append(ev.Say(f"Or say resume, to pick up the last session at {self.resume_point.title}."))
             return False
         return False
 
@@ -204,6 +246,16 @@ class Coach:
             self.history.append(start)
             return True
         return False
+
+    def _step_record(self) -> list[ev.Action]:
+        """Where the running routine is, kept so an interrupted session can resume here."""
+        block = self.current_block
+        if not self._top or not (self._top[1] < block.index < self._top[1] + 1000):
+            return []
+        if isinstance(self.program[self.pc], Question):
+            return []  # a question is about the position before it: resuming redoes that position
+        title = block.title + (f", {block.side} side" if block.side else "")
+        return [ev.Record("step", {"routine": self._top[0], "block": block.index - self._top[1], "title": title})]
 
     def _end(self, out: list[ev.Action], reason: str) -> list[ev.Action]:
         if self.mode is Mode.MENU:
@@ -305,7 +357,12 @@ class Coach:
         if mode is Mode.MENU and intent.startswith(START_PREFIX):
             rid = intent[len(START_PREFIX):]
             out.append(ev.Record("answer", {"question": "menu", "intent": intent, "text": heard.text}))
-            self._start_routine(rid)
+            self.resume_point = None  # a fresh start; only "resume" picks up the old session
+            self._start_routine(rid, out)
+            return self._run(out)
+        if mode is Mode.MENU and intent == "resume" and self.resume_point:
+            out.append(ev.Record("answer", {"question": "menu", "intent": intent, "text": heard.text}))
+            self._start_routine(self.resume_point.routine, out)
             return self._run(out)
         if mode is Mode.ASKING:
             q = self.program[self.pc]
@@ -634,6 +691,29 @@ class Coach:
             text = f"To answer, say {self._options()}. " + text
         out.append(ev.Say(text))
         return out + self._waiting()
+
+
+RETEST_AFTER_DAYS = 7
+RETEST_PAIN_RISE = 2  # points on the 0-10 scale since the last assessment
+
+
+def retest_advice(days_since_assessment: float | None, pain_since_assessment: Sequence[int]) -> str | None:
+    """A spoken suggestion to repeat the assessment, or None.
+
+    The direction that helps can change as things heal or flare up: after a week, or when
+    the pain scores have risen since the last assessment, it is worth testing again."""
+    if days_since_assessment is None:
+        return None
+    if pain_since_assessment and max(pain_since_assessment) - min(pain_since_assessment) >= RETEST_PAIN_RISE \
+            and pain_since_assessment[-1] == max(pain_since_assessment) \
+            and pain_since_assessment[-1] > pain_since_assessment[0]:
+        low = min(pain_since_assessment)
+        return (f"Your pain scores have gone up since your last assessment, from {low} to "
+                f"{pain_since_assessment[-1]}. It may be time to test again: say assessment at the menu.")
+    if days_since_assessment >= RETEST_AFTER_DAYS:
+        return (f"It has been {int(days_since_assessment)} days since your last assessment. The direction "
+                "that helps can change, so it is worth testing again: say assessment at the menu.")
+    return None
 
 
 def _spoken_list(items: list[str]) -> str:

@@ -44,7 +44,7 @@ class SpeechSettings(_Section):
 
 class ListeningSettings(_Section):
     input_device: str | None = Field(None, description="microphone name or index (see 'voicecoach devices')")
-    silence_timeout: float = Field(8.0, ge=3.0, le=60.0,
+    silence_timeout: float = Field(8.0, ge=3.0, le=300.0,
                                    description="seconds to wait for an answer before asking again")
     sensitivity: int = Field(3, ge=1, le=5,
                              description="how readily speech is taken as an answer: 1 strictest, 5 most "

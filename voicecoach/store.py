@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .coach import ResumePoint
+
 MIGRATIONS: list[str] = [
     # 1: sessions and everything that happened in them
     """
@@ -34,7 +36,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_session ON events(session_id);
     CREATE TABLE facts (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at REAL NOT NULL);
     """,
+    # 2: a session that picks up an interrupted one points back to it
+    """
+    ALTER TABLE sessions ADD COLUMN resumed_from INTEGER REFERENCES sessions(id);
+    """,
 ]
+RESUMABLE_FOR_S = 2 * 24 * 3600  # an interrupted session older than this starts afresh (s)
 
 
 def default_path() -> Path:
@@ -100,6 +107,8 @@ class Store:
             if kind == "routine":
                 self.db.execute("UPDATE sessions SET routine=COALESCE(routine, ?) WHERE id=?",
                                 (data.get("routine"), self.session_id))
+            if kind == "resumed":
+                self.db.execute("UPDATE sessions SET resumed_from=? WHERE id=?", (data.get("session"), self.session_id))
             if kind == "end":
                 self.db.execute("UPDATE sessions SET ended_at=?, end_reason=? WHERE id=?",
                                 (time.time(), data.get("reason"), self.session_id))
@@ -127,7 +136,11 @@ class Store:
             preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
             last = events[-1][0] if events else row["started_at"]
             holds = [d for _, k, d in events if k == "hold"]
-            checks = [d for _, k, d in events if k == "check" and d.get("value") is not None]
+            checks = self._answered_checks(events)
+            if row["resumed_from"]:  # it started with the check-in of the session it picks up
+                have = {d["kind"] for d in checks if d["phase"] == "before"}
+                earlier = self._answered_checks(self.events(row["resumed_from"]))
+                checks = [d for d in earlier if d["phase"] == "before" and d["kind"] not in have] + checks
             pains = [int(d["value"]) for d in checks if d["kind"] == "pain"]
             places = [d["value"] for d in checks if d["kind"] == "location"]
             out.append({
@@ -140,6 +153,35 @@ class Store:
                 "location_after": places[-1] if len(places) > 1 else None,
             })
         return out
+
+    @staticmethod
+    def _answered_checks(events) -> list[dict]:
+        return [d for _, k, d in events if k == "check" and d.get("value") is not None]
+
+    def resume_point(self, now: float | None = None) -> ResumePoint | None:
+        """Where the latest session stopped, if it was interrupted (crash, Ctrl-C) recently."""
+        now = time.time() if now is None else now
+        row = self.db.execute("SELECT id, started_at, ended_at FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
+        if not row or row[2] is not None or now - row[1] > RESUMABLE_FOR_S:
+            return None
+        events = self.events(row[0])
+        steps = [d for _, k, d in events if k == "step"]
+        if not steps:
+            return None
+        preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
+        baseline: dict[str, str] = {}
+        for _, kind, d in events:
+            if kind == "check" and d.get("value") is not None:
+                baseline.setdefault(d["kind"], d["value"])
+        last = steps[-1]
+        return ResumePoint(last["routine"], last["block"], last["title"], preference, baseline, row[0])
+
+    def pain_since(self, since: float) -> list[int]:
+        """Pain scores (0-10) said in sessions that started after ``since`` (unix s), oldest first."""
+        rows = self.db.execute("SELECT e.data FROM events e JOIN sessions s ON s.id = e.session_id "
+                               "WHERE e.kind = 'check' AND s.started_at >= ? ORDER BY e.id", (since,))
+        checks = [json.loads(r[0]) for r in rows]
+        return [int(c["value"]) for c in checks if c.get("kind") == "pain" and c.get("value") is not None]
 
     def events(self, session_id: int) -> list[tuple[float, str, dict]]:
         rows = self.db.execute("SELECT at, kind, data FROM events WHERE session_id=? ORDER BY id", (session_id,))
