@@ -100,3 +100,14 @@ def test_config_set_from_the_command_line(library):
     shown = subprocess.run(run, capture_output=True, text=True, env=dict(os.environ)).stdout
     line = next(ln for ln in shown.splitlines() if ln.split()[:1] == ["speech.rate"])
     assert "150" in line and "settings file" in line
+
+
+def test_spoken_adjustments_are_kept_in_the_settings_when_the_session_ends(play, library, capsys):
+    from voicecoach.cli import _keep_adjustments
+
+    from .fakes import Interrupt
+    p = play("hip-stretches", [], [Interrupt("Figure-4 stretch, left side.", "shorter", 1)])
+    _keep_adjustments(p.coach.adjustments, library)
+    settings, _ = SettingsFile().load(library)
+    assert settings.tuning().hold_s == {"hip-stretches.figure-4": 15}
+    assert "exercise.hip-stretches.figure-4.hold = 15" in capsys.readouterr().out
