@@ -300,12 +300,17 @@ def cmd_play(args) -> int:
     if args.text:
         speaker, listener, live = PrintSpeaker(), TypedListener(coach.vocab, clock), False
     else:
-        speaker = build_speaker(settings.speech, None if live else PrintSpeaker())
+        speaker = build_speaker(settings.speech, captions=None)
         listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
         live = live and mic is not None  # typed answers need the terminal's plain lines
     display = _display(live, clock, coach, listener)
-    if speaker is None:
-        speaker = display if live else PrintSpeaker()
+    if not live:  # captions as plain lines (the live screen shows them itself)
+        if _is_voice(speaker):
+            speaker.captions = PrintSpeaker()
+        elif speaker is None:
+            speaker = PrintSpeaker()
+    elif speaker is None:
+        speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
     try:
         with display:
