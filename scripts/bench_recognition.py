@@ -51,13 +51,16 @@ def run_pipeline(recognizer, pcm: bytes, context: str):
     return HearingPipeline(Endpointer(make_vad()), recognizer, context).hear_all(pcm)
 
 
+def peer_transcripts(peer, pcm: bytes) -> list[str]:
+    """The plain recipe's transcripts of the same endpointed utterances (no context: its
+    language model is the same whatever the coach listens for)."""
+    return [peer.transcribe(utt.pcm) for utt in split_utterances(
+        (pcm[i:i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)), Endpointer(make_vad()))]
+
+
 def peer_intents(peer, pcm: bytes, intents):
-    """The plain recipe on the same endpointed utterances."""
-    found = []
-    for utt in split_utterances((pcm[i:i + FRAME_BYTES] for i in range(0, len(pcm), FRAME_BYTES)),
-                                Endpointer(make_vad())):
-        found.append(peer.intent(peer.transcribe(utt.pcm), intents))
-    return found
+    """The plain recipe: transcribe, then match the context's phrases."""
+    return [peer.intent(text, intents) for text in peer_transcripts(peer, pcm)]
 
 
 def main() -> int:
@@ -133,6 +136,7 @@ def main() -> int:
     print(f"\nfalse accepts on {len(files)} off-vocabulary recordings ({args.offvocab})")
     raw_oov = []
     pcms = {f: read_pcm16k(str(f)) for f in files}
+    transcripts = {} if args.no_peer_offvocab else {f: peer_transcripts(peer, pcms[f]) for f in files}
     for context in CONTEXTS:
         ours = theirs = utts = 0
         for f in files:
@@ -141,7 +145,7 @@ def main() -> int:
             utts += len(heard)
             ours += len(accepted(heard, T, M))
             if not args.no_peer_offvocab:
-                theirs += sum(1 for i in peer_intents(peer, pcms[f], vocab.intents_for(context)) if i)
+                theirs += sum(1 for t in transcripts[f] if peer.intent(t, vocab.intents_for(context)))
         peer_txt = "-" if args.no_peer_offvocab else f"{theirs:3d}"
         print(f"  {context:<9} ours {ours:3d}   peer {peer_txt}   (utterances detected: {utts})")
 

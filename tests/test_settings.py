@@ -111,3 +111,12 @@ def test_spoken_adjustments_are_kept_in_the_settings_when_the_session_ends(play,
     settings, _ = SettingsFile().load(library)
     assert settings.tuning().hold_s == {"hip-stretches.figure-4": 15}
     assert "exercise.hip-stretches.figure-4.hold = 15" in capsys.readouterr().out
+
+
+def test_only_a_voice_espeak_ng_has_is_accepted():
+    run = [sys.executable, "-m", "voicecoach", "config", "set", "speech.voice"]
+    bad = subprocess.run(run + ["klingon"], capture_output=True, text=True, env=dict(os.environ))
+    assert bad.returncode == 2 and "no espeak-ng voice 'klingon'" in bad.stderr and "gmw/en" in bad.stderr
+    assert not settings_path().exists()
+    ok = subprocess.run(run + ["gmw/en-US"], capture_output=True, text=True, env=dict(os.environ))
+    assert ok.returncode == 0, ok.stderr

@@ -229,11 +229,15 @@ def build_pipeline(recognizer):
 def build_speaker(speech: SpeechSettings, captions):
     """The voice, or captions only (with the reason printed) if there is none."""
     from .adapters.audio_pyaudio import Loudspeaker, NoAudioDevice
-    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable
+    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
     from .cues import CUE_RATE
     from .voice_speaker import VoiceSpeaker
     try:
-        synth = Pyttsx3Synth(speech.voice, speech.rate, speech.volume)
+        try:
+            synth = Pyttsx3Synth(speech.voice, speech.rate, speech.volume)
+        except UnknownVoice as exc:
+            print(f"warning: {exc}; using the default voice", file=sys.stderr)
+            synth = Pyttsx3Synth(None, speech.rate, speech.volume)
         speaker = VoiceSpeaker(synth, Loudspeaker(CUE_RATE, speech.output_device), captions=captions,
                                cue_sounds=speech.cues)
         speaker.pcm_for("Three.")  # a dead engine shows up now, not in the middle of a hold
@@ -465,6 +469,17 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _check_voice(voice: str) -> None:
+    """Only a voice espeak-ng has (it would silently speak with its default otherwise)."""
+    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
+    try:
+        Pyttsx3Synth(voice)
+    except UnknownVoice as exc:
+        raise SettingsError([("speech.voice", str(exc))]) from None
+    except TTSUnavailable:
+        pass  # no engine to ask: the value is kept, and checked when the coach starts
+
+
 def _print_level(level_db: float) -> None:
     bar = "#" * max(0, int((level_db + 70) / 2))
     print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", flush=True)
@@ -478,6 +493,8 @@ def cmd_config(args) -> int:
             print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
             return 2
         try:
+            if args.key == "speech.voice":
+                _check_voice(args.value)
             file.set(args.key, parse_value(args.value), lib)
         except SettingsError as exc:
             print(f"Not changed: {exc}", file=sys.stderr)

@@ -20,6 +20,10 @@ class TTSUnavailable(RuntimeError):
     """The speech engine could not be started or produced no audio."""
 
 
+class UnknownVoice(ValueError):
+    """The configured voice does not exist."""
+
+
 class Pyttsx3Synth:
     def __init__(self, voice: str | None = None, rate: int | None = None, volume: float | None = None):
         try:
@@ -28,7 +32,11 @@ class Pyttsx3Synth:
         except Exception as exc:  # pyttsx3 raises many kinds when espeak-ng is missing
             raise TTSUnavailable(f"the speech engine could not start ({exc})") from None
         if voice:
-            self.engine.setProperty("voice", voice)
+            ids = {v.id.lower(): v.id for v in self.engine.getProperty("voices")}
+            if voice.lower() not in ids:  # espeak would silently keep its default
+                raise UnknownVoice(f"no espeak-ng voice {voice!r}; English ones include "
+                                   f"{', '.join(sorted(i for i in ids.values() if '/en' in i)[:6])}")
+            self.engine.setProperty("voice", ids[voice.lower()])
         if rate:
             self.engine.setProperty("rate", int(rate))  # words per minute
         if volume is not None:
