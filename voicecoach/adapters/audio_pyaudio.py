@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import queue
 import sys
@@ -41,9 +43,26 @@ def _quiet_stderr():
 _PA: pyaudio.PyAudio | None = None
 
 
+_ALSA_ERROR_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                       ctypes.c_char_p)
+_alsa_quiet = _ALSA_ERROR_HANDLER(lambda *args: None)  # kept referenced: ALSA calls it later
+
+
+def _silence_alsa() -> None:
+    """ALSA writes notes such as "underrun occurred" straight to the terminal between our
+    sentences (the output stream idles on purpose: reopening it costs latency). Failures
+    that matter reach us as PortAudio errors, which are reported in plain words."""
+    try:
+        ctypes.cdll.LoadLibrary(ctypes.util.find_library("asound") or "libasound.so.2") \
+            .snd_lib_error_set_handler(_alsa_quiet)
+    except OSError:
+        pass  # no ALSA (another OS or backend): nothing to silence
+
+
 def portaudio() -> pyaudio.PyAudio:
     global _PA
     if _PA is None:
+        _silence_alsa()
         with _quiet_stderr():
             _PA = pyaudio.PyAudio()
     return _PA
