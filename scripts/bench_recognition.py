@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchdata import mix, noise, sample_configs, speak  # noqa: E402
 
-from voicecoach.adapters.asr_pocketsphinx import (DEFAULT_MARGIN, DEFAULT_THRESHOLD,  # noqa: E402
-                                                   PhraseRecognizer, make_vad)
+from voicecoach.adapters.asr_pocketsphinx import (DEFAULT_MARGIN, DEFAULT_MAX_PHONE_RATIO,  # noqa: E402
+                                                   DEFAULT_THRESHOLD, PhraseRecognizer, make_vad)
 from voicecoach.adapters.sr_speechrecognition import PlainSphinx, read_pcm16k  # noqa: E402
 from voicecoach.endpointer import FRAME_BYTES, Endpointer, split_utterances  # noqa: E402
 from voicecoach.hearing import HearingPipeline  # noqa: E402
@@ -70,6 +70,8 @@ def main() -> int:
     ap.add_argument("--offvocab", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/offvocab_dev")
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="confidence threshold")
     ap.add_argument("--margin", type=float, default=DEFAULT_MARGIN, help="margin over other intents")
+    ap.add_argument("--max-phone-ratio", type=float, default=DEFAULT_MAX_PHONE_RATIO,
+                    help="reject if the phone loop hears more than this many times the phrase's phones")
     ap.add_argument("--peer-snr", default="clean,10", help="SNRs at which to run the slower peer ('' for none)")
     ap.add_argument("--noise-seconds", type=float, default=120.0, help="length of the noise stream per context (s)")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/audio"))
@@ -81,7 +83,8 @@ def main() -> int:
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
     # thresholds are applied below, so one run also gives the sweep
-    rec = PhraseRecognizer(vocab, threshold=float("-inf"), margin=float("-inf"))
+    rec = PhraseRecognizer(vocab, threshold=float("-inf"), margin=float("-inf"),
+                           max_phone_ratio=args.max_phone_ratio)
     T, M = args.threshold, args.margin
     peer = PlainSphinx(vocab)
     rng = random.Random(args.seed)
@@ -97,7 +100,7 @@ def main() -> int:
             for phrase in rng.sample(phrases, min(args.per_intent, len(phrases))):
                 items.append((context, intent, phrase, next(configs)))
     print(f"test set: {len(items)} utterances over {len(CONTEXTS)} contexts; "
-          f"confidence >= {T}, margin >= {M}")
+          f"confidence >= {T}, margin >= {M}, phone loop <= {args.max_phone_ratio} x the phrase's phones")
 
     # ---- accuracy at each SNR --------------------------------------------------------------
     latencies, decode_ms = [], []

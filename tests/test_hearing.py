@@ -119,3 +119,23 @@ def test_hear_command_prints_json_for_every_context(library):
         (row,) = [json.loads(line) for line in out.splitlines()]
         assert set(row) == {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
         assert row["intent"] == ("better" if context == "rating" else None)
+
+
+def espeak_pcm(text: str, tmp_path: Path) -> bytes:
+    raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4"],
+                   check=True)
+    with wave.open(str(out), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+def test_a_sentence_is_not_taken_for_the_short_phrase_inside_it(library, tmp_path):
+    """With confidence and margin switched off, only the phone-count rule is left: the free
+    phone loop hears a whole sentence where the grammar found two words."""
+    vocab = Vocabulary.load().with_routines(library.spoken_names())
+    lenient = PhraseRecognizer(vocab, threshold=float("-inf"), margin=float("-inf"))
+    (sentence,) = hear(lenient, espeak_pcm("oat milk for my knee please", tmp_path), "location")
+    assert (sentence.intent, sentence.reason) == (None, "more than the phrase")
+    (phrase,) = hear(lenient, espeak_pcm("my knee", tmp_path), "location")
+    assert phrase.intent == "location:knee"

@@ -10,7 +10,8 @@ A grammar search forces any sound onto some phrase, so an answer is accepted onl
 
 1. the grammar reached a whole phrase, the utterance is short, as answers are, and the
    free phone loop heard at least one phone (in noise it hears only silence, while the
-   grammar still forces a phrase onto it);
+   grammar still forces a phrase onto it) but not more than twice the phrase's phones
+   (a grammar stretches "my knee" over a whole sentence about coffee);
 2. the grammar path explains the audio nearly as well as the free phone loop: the
    per-frame acoustic log-likelihood gap is the *confidence* (out-of-vocabulary speech
    fits the phone loop much better than any phrase);
@@ -43,6 +44,9 @@ SCORE_SCALE = 1e4
 DEFAULT_THRESHOLD = -18.0
 #: ... and the margin over the best other intent >= this.
 DEFAULT_MARGIN = 6.0
+#: Reject if the free phone loop heard more than this many times the phrase's phones: the
+#: person said more than the phrase (a grammar stretches a short phrase over a long sentence).
+DEFAULT_MAX_PHONE_RATIO = 2.0
 #: Confidence threshold change per step of the user's sensitivity setting (1..5, 3 = default).
 #: The benchmark's sweep had no false accepts from -22 to -12 (with the margin kept at 6).
 SENSITIVITY_STEP = 2.0
@@ -62,7 +66,8 @@ class Recognition:
     confidence: float         # per-frame score gap to the phone loop (1e-4 nat; higher = surer)
     margin: float             # per-frame gap to the best other intent (1e-4 nat)
     decode_ms: float          # time spent finishing the decode after the end of speech (ms)
-    reason: str               # 'accepted', 'no phrase', 'too long', 'low confidence'
+    reason: str               # 'accepted', or why not: 'no phrase', 'too long', 'not speech',
+                              # 'more than the phrase', 'low confidence', 'ambiguous'
 
 
 #: Mean cepstrum of ordinary human speech (60 people's recordings), the starting point of
@@ -92,10 +97,12 @@ class PhraseRecognizer:
     """Recognise vocabulary phrases per listening context, rejecting everything else."""
 
     def __init__(self, vocabulary: Vocabulary, threshold: float = DEFAULT_THRESHOLD,
-                 margin: float = DEFAULT_MARGIN, max_frames: int = 400):
+                 margin: float = DEFAULT_MARGIN, max_frames: int = 400,
+                 max_phone_ratio: float = DEFAULT_MAX_PHONE_RATIO):
         self.vocab = vocabulary
         self.threshold = threshold
         self.margin = margin
+        self.max_phone_ratio = max_phone_ratio
         self.max_frames = max_frames  # 100 frames a second
         # bestpath off: the lattice pass returns partial paths ("the" for "the same") on
         # short grammar utterances; the forward search's own result is a whole phrase.
@@ -170,14 +177,21 @@ class PhraseRecognizer:
             return result(None, 0.0, "too long")
         if intent is None:
             return result(None, 0.0, "no phrase")
-        if not phones_heard(self.phones):
+        heard = phones_heard(self.phones)
+        if not heard:
             return result(None, 0.0, "not speech")
+        if heard > self.max_phone_ratio * self._phone_count(text):
+            return result(None, 0.0, "more than the phrase")
         if confidence < self.threshold:
             return result(None, 0.0, "low confidence")
         margin = self._margin(context, intent, winner, frames)
         if margin < self.margin:
             return result(None, margin, "ambiguous")
         return result(intent, margin, "accepted")
+
+    def _phone_count(self, text: str) -> int:
+        """Phones in the dictionary pronunciation of ``text``."""
+        return sum(len((self.grammar.lookup_word(w) or "").split()) for w in text.split())
 
     def _margin(self, context: str, intent: str, winner: float, frames: int) -> float:
         """Per-frame score of the winner minus the best phrase of any other intent."""
