@@ -428,7 +428,10 @@ def cmd_hear(args) -> int:
             if args.json:
                 print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
                                   "intent": h.intent, "text": h.text, "confidence": round(h.confidence, 4),
-                                  "decode_ms": round(h.decode_ms, 1)}), flush=True)
+                                  "decode_ms": round(h.decode_ms, 1),
+                                  # beyond the agreed fields, for debugging a rejection:
+                                  "margin": None if h.margin == float("inf") else round(h.margin, 4),
+                                  "reason": h.reason}), flush=True)
             else:
                 what = h.intent or f"(rejected: {h.reason})"
                 print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
