@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from . import __version__
 from .clock import SystemClock
 from .coach import Coach, retest_advice
-from pydantic import ValidationError
-
 from .loader import Library, load_library, routine_errors
 from .program import routine_seconds
 from .routine import Routine
@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     _routines_opt(hear)
 
     check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
-    check.add_argument("--seconds", type=float, default=8.0, help="how long to wait for speech after the last thing heard (s)")
+    check.add_argument("--seconds", type=float, default=8.0,
+                       help="how long to wait for speech after the last thing heard (s)")
     _device_opts(check)
     _routines_opt(check)
 
@@ -109,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "menu"
-    handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines, "validate": cmd_validate,
-                "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
+    handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines,
+                "validate": cmd_validate, "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
                 "report": cmd_report, "config": cmd_config}
     try:
         return handlers[command](args)
@@ -153,21 +154,18 @@ def _settings(args, lib: Library) -> Settings:
         settings, problems = Settings(), []
     for key, msg in problems:
         print(f"warning: {settings_path()}: {key}: {msg} (using the default)", file=sys.stderr)
-    speech, listening = settings.speech, settings.listening
+    flags = ((settings.speech, ("voice", "rate", "volume", "output_device")),
+             (settings.listening, ("input_device", "silence_timeout", "sensitivity")))
     try:
-        for flag, section, name in (("voice", speech, "voice"), ("rate", speech, "rate"),
-                                    ("volume", speech, "volume"), ("output_device", speech, "output_device"),
-                                    ("input_device", listening, "input_device"),
-                                    ("silence_timeout", listening, "silence_timeout"),
-                                    ("sensitivity", listening, "sensitivity")):
-            value = getattr(args, flag, None)
-            if value is not None:
-                setattr(section, name, value)
+        for section, names in flags:
+            for name in names:  # each flag is named like its setting
+                if getattr(args, name, None) is not None:
+                    setattr(section, name, getattr(args, name))
     except ValidationError as exc:
         err = exc.errors()[0]
         raise SystemExit(f"voicecoach: --{err['loc'][0].replace('_', '-')}: {err['msg']}")
     if getattr(args, "no_cues", False):
-        speech.cues = False
+        settings.speech.cues = False
     return settings
 
 
