@@ -117,8 +117,10 @@ def test_hear_command_prints_json_for_every_context(library):
         out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", context,
                               str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
         (row,) = [json.loads(line) for line in out.splitlines()]
-        assert set(row) == {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
+        agreed = {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
+        assert set(row) == agreed | {"margin", "reason"}  # two more, for debugging
         assert row["intent"] == ("better" if context == "rating" else None)
+        assert (row["reason"] == "accepted") == (context == "rating")
 
 
 def espeak_pcm(text: str, tmp_path: Path) -> bytes:
