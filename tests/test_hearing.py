@@ -141,3 +141,21 @@ def test_a_sentence_is_not_taken_for_the_short_phrase_inside_it(library, tmp_pat
     assert (sentence.intent, sentence.reason) == (None, "more than the phrase")
     (phrase,) = hear(lenient, espeak_pcm("my knee", tmp_path), "location")
     assert phrase.intent == "location:knee"
+
+
+def test_speech_cut_off_by_the_coach_is_waited_out_before_a_new_utterance(recognizer):
+    """Half duplex drops what is captured while the coach speaks; the rest of an answer
+    that began then has lost its start and must not count ("...this" of "skip this" is
+    not "yes"). Only after end_silence_s of quiet may a new utterance start."""
+    loud, quiet = (np.full(480, 8000, "<i2").tobytes(), np.zeros(480, "<i2").tobytes())
+    ep = Endpointer(lambda f: f == loud)
+    ep.calibrate([quiet] * 20)
+    pipeline = HearingPipeline(ep, recognizer, "rating")
+    for f in [loud] * 5:      # an answer begins while the coach is still talking...
+        pipeline.push(f)
+    assert pipeline.in_speech
+    pipeline.reset()          # ...so the listener drops it (see VoiceListener)
+    after = [ep.push(f)[0] for f in [loud] * 10 + [quiet] * 5 + [loud] * 10]
+    assert "start" not in after  # its tail, even across a short gap, is not an utterance
+    fresh = [ep.push(f)[0] for f in [quiet] * 12 + [loud] * 10]
+    assert "start" in fresh

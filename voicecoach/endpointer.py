@@ -72,6 +72,7 @@ class Endpointer:
         self._frames: list[bytes] = []
         self._silence = 0
         self._start_s = 0.0
+        self._quiet_needed = 0  # frames of non-speech to see before anything may start
         self.level_db = -90.0
 
     @property
@@ -91,6 +92,13 @@ class Endpointer:
         self._recent.clear()
         self.in_speech, self._frames, self._silence = False, [], 0
 
+    def wait_for_silence(self) -> None:
+        """Forget speech in progress, and start nothing until it has ended (``end_silence_s``
+        of non-speech). Speech that began while the coach was talking has lost its start;
+        its tail ("this" of "skip this") must not be taken for a whole answer ("yes")."""
+        self.reset()
+        self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S))
+
     def push(self, frame: bytes) -> tuple[str, Utterance | None]:
         """Add one frame. Returns ('start'|'speech'|'end'|'idle', utterance at 'end')."""
         if len(frame) < FRAME_BYTES:  # the last frame of a file
@@ -106,6 +114,10 @@ class Endpointer:
         if not self.in_speech:
             if not speech and self.calibrated:  # follow a changing room slowly
                 self.noise_floor_db += 0.02 * (level - self.noise_floor_db)
+            if self._quiet_needed:  # the end of a cut-off utterance: wait it out
+                self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S)) if speech \
+                    else self._quiet_needed - 1
+                return "idle", None
             self._recent.append((frame, speech))
             window = list(self._recent)[-self.cfg.start_window:]
             if sum(s for _, s in window) >= self.cfg.start_frames:

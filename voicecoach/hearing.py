@@ -38,10 +38,10 @@ class HearingPipeline:
         self.context = context
 
     def reset(self) -> None:
-        """Drop any utterance in progress (the coach was talking)."""
+        """Drop any utterance in progress, and its rest (the coach was talking over it)."""
         if self.endpointer.in_speech:
             self.recognizer.cancel()
-        self.endpointer.reset()
+        self.endpointer.wait_for_silence()
 
     @property
     def in_speech(self) -> bool:
