@@ -16,7 +16,7 @@ from .loader import Library, load_library, routine_errors
 from .program import routine_seconds
 from .routine import Routine
 from .session import Session
-from .settings import Settings, SettingsError, SettingsFile, SpeechSettings, all_keys, parse_value, settings_path
+from .settings import Settings, SettingsError, SettingsFile, SpeechSettings, settings_path
 from .store import Store
 from .textio import PrintSpeaker, TypedListener
 from .vocabulary import Vocabulary
@@ -470,81 +470,14 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _check_voice(voice: str) -> None:
-    """Only a voice espeak-ng has (it would silently speak with its default otherwise)."""
-    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
-    try:
-        Pyttsx3Synth(voice)
-    except UnknownVoice as exc:
-        raise SettingsError([("speech.voice", str(exc))]) from None
-    except TTSUnavailable:
-        pass  # no engine to ask: the value is kept, and checked when the coach starts
-
-
 def _print_level(level_db: float) -> None:
     bar = "#" * max(0, int((level_db + 70) / 2))
     print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", flush=True)
 
 
 def cmd_config(args) -> int:
-    lib = _library(args)
-    file = SettingsFile()
-    if args.action == "set":
-        if args.key is None or args.value is None:
-            print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
-            return 2
-        try:
-            if args.key == "speech.voice":
-                _check_voice(args.value)
-            file.set(args.key, parse_value(args.value), lib)
-        except SettingsError as exc:
-            print(f"Not changed: {exc}", file=sys.stderr)
-            return 2
-        print(f"{args.key} = {parse_value(args.value)!r} saved in {file.path}")
-        return 0
-    if args.action == "unset":
-        if args.key is None:
-            print("usage: voicecoach config unset KEY", file=sys.stderr)
-            return 2
-        removed = file.unset(args.key)
-        print(f"{args.key}: {'back to the default' if removed else 'was not set'}")
-        return 0
-    return _show_config(file, lib)
-
-
-def _show_config(file: SettingsFile, lib: Library) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    try:
-        data = file.read_data()
-        settings, problems = file.load(lib)
-    except SettingsError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    in_file = _flatten(data)
-    effective = _flatten(settings.model_dump())
-    table = Table("key", "value", "from", "allowed", "what", box=None)
-    for info in all_keys(lib):
-        value = effective.get(info.key, info.default)
-        source = "settings file" if info.key in in_file and info.key in effective else "default"
-        shown = "-" if value is None else f"{value:g}" if isinstance(value, float) else f"{value}"
-        table.add_row(info.key, shown, source, info.allowed, info.help)
-    print(f"settings file: {file.path}" + ("" if file.path.exists() else " (not created yet)"))
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
-    for key, msg in problems:
-        print(f"problem: {key}: {msg} (the default is used)", file=sys.stderr)
-    print("Change one with: voicecoach config set KEY VALUE; command-line flags override the file.")
-    return 1 if problems else 0
-
-
-def _flatten(data: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
+    from .config_command import config
+    return config(args, _library(args))
 
 
 def cmd_devices(args) -> int:

@@ -1,0 +1,80 @@
+"""`voicecoach config`: show the settings and where each comes from; set or unset one."""
+
+from __future__ import annotations
+
+import sys
+
+from .loader import Library
+from .settings import SettingsError, SettingsFile, all_keys, parse_value
+
+
+def config(args, lib: Library) -> int:
+    """Show the settings, or set/unset one key (refused, file untouched, if not valid)."""
+    file = SettingsFile()
+    if args.action == "set":
+        if args.key is None or args.value is None:
+            print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
+            return 2
+        try:
+            if args.key == "speech.voice":
+                _check_voice(args.value)
+            file.set(args.key, parse_value(args.value), lib)
+        except SettingsError as exc:
+            print(f"Not changed: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.key} = {parse_value(args.value)!r} saved in {file.path}")
+        return 0
+    if args.action == "unset":
+        if args.key is None:
+            print("usage: voicecoach config unset KEY", file=sys.stderr)
+            return 2
+        removed = file.unset(args.key)
+        print(f"{args.key}: {'back to the default' if removed else 'was not set'}")
+        return 0
+    return _show_config(file, lib)
+
+
+def _show_config(file: SettingsFile, lib: Library) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    try:
+        data = file.read_data()
+        settings, problems = file.load(lib)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    in_file = _flatten(data)
+    effective = _flatten(settings.model_dump())
+    table = Table("key", "value", "from", "allowed", "what", box=None)
+    for info in all_keys(lib):
+        value = effective.get(info.key, info.default)
+        source = "settings file" if info.key in in_file and info.key in effective else "default"
+        shown = "-" if value is None else f"{value:g}" if isinstance(value, float) else f"{value}"
+        table.add_row(info.key, shown, source, info.allowed, info.help)
+    print(f"settings file: {file.path}" + ("" if file.path.exists() else " (not created yet)"))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    for key, msg in problems:
+        print(f"problem: {key}: {msg} (the default is used)", file=sys.stderr)
+    print("Change one with: voicecoach config set KEY VALUE; command-line flags override the file.")
+    return 1 if problems else 0
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _check_voice(voice: str) -> None:
+    """Only a voice espeak-ng has (it would silently speak with its default otherwise)."""
+    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
+    try:
+        Pyttsx3Synth(voice)
+    except UnknownVoice as exc:
+        raise SettingsError([("speech.voice", str(exc))]) from None
+    except TTSUnavailable:
+        pass  # no engine to ask: the value is kept, and checked when the coach starts
