@@ -619,56 +619,53 @@ class Coach:
     def _cmd_faster(self, out):
         return self._adjust_tempo(1 / TEMPO_STEP, out)
 
-    def _current_exercise(self):
+    def _adjustable(self, attr: str, outside: str, wrong_kind: str, out):
+        """The exercise under way, its range for ``attr`` ('hold_s' or 'tempo_s') and the
+        value in use; or None, having said why it cannot be adjusted now."""
         block = self.current_block
         if self.mode not in (Mode.HOLDING, Mode.WAITING) or not block or not block.exercise:
+            out.append(ev.Say(outside))
             return None
-        return block.routine, block.exercise, self.library.routines[block.routine].exercises[block.exercise]
+        ex = self.library.routines[block.routine].exercises[block.exercise]
+        rng = getattr(ex, attr)
+        if rng is None:
+            out.append(ev.Say(wrong_kind))
+            return None
+        current = rng.clamp(getattr(self.tuning, attr).get(f"{block.routine}.{block.exercise}", rng.default))
+        return block.routine, block.exercise, ex, rng, current
 
     def _adjust_hold(self, direction: int, out):
-        found = self._current_exercise()
+        found = self._adjustable("hold_s", "You can make the holds longer or shorter during an exercise.",
+                                 "This exercise is paced, not held. Say slower or faster to change the pace.", out)
         if found is None:
-            out.append(ev.Say("You can make the holds longer or shorter during an exercise."))
             return out + self._waiting()
-        rid, ex_id, ex = found
-        if ex.hold_s is None:
-            out.append(ev.Say("This exercise is paced, not held. Say slower or faster to change the pace."))
-            return out + self._waiting()
-        key = f"{rid}.{ex_id}"
-        old = ex.hold_s.clamp(self.tuning.hold_s.get(key, ex.hold_s.default))
-        new = ex.hold_s.clamp(old + direction * HOLD_STEP_S)
+        rid, ex_id, _, rng, old = found
+        new = rng.clamp(old + direction * HOLD_STEP_S)
         if new == old:
             out.append(ev.Say(f"That is already the {'longest' if direction > 0 else 'shortest'} hold "
                               f"for this exercise: {_seconds_words(old)}."))
             return out + self._waiting()
-        self.tuning.hold_s[key] = new
         for instr in self._rest_of(rid, ex_id, Hold):
             instr.seconds = round(new)
-        self._remember(f"exercise.{rid}.{ex_id}.hold", new, out)
+        self._remember(rid, ex_id, "hold_s", "hold", new, out)
         out.append(ev.Say(f"Okay. Holds of {_seconds_words(new)} from the next one."))
         return out + self._waiting()
 
     def _adjust_tempo(self, factor: float, out):
-        found = self._current_exercise()
+        found = self._adjustable("tempo_s", "You can change the pace during an exercise.",
+                                 "This exercise is held, not paced. Say longer or shorter to change the holds.", out)
         if found is None:
-            out.append(ev.Say("You can change the pace during an exercise."))
             return out + self._waiting()
-        rid, ex_id, ex = found
-        if ex.tempo_s is None:
-            out.append(ev.Say("This exercise is held, not paced. Say longer or shorter to change the holds."))
-            return out + self._waiting()
-        key = f"{rid}.{ex_id}"
-        old = ex.tempo_s.clamp(self.tuning.tempo_s.get(key, ex.tempo_s.default))
-        new = ex.tempo_s.clamp(round(old * factor * 2) / 2)  # half seconds: easy to say and follow
+        rid, ex_id, ex, rng, old = found
+        new = rng.clamp(round(old * factor * 2) / 2)  # half seconds: easy to say and follow
         if new == old:
             out.append(ev.Say(f"That is already the {'slowest' if factor > 1 else 'fastest'} pace for this "
                               "exercise."))
             return out + self._waiting()
-        self.tuning.tempo_s[key] = new
         for instr in self._rest_of(rid, ex_id, Interval):
             if instr.kind == "tempo":
                 instr.seconds = new / len(ex.phases)
-        self._remember(f"exercise.{rid}.{ex_id}.tempo", new, out)
+        self._remember(rid, ex_id, "tempo_s", "tempo", new, out)
         out.append(ev.Say(f"Okay, {'slower' if factor > 1 else 'faster'}: "
                           f"{new:g} seconds a repetition."))
         return out + self._waiting()
@@ -679,7 +676,10 @@ class Coach:
             if isinstance(instr, kind) and instr.block.routine == rid and instr.block.exercise == ex_id:
                 yield instr
 
-    def _remember(self, key: str, value: float, out) -> None:
+    def _remember(self, rid: str, ex_id: str, attr: str, setting: str, value: float, out) -> None:
+        """Use ``value`` for the rest of the session, and report it as the setting to keep."""
+        getattr(self.tuning, attr)[f"{rid}.{ex_id}"] = value
+        key = f"exercise.{rid}.{ex_id}.{setting}"
         self.adjustments[key] = value
         out.append(ev.Record("adjust", {"key": key, "value": value}))
 
