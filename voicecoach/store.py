@@ -133,7 +133,7 @@ class Store:
         out = []
         for row in self.sessions(limit):
             events = self.events(row["id"])
-            preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
+            preference = self._preference(events)
             last = events[-1][0] if events else row["started_at"]
             holds = [d for _, k, d in events if k == "hold"]
             checks = self._answered_checks(events)
@@ -155,6 +155,11 @@ class Store:
         return out
 
     @staticmethod
+    def _preference(events) -> str | None:
+        """The last directional preference a session found."""
+        return next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
+
+    @staticmethod
     def _answered_checks(events) -> list[dict]:
         return [d for _, k, d in events if k == "check" and d.get("value") is not None]
 
@@ -168,13 +173,11 @@ class Store:
         steps = [d for _, k, d in events if k == "step"]
         if not steps:
             return None
-        preference = next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
         baseline: dict[str, str] = {}
-        for _, kind, d in events:
-            if kind == "check" and d.get("value") is not None:
-                baseline.setdefault(d["kind"], d["value"])
+        for d in self._answered_checks(events):
+            baseline.setdefault(d["kind"], d["value"])
         last = steps[-1]
-        return ResumePoint(last["routine"], last["block"], last["title"], preference, baseline, row[0])
+        return ResumePoint(last["routine"], last["block"], last["title"], self._preference(events), baseline, row[0])
 
     def pain_since(self, since: float) -> list[int]:
         """Pain scores (0-10) said in sessions that started after ``since`` (unix s), oldest first."""
