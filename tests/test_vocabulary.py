@@ -36,3 +36,21 @@ def test_routine_names_become_start_intents(library, vocabulary):
     assert v.match("hip stretches", menu) == "start:hip-stretches"
     assert v.match("let's do nerve glides", menu) == "start:nerve-glides"
     assert v.match("start the full program", menu) == "start:full-program"
+
+
+def test_transcripts_are_read_as_the_phrases_are_written(vocabulary):
+    pain = vocabulary.intents_for("pain")
+    assert vocabulary.match("3", pain) == "score:3"          # typed or transcribed digits
+    assert vocabulary.match("10.", pain) == "score:10"
+    assert vocabulary.match("Too.", pain) == "score:2"       # a sound-alike where a number is expected
+    assert vocabulary.match("For!", pain) == "score:4"
+    assert vocabulary.match("11", pain) is None              # not on the scale: no guess
+    assert vocabulary.match("No.", vocabulary.intents_for("yesno")) == "no"
+
+
+def test_sound_alikes_apply_only_where_their_word_is_expected(vocabulary):
+    rating = vocabulary.intents_for("rating")
+    assert vocabulary.read("Too", rating) == "too"           # no number is expected here
+    assert vocabulary.match("to", rating) is None
+    assert vocabulary.match("ate", vocabulary.intents_for("yesno")) is None
+    assert "to" not in vocabulary.reading(vocabulary.intents_for("yesno"))

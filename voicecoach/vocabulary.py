@@ -73,6 +73,15 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def spell_numbers(text: str) -> str:
+    """Digits as words ("3" -> "three", "10" -> "ten"); other numbers are left alone (and so
+    match no phrase)."""
+    return " ".join(NUMBER_WORDS[int(w)] if w.isdigit() and int(w) <= 10 else w for w in text.split())
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Phrases per intent, the commands heard everywhere, and the listening contexts."""
@@ -84,6 +93,8 @@ class Vocabulary:
     routine_names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: intent -> the plain form of its first template, what prompts suggest ("yes", "the same")
     examples: Mapping[str, str] = field(default_factory=dict)
+    #: word -> what a recognizer may write for it ("two" -> "to", "too"); see :meth:`reading`
+    sound_alikes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Vocabulary":
@@ -102,6 +113,8 @@ class Vocabulary:
             contexts={k: tuple(str(i) for i in v) for k, v in data["contexts"].items()},
             start_templates=tuple(data["start"]),
             examples={str(intent): plain_form(templates[0]) for intent, templates in data["intents"].items()},
+            sound_alikes={str(word): tuple(normalise(a) for a in alikes)
+                          for word, alikes in (data.get("sound_alikes") or {}).items()},
         )
 
     def with_routines(self, names: Mapping[str, Iterable[str]]) -> "Vocabulary":
@@ -115,7 +128,7 @@ class Vocabulary:
                     out.update(expand_template(template.replace("{routine}", name)))
             phrases[START_PREFIX + rid] = tuple(sorted(out))
         return Vocabulary(phrases, self.commands, self.contexts, self.start_templates, routine_names,
-                          self.examples)
+                          self.examples, self.sound_alikes)
 
     # -- which intents a context accepts ------------------------------------------
     def answers_for(self, context: str) -> tuple[str, ...]:
@@ -141,13 +154,28 @@ class Vocabulary:
                 table.setdefault(phrase, intent)
         return table
 
+    def reading(self, intents: Iterable[str]) -> dict[str, str]:
+        """Sound-alike -> word, for the words these intents' phrases use: "to" -> "two" where a
+        number is expected. A sound-alike that is itself a word of these phrases is never read
+        as another word."""
+        words = self.words(intents)
+        return {alike: word for word, alikes in self.sound_alikes.items() if word in words
+                for alike in alikes if alike not in words}
+
+    def read(self, text: str, intents: Iterable[str]) -> str:
+        """A transcript (or typed line) as the phrases of ``intents`` are written: lower case, no
+        punctuation, digits as words, sound-alikes as the word they stand for."""
+        reading = self.reading(intents)
+        return " ".join(reading.get(w, w) for w in spell_numbers(normalise(text)).split())
+
     def match(self, text: str, intents: Iterable[str]) -> str | None:
-        """The intent whose phrase equals ``text`` exactly, or None. Never a guess."""
+        """The intent whose phrase equals ``text`` (as :meth:`read` reads it) exactly, or None.
+        Never a guess: a phrase inside a longer sentence is not a match."""
         intents = list(intents)
         said = normalise(text)
         if said in intents:  # typing the intent name itself is fine in text mode
             return said
-        return self.phrases_for(intents).get(said)
+        return self.phrases_for(intents).get(self.read(text, intents))
 
     def words(self, intents: Iterable[str]) -> set[str]:
         return {w for p in self.phrases_for(intents) for w in p.split()}
