@@ -44,11 +44,14 @@ def answer_pcm(name: str) -> bytes:
         return w.readframes(w.getnframes())
 
 
-def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240):
-    """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer."""
+def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240,
+                      screened: bool = True, chatter: bytes | None = None):
+    """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer
+    (a WAV under tests/audio, e.g. "better" or "human/no"), after ``chatter`` if given."""
     history = tmp_path / "history.sqlite3"
     store = Store(history)
-    store.set_fact("screen_passed", True)  # the screen has its own tests; keep this one short
+    if screened:
+        store.set_fact("screen_passed", True)  # the screen has its own tests; keep this one short
     store.close()
     record_path = tmp_path / "coach.wav"
     env = {**os.environ, "PULSE_SERVER": pulse["PULSE_SERVER"]}
@@ -86,8 +89,10 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             # Speak the answer, and again every few seconds until the coach reacts: what is
             # said while the coach is still talking is (rightly) not heard.
             if answer and time.monotonic() >= next_try and not mic.speaking.is_set():
+                if chatter:  # someone talking in the room first: never an answer
+                    mic.say(chatter)
                 mic.say(answer_pcm(answer))
-                next_try = time.monotonic() + 3.5
+                next_try = time.monotonic() + 3.5 + (len(chatter) / 32000 if chatter else 0.0)
         coach.wait(timeout=10)
     finally:
         if coach.poll() is None:

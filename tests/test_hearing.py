@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from voicecoach.adapters.asr_pocketsphinx import PhraseRecognizer, jsgf_for, make_vad
-from voicecoach.endpointer import FRAME_BYTES, Endpointer, split_utterances
+from voicecoach.endpointer import FRAME_BYTES, FRAME_S, Endpointer, split_utterances
 from voicecoach.hearing import HearingPipeline
 from voicecoach.pronounce import espeak_pronunciation, ipa_to_arpabet
 from voicecoach.vocabulary import Vocabulary
@@ -115,10 +115,12 @@ def test_endpointer_finds_one_utterance_with_its_times():
 def test_hear_command_prints_json_for_every_context(library):
     for context in ("menu", "rating", "yesno", "exercise", "pain", "location", "movement"):
         out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", context,
-                              str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
+                              "--recognizer", "pocketsphinx", str(AUDIO / "better.wav")],
+                             capture_output=True, text=True, check=True).stdout
         (row,) = [json.loads(line) for line in out.splitlines()]
         agreed = {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
-        assert set(row) == agreed | {"margin", "reason"}  # two more, for debugging
+        assert set(row) == agreed | {"engine", "reason", "margin", "latency_ms"}
+        assert row["engine"] == "pocketsphinx"
         assert row["intent"] == ("better" if context == "rating" else None)
         assert (row["reason"] == "accepted") == (context == "rating")
 
@@ -159,3 +161,46 @@ def test_speech_cut_off_by_the_coach_is_waited_out_before_a_new_utterance(recogn
     assert "start" not in after  # its tail, even across a short gap, is not an utterance
     fresh = [ep.push(f)[0] for f in [quiet] * 12 + [loud] * 10]
     assert "start" in fresh
+
+
+class SlowTranscriber:
+    """A transcribing recognizer that always takes 500 ms and remembers what it was given."""
+
+    engine, streaming = "fake", False
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def recognize(self, pcm, context, too_long=False):
+        from voicecoach.recognition import Recognition
+        self.calls.append(len(pcm))
+        return Recognition("yes", "yes", 0.0, 0.0, 500.0, "accepted", self.engine)
+
+
+def _speech_then_quiet(speech_frames: int, gap_frames: int = 0, more: int = 0):
+    loud, quiet = np.full(480, 8000, "<i2").tobytes(), np.zeros(480, "<i2").tobytes()
+    return [quiet] * 20 + [loud] * speech_frames + [quiet] * gap_frames + [loud] * more + [quiet] * 30
+
+
+def test_a_transcribing_recognizer_starts_at_the_first_pause_and_gets_the_head_start_credited():
+    rec = SlowTranscriber()
+    ep = Endpointer(lambda f: f[0] != 0 or f[1] != 0)
+    pipeline = HearingPipeline(ep, rec, "yesno")
+    heard = [h for f in _speech_then_quiet(20) if (h := pipeline.push(f))]
+    (h,) = heard
+    assert len(rec.calls) == 1  # decoded once, from the pause on
+    pause_frames = round(ep.cfg.pause_s / FRAME_S)
+    end_frames = next(n for n in range(1, 100) if n * FRAME_S >= ep.cfg.end_silence_s)  # as the endpointer counts
+    assert h.decode_ms == pytest.approx(500 - (end_frames - pause_frames) * FRAME_S * 1000, abs=1)
+    assert h.latency_ms == pytest.approx(end_frames * FRAME_S * 1000 + h.decode_ms, abs=1)
+
+
+def test_speech_after_a_short_pause_throws_the_early_decode_away():
+    rec = SlowTranscriber()
+    pipeline = HearingPipeline(Endpointer(lambda f: f[0] != 0 or f[1] != 0), rec, "yesno")
+    frames = _speech_then_quiet(10, gap_frames=6, more=10)  # 0.18 s pause: past pause_s, not the end
+    (h,) = [h for f in frames if (h := pipeline.push(f))]
+    # offline the early decode is only done once the end is found, so the one thrown away cost nothing;
+    # the decode that counts heard both parts
+    assert len(rec.calls) == 1 and rec.calls[0] >= (10 + 6 + 10) * FRAME_BYTES
+    assert h.end_s > 0.6 + 0.3 + 0.18  # one utterance, ending after the second part

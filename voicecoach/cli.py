@@ -49,6 +49,8 @@ def _device_opts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=int, help="speech rate (words per minute)")
     parser.add_argument("--volume", type=float, help="speech volume, 0.0 to 1.0")
     parser.add_argument("--no-cues", action="store_true", help="no beeps at the start and end of holds")
+    parser.add_argument("--recognizer", choices=("whisper", "pocketsphinx"),
+                        help="speech recognizer (setting listening.engine)")
     parser.add_argument("--sensitivity", type=int, help="1 (strictest) to 5: how readily speech is an answer")
     parser.add_argument("--threshold", type=float, help="expert: raw confidence threshold (overrides sensitivity)")
 
@@ -79,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     hear.add_argument("--listen-for", choices=CONTEXTS, default="exercise", metavar="CONTEXT",
                       help=", ".join(CONTEXTS) + " (default: exercise)")
     hear.add_argument("--json", action="store_true", help="one JSON object per detected utterance")
-    hear.add_argument("--threshold", type=float, help="recognition acceptance threshold")
+    hear.add_argument("--threshold", type=float, help="expert: the engine's raw acceptance threshold")
+    hear.add_argument("--recognizer", choices=("whisper", "pocketsphinx"),
+                      help="speech recognizer (setting listening.engine)")
     _routines_opt(hear)
 
     check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
@@ -161,6 +165,8 @@ def _settings(args, lib: Library) -> Settings:
             for name in names:  # each flag is named like its setting
                 if getattr(args, name, None) is not None:
                     setattr(section, name, getattr(args, name))
+        if getattr(args, "recognizer", None):
+            settings.listening.engine = args.recognizer
     except ValidationError as exc:
         err = exc.errors()[0]
         raise SystemExit(f"voicecoach: --{err['loc'][0].replace('_', '-')}: {err['msg']}")
@@ -212,16 +218,32 @@ def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str
 
 
 # ---------------------------------------------------------------------- voice parts
-def build_recognizer(vocabulary: Vocabulary, sensitivity: int, threshold: float | None = None):
+def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None = None):
+    """The configured speech recognizer; pocketsphinx, with the reason printed, if Whisper's
+    model is missing or damaged."""
+    if listening.engine == "whisper":
+        from .adapters.asr_whisper import ModelUnavailable, WhisperRecognizer, min_logprob_for_sensitivity
+        try:
+            return WhisperRecognizer(vocabulary, min_logprob=min_logprob_for_sensitivity(listening.sensitivity)
+                                     if threshold is None else threshold)
+        except ModelUnavailable as exc:
+            print(f"warning: {exc}. Listening with pocketsphinx instead, which understands far less.",
+                  file=sys.stderr)
     from .adapters.asr_pocketsphinx import PhraseRecognizer, threshold_for_sensitivity
-    return PhraseRecognizer(vocabulary, threshold_for_sensitivity(sensitivity) if threshold is None else threshold)
+    return PhraseRecognizer(vocabulary, threshold_for_sensitivity(listening.sensitivity)
+                            if threshold is None else threshold)
 
 
-def build_pipeline(recognizer):
-    from .adapters.asr_pocketsphinx import make_vad
+def build_pipeline(recognizer, live: bool = False):
     from .endpointer import Endpointer
     from .hearing import HearingPipeline
-    return HearingPipeline(Endpointer(make_vad()), recognizer)
+    return HearingPipeline(Endpointer(build_vad()), recognizer, live=live)
+
+
+def build_vad():
+    """Frame -> is it speech? (see scripts/bench_human.py for the comparison)."""
+    from .adapters.asr_pocketsphinx import make_vad
+    return make_vad()
 
 
 def build_speaker(speech: SpeechSettings, captions):
@@ -257,7 +279,7 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
         if _is_voice(speaker):
             speaker.say(message)
         return TypedListener(vocabulary, clock), None
-    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
+    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, args.threshold), live=True)
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
                              on_heard=_log_heard if log else None, speed=args.speed)
     floor = listener.calibrate()
@@ -273,8 +295,8 @@ def _is_voice(speaker) -> bool:
 def _log_heard(heard) -> None:
     """What the microphone heard, on stderr (the screen shows it too)."""
     what = heard.intent or f"not understood ({heard.reason})"
-    print(f"[heard \"{heard.text}\" -> {what}; confidence {heard.confidence:.1f}, margin {heard.margin:.1f}]",
-          file=sys.stderr, flush=True)
+    print(f"[heard \"{heard.text}\" -> {what}; {heard.engine} confidence {heard.confidence:.2f}, "
+          f"margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------- playing
@@ -410,7 +432,7 @@ def cmd_hear(args) -> int:
     from .adapters.sr_speechrecognition import read_pcm16k
     lib = _library(args)
     vocabulary = _vocabulary(lib)
-    recognizer = build_recognizer(vocabulary, _settings(args, lib).listening.sensitivity, args.threshold)
+    recognizer = build_recognizer(vocabulary, _settings(args, lib).listening, args.threshold)
     status = 0
     for path in args.files:
         try:
@@ -425,11 +447,13 @@ def cmd_hear(args) -> int:
         for h in results:
             if args.json:
                 print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
-                                  "intent": h.intent, "text": h.text, "confidence": round(h.confidence, 4),
-                                  "decode_ms": round(h.decode_ms, 1),
-                                  # beyond the agreed fields, for debugging a rejection:
-                                  "margin": None if h.margin == float("inf") else round(h.margin, 4),
-                                  "reason": h.reason}), flush=True)
+                                  "engine": h.engine, "intent": h.intent, "text": h.text,
+                                  "confidence": round(h.confidence, 4), "decode_ms": round(h.decode_ms, 1),
+                                  "latency_ms": round(h.latency_ms, 1),
+                                  # why it was refused ("accepted" if not), and the engine's second score
+                                  "reason": h.reason,
+                                  "margin": None if h.margin == float("inf") else round(h.margin, 4)}),
+                      flush=True)
             else:
                 what = h.intent or f"(rejected: {h.reason})"
                 print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
@@ -451,7 +475,7 @@ def cmd_check(args) -> int:
         print(f"No microphone: {exc}", file=sys.stderr)
         return 1
     from .voice_listener import VoiceListener
-    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
+    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, args.threshold), live=True)
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
                              on_level=_print_level)
     print(f"room noise floor {listener.calibrate():.0f} dBFS")

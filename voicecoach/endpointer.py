@@ -36,6 +36,8 @@ class EndpointerConfig:
     start_window: int = 8          # frames (30 ms each) looked at for a start
     start_frames: int = 5          # of those, how many must be speech
     end_silence_s: float = 0.33    # non-speech that ends an utterance (s)
+    pause_s: float = 0.12          # non-speech after which the utterance may be over: a
+                                   # transcribing recognizer starts decoding here (s)
     pre_roll_s: float = 0.3        # audio kept from before the detected start (s)
     max_utterance_s: float = 3.0   # longer is never an answer (s)
     min_utterance_s: float = 0.15  # shorter is a click or a knock (s)
@@ -99,8 +101,21 @@ class Endpointer:
         self.reset()
         self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S))
 
+    @property
+    def utterance_start_s(self) -> float:
+        """Stream time of the first frame of the utterance in progress (s)."""
+        return self._start_s
+
+    @property
+    def silence_s(self) -> float:
+        """Non-speech since the last speech frame of the utterance in progress (s)."""
+        return self._silence * FRAME_S
+
     def push(self, frame: bytes) -> tuple[str, Utterance | None]:
-        """Add one frame. Returns ('start'|'speech'|'end'|'idle', utterance at 'end')."""
+        """Add one frame. Returns ('start'|'speech'|'pause'|'end'|'idle', utterance at 'end').
+
+        'pause' comes once per stretch of non-speech, ``pause_s`` into it; 'speech' frames
+        follow if the person goes on (``silence_s`` is then 0 again)."""
         if len(frame) < FRAME_BYTES:  # the last frame of a file
             frame = frame + b"\0" * (FRAME_BYTES - len(frame))
         self.t += FRAME_S
@@ -132,6 +147,8 @@ class Endpointer:
         self._silence = 0 if speech else self._silence + 1
         if self._silence * FRAME_S >= self.cfg.end_silence_s:
             return "end", self._finish(trailing=self._silence)
+        if self._silence == max(1, round(self.cfg.pause_s / FRAME_S)):
+            return "pause", None
         return "speech", None
 
     def speech_so_far(self) -> bytes:

@@ -18,7 +18,7 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 import tomlkit
@@ -43,6 +43,9 @@ class SpeechSettings(_Section):
 
 
 class ListeningSettings(_Section):
+    engine: Literal["whisper", "pocketsphinx"] = Field(
+        "whisper", description="speech recognizer: whisper (understands people best) or pocketsphinx "
+                               "(lighter and faster, understands far less)")
     input_device: str | None = Field(None, description="microphone name or index (see 'voicecoach devices')")
     silence_timeout: float = Field(8.0, ge=3.0, le=300.0,
                                    description="seconds to wait for an answer before asking again")
@@ -108,6 +111,8 @@ def _allowed(field) -> str:
         return f"{lo:g} to {hi:g}"
     if field.annotation is bool:
         return "true or false"
+    if getattr(field.annotation, "__origin__", None) is Literal:
+        return " or ".join(field.annotation.__args__)
     return "any text"
 
 

@@ -60,6 +60,8 @@ class VoiceListener:
             self.last = heard
             if self.on_heard:
                 self.on_heard(heard)
+            if heard.reason == "too long":
+                continue  # talk in the room (a radio, a conversation), not an attempt to answer
             return self._event(heard, intents)
 
     @staticmethod

@@ -28,12 +28,12 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
 
 import pocketsphinx
 from pocketsphinx import Config, Decoder, Vad
 
 from ..pronounce import espeak_pronunciation
+from ..recognition import Recognition
 from ..vocabulary import Vocabulary
 
 MODEL_DIR = os.path.join(pocketsphinx.get_model_path(), "en-us")
@@ -55,19 +55,6 @@ SENSITIVITY_STEP = 2.0
 def threshold_for_sensitivity(sensitivity: int) -> float:
     """Confidence threshold for sensitivity 1 (strictest, -14) .. 5 (most lenient, -22)."""
     return DEFAULT_THRESHOLD - (sensitivity - 3) * SENSITIVITY_STEP
-
-
-@dataclass(frozen=True)
-class Recognition:
-    """What one utterance was heard as."""
-
-    text: str                 # the grammar's best phrase ("" if none)
-    intent: str | None        # None when rejected
-    confidence: float         # per-frame score gap to the phone loop (1e-4 nat; higher = surer)
-    margin: float             # per-frame gap to the best other intent (1e-4 nat)
-    decode_ms: float          # time spent finishing the decode after the end of speech (ms)
-    reason: str               # 'accepted', or why not: 'no phrase', 'too long', 'not speech',
-                              # 'more than the phrase', 'low confidence', 'ambiguous'
 
 
 #: Mean cepstrum of ordinary human speech (60 people's recordings), the starting point of
@@ -95,6 +82,9 @@ def _decoder(**kw) -> Decoder:
 
 class PhraseRecognizer:
     """Recognise vocabulary phrases per listening context, rejecting everything else."""
+
+    engine = "pocketsphinx"
+    streaming = True  # decodes while the person speaks
 
     def __init__(self, vocabulary: Vocabulary, threshold: float = DEFAULT_THRESHOLD,
                  margin: float = DEFAULT_MARGIN, max_frames: int = 400,
@@ -171,7 +161,8 @@ class PhraseRecognizer:
         intent = self.tables[context].get(text)
 
         def result(intent_, margin, reason):
-            return Recognition(text, intent_, confidence, margin, (time.perf_counter() - t0) * 1000, reason)
+            return Recognition(text, intent_, confidence, margin, (time.perf_counter() - t0) * 1000, reason,
+                               self.engine)
 
         if too_long or frames > self.max_frames:
             return result(None, 0.0, "too long")
