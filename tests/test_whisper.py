@@ -119,3 +119,42 @@ def test_hear_json_reports_engine_transcript_and_intent_or_reason(tmp_path):
     assert [(r["engine"], r["intent"]) for r in rows] == [("whisper", "yes"), ("whisper", None)], rows
     assert rows[0]["text"].lower().startswith("yes") and rows[0]["reason"] == "accepted"
     assert rows[1]["reason"] in ("no phrase", "not speech", "low confidence")
+
+
+class _NoModel:
+    """The decision rules need no model: they judge two transcripts."""
+
+
+def _t(text, logprob=-0.2, no_speech=0.2):
+    from voicecoach.adapters.asr_whisper import Transcript
+    return Transcript(text, logprob, no_speech, 2, 10.0)
+
+
+@pytest.fixture
+def judge(vocabulary):
+    return WhisperRecognizer(vocabulary, transcriber=_NoModel()).judge
+
+
+def test_a_plain_match_is_accepted_unless_the_prompted_decode_heard_another_answer(judge):
+    assert judge(_t("No."), _t("No."), "yesno").intent == "no"
+    assert judge(_t("No."), _t("Now."), "yesno").intent == "no"
+    r = judge(_t("Yes."), _t("No."), "yesno")
+    assert (r.intent, r.reason) == (None, "ambiguous")
+
+
+def test_a_prompted_match_needs_confidence_and_less_for_stop(judge):
+    assert judge(_t("Stock."), _t("Stop.", logprob=-0.8), "exercise").intent == "stop"   # never miss a stop
+    r = judge(_t("Yet."), _t("Yes.", logprob=-0.8), "yesno")
+    assert (r.intent, r.reason) == (None, "low confidence")                               # never guess a branch
+    assert judge(_t("Yet."), _t("Yes.", logprob=-0.3), "yesno").intent == "yes"
+    assert judge(_t("Stock."), _t("Stop.", logprob=-1.3), "exercise").intent is None
+
+
+def test_no_speech_is_never_an_answer(judge):
+    r = judge(_t("Yes.", no_speech=0.9), _t("Yes.", no_speech=0.9), "yesno")
+    assert (r.intent, r.reason) == (None, "not speech")
+
+
+def test_okay_is_not_a_yes(vocabulary):
+    assert vocabulary.match("Okay.", vocabulary.intents_for("yesno")) is None
+    assert vocabulary.match("Four, four,", vocabulary.intents_for("pain")) == "score:4"

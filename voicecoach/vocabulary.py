@@ -95,6 +95,8 @@ class Vocabulary:
     examples: Mapping[str, str] = field(default_factory=dict)
     #: word -> what a recognizer may write for it ("two" -> "to", "too"); see :meth:`reading`
     sound_alikes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: commands that must never be missed (stop, pain, worse)
+    always_heard: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Vocabulary":
@@ -115,6 +117,7 @@ class Vocabulary:
             examples={str(intent): plain_form(templates[0]) for intent, templates in data["intents"].items()},
             sound_alikes={str(word): tuple(normalise(a) for a in alikes)
                           for word, alikes in (data.get("sound_alikes") or {}).items()},
+            always_heard=tuple(data.get("always_heard") or ()),
         )
 
     def with_routines(self, names: Mapping[str, Iterable[str]]) -> "Vocabulary":
@@ -128,7 +131,7 @@ class Vocabulary:
                     out.update(expand_template(template.replace("{routine}", name)))
             phrases[START_PREFIX + rid] = tuple(sorted(out))
         return Vocabulary(phrases, self.commands, self.contexts, self.start_templates, routine_names,
-                          self.examples, self.sound_alikes)
+                          self.examples, self.sound_alikes, self.always_heard)
 
     # -- which intents a context accepts ------------------------------------------
     def answers_for(self, context: str) -> tuple[str, ...]:
@@ -164,9 +167,11 @@ class Vocabulary:
 
     def read(self, text: str, intents: Iterable[str]) -> str:
         """A transcript (or typed line) as the phrases of ``intents`` are written: lower case, no
-        punctuation, digits as words, sound-alikes as the word they stand for."""
+        punctuation, digits as words, sound-alikes as the word they stand for, a word said twice
+        in a row once ("no, no" is "no"; recognizers also write "Four, four," for one "four")."""
         reading = self.reading(intents)
-        return " ".join(reading.get(w, w) for w in spell_numbers(normalise(text)).split())
+        words = [reading.get(w, w) for w in spell_numbers(normalise(text)).split()]
+        return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1])
 
     def match(self, text: str, intents: Iterable[str]) -> str | None:
         """The intent whose phrase equals ``text`` (as :meth:`read` reads it) exactly, or None.
