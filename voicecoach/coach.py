@@ -29,17 +29,16 @@ whether to go on. The assessment repeats at most ``MAX_ROUNDS`` times a session.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import events as ev
-from .adjustments import HOLD_STEP_S, TEMPO_STEP, Adjustments, seconds_words  # noqa: F401 (re-exported)
-from .checkins import CHECK_CONTEXTS, CHECK_IN_ROUTINE, SCORE_RISE_LIMIT, CheckIns, is_check, trend_advice  # noqa: F401
+from .adjustments import Adjustments, seconds_words
+from .checkins import CHECK_IN_ROUTINE, CheckIns, is_check, trend_advice
+from .holds import HoldState
 from .loader import Library
 from .program import (Block, Compiler, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
                       SwitchPreference, Tuning, remaining_seconds)
-from .resume import (BLOCKS_PER_ROUTINE, RETEST_AFTER_DAYS, RETEST_PAIN_RISE, ResumePoint,  # noqa: F401
-                     resume_at, retest_advice, step_record)
+from .resume import BLOCKS_PER_ROUTINE, ResumePoint, resume_at, retest_advice, step_record  # noqa: F401 (cli, store)
 from .safety import SafetyStop, follow_up
 from .vocabulary import START_PREFIX, Vocabulary
 
@@ -95,14 +94,6 @@ TRANSITIONS: dict[Mode, dict[str, str]] = {
                   "resume": "resume", "repeat": "repeat"},
 }
 INPUTS = ("answer", "pain", "adjust", "no_answer", "tick", *COMMANDS)
-
-
-@dataclass
-class HoldState:
-    ends_at: float
-    marks: list[tuple[float, str]]
-    started_at: float
-    planned_s: float
 
 
 class Coach:
@@ -187,7 +178,7 @@ class Coach:
 
     def seconds_left(self) -> float:
         """Estimated seconds left in the session (s)."""
-        extra = max(0.0, self.hold.ends_at - self.now()) if self.hold else 0.0
+        extra = self.hold.left(self.now()) if self.hold else 0.0
         start = self.pc + 1 if self.hold else self.pc
         return extra + remaining_seconds(self.program, start, self.preference)
 
@@ -347,18 +338,7 @@ class Coach:
 
     # ================================================================ holds and time
     def _start_hold(self, instr: Hold, seconds: float, out, first: bool) -> list[ev.Action]:
-        now = self.now()
-        ends = now + seconds
-        marks: list[tuple[float, str]] = []
-        if seconds >= 25:
-            marks.append((ends - 10, "Ten seconds left."))
-        if seconds >= 40:
-            marks.insert(0, (now + seconds / 2, "Halfway."))
-        elif 12 <= seconds < 25:
-            marks.append((now + seconds / 2, "Halfway."))
-        if seconds >= 6:
-            marks += [(ends - 3, "Three."), (ends - 2, "Two."), (ends - 1, "One.")]
-        self.hold = HoldState(ends, sorted(marks), now, instr.seconds)
+        self.hold = HoldState.begin(self.now(), seconds, instr.seconds)
         self.place = Mode.HOLDING
         out.append(self._show())
         if first:
@@ -379,7 +359,7 @@ class Coach:
     def _hold_record(self, completed: bool) -> ev.Record:
         instr = self.program[self.pc]
         if self.hold:
-            held = min(self.now() - self.hold.started_at, self.hold.planned_s)
+            held = self.hold.held(self.now())
         else:  # paused: what was held before the pause
             held = self.suspended[1] if self.suspended else 0.0
         if completed:
@@ -405,8 +385,7 @@ class Coach:
         if mode is Mode.MENU:
             return [ev.Listen(self.vocab.intents_for("menu"), "menu", self.silence_timeout_s)]
         if mode is Mode.HOLDING and self.hold:
-            nxt = min([m[0] for m in self.hold.marks] + [self.hold.ends_at])
-            return [ev.Wait(nxt), ev.Listen(self.vocab.intents_for("exercise"), "exercise", None)]
+            return [ev.Wait(self.hold.next_wake()), ev.Listen(self.vocab.intents_for("exercise"), "exercise", None)]
         if mode is Mode.WAITING and self.wait_until is not None:
             return [ev.Wait(self.wait_until), ev.Listen(self.vocab.intents_for("exercise"), "exercise", None)]
         if mode is Mode.PAUSED:
@@ -596,8 +575,7 @@ class Coach:
         if self.mode is Mode.PAUSED:
             return out + self._waiting()
         if self.hold:
-            self.suspended = (max(0.0, self.hold.ends_at - self.now()),
-                              min(self.now() - self.hold.started_at, self.hold.planned_s))
+            self.suspended = (self.hold.left(self.now()), self.hold.held(self.now()))
             self.hold = None
         elif self.wait_until is not None:
             self.suspended = (max(0.0, self.wait_until - self.now()), 0.0)
@@ -664,12 +642,11 @@ class Coach:
     # ---------------------------------------------------------------- time passing
     def _do_hold_tick(self, kind, event, out) -> list[ev.Action]:
         now = self.now()
-        due = [m for m in self.hold.marks if m[0] <= now + 1e-6]
-        self.hold.marks = [m for m in self.hold.marks if m[0] > now + 1e-6]
-        if now + 1e-6 >= self.hold.ends_at:
+        mark = self.hold.due(now)
+        if self.hold.over(now):
             return self._finish_hold(out)
-        if due:  # speech can lag the clock: say only the latest mark that is due
-            out.append(ev.Say(due[-1][1]))
+        if mark:
+            out.append(ev.Say(mark))
         return out + self._waiting()
 
     def _do_wait_tick(self, kind, event, out) -> list[ev.Action]:
@@ -700,7 +677,7 @@ class Coach:
         total = self.seconds_left()
         parts = []
         if self.hold:
-            parts.append(f"{seconds_words(max(1, round(self.hold.ends_at - self.now())))} left in this hold.")
+            parts.append(f"{seconds_words(max(1, round(self.hold.left(self.now()))))} left in this hold.")
         minutes = round(total / 60)
         parts.append(f"About {minutes} minute{'s' if minutes != 1 else ''} left in this session." if minutes
                      else "Less than a minute left in this session.")
@@ -728,5 +705,3 @@ def _spoken_list(items: list[str]) -> str:
         return "".join(items)
     return ", ".join(items[:-1]) + ", or " + items[-1]
 
-
-_seconds_words = seconds_words  # the old private name
