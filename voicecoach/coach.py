@@ -36,7 +36,7 @@ from .adjustments import Adjustments, seconds_words
 from .checkins import CHECK_IN_ROUTINE, CheckIns, is_check, trend_advice
 from .holds import HoldState
 from .loader import Library
-from .program import (Block, Compiler, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
+from .program import (Block, Choice, Compiler, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
                       SwitchPreference, Tuning, remaining_seconds)
 from .resume import BLOCKS_PER_ROUTINE, ResumePoint, resume_at, retest_advice, step_record  # noqa: F401 (cli, store)
 from .safety import SafetyStop, follow_up
@@ -65,35 +65,41 @@ class Mode(enum.Enum):
     ENDED = "ended"
 
 
-OVERLAYS = (Mode.PAUSED, Mode.CONFIRM_STOP)
 ADJUSTMENTS = ("longer", "shorter", "slower", "faster")
 COMMANDS = ("stop", "pause", "resume", "skip", "back", "repeat", "help", "time_left")
 
-#: mode -> input -> handler (method ``_do_<name>``). Inputs: "answer" (an answer this
-#: place takes), the commands above, "pain" (pain, or "worse" where it is not an answer),
-#: "adjust" (longer/shorter/slower/faster), "no_answer" (silence, not understood, or an
-#: intent this mode does not take), "tick" (time passed). "refuse" keeps a gate closed.
-_ANYWHERE = {"repeat": "repeat", "help": "help", "time_left": "time_left", "tick": "wait", "resume": "wait",
-             "pause": "pause"}
-TRANSITIONS: dict[Mode, dict[str, str]] = {
-    Mode.MENU: {**_ANYWHERE, "answer": "start", "stop": "end_stopped", "pain": "end_stopped",
-                "skip": "refuse", "back": "refuse", "adjust": "adjust", "no_answer": "ask_again"},
-    Mode.ASKING: {**_ANYWHERE, "answer": "answer", "stop": "confirm_stop", "pain": "confirm_stop",
-                  "skip": "skip_question", "back": "back", "adjust": "adjust", "no_answer": "ask_again"},
-    Mode.HOLDING: {**_ANYWHERE, "answer": "ignore", "stop": "confirm_stop", "pain": "confirm_stop",
-                   "skip": "skip_block", "back": "back", "adjust": "adjust", "no_answer": "ignore",
-                   "tick": "hold_tick"},
-    Mode.WAITING: {**_ANYWHERE, "answer": "ignore", "stop": "confirm_stop", "pain": "confirm_stop",
-                   "skip": "skip_block", "back": "back", "adjust": "adjust", "no_answer": "ignore",
-                   "tick": "wait_tick"},
-    Mode.CONFIRM_STOP: {**_ANYWHERE, "answer": "confirm_answer", "stop": "end_stopped", "pain": "confirm_again",
-                        "skip": "refuse", "back": "refuse", "adjust": "adjust", "no_answer": "ask_again"},
-    # paused: the place beneath decides what "stop", "skip" and "back" may do
-    Mode.PAUSED: {**_ANYWHERE, "answer": "ignore", "stop": "beneath", "pain": "beneath", "skip": "beneath",
-                  "back": "beneath", "adjust": "adjust", "no_answer": "ignore", "pause": "wait",
-                  "resume": "resume", "repeat": "repeat"},
-}
-INPUTS = ("answer", "pain", "adjust", "no_answer", "tick", *COMMANDS)
+# What every input does in every mode: the handler ``_do_<name>`` it runs. Inputs: an
+# "answer" this place takes (a start word at the menu, an answer of the question, yes/no
+# to "go on?"), the commands, "pain" (pain, or "worse" where it is not an answer),
+# "adjust" (longer/shorter/slower/faster), "no_answer" (silence, not understood, an intent
+# this mode does not take), "tick" (time passed). "refuse" keeps a gate closed; while
+# paused, "beneath" lets the place under the pause decide, so a pause never opens a gate.
+_TABLE = """
+input      MENU         ASKING         HOLDING       WAITING       CONFIRM_STOP    PAUSED
+answer     start        answer         ignore        ignore        confirm_answer  ignore
+stop       end_stopped  confirm_stop   confirm_stop  confirm_stop  end_stopped     beneath
+pain       end_stopped  confirm_stop   confirm_stop  confirm_stop  confirm_again   beneath
+pause      pause        pause          pause         pause         pause           wait
+resume     wait         wait           wait          wait          wait            resume
+skip       refuse       skip_question  skip_block    skip_block    refuse          beneath
+back       refuse       back           back          back          refuse          beneath
+repeat     repeat       repeat         repeat        repeat        repeat          repeat
+help       help         help           help          help          help            help
+time_left  time_left    time_left      time_left     time_left     time_left       time_left
+adjust     adjust       adjust         adjust        adjust        adjust          adjust
+no_answer  ask_again    ask_again      ignore        ignore        ask_again       ignore
+tick       wait         wait           hold_tick     wait_tick     wait            wait
+"""
+
+
+def _transitions(table: str) -> dict[Mode, dict[str, str]]:
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    modes = [Mode[name] for name in header[1:]]
+    return {mode: {row[0]: row[1 + i] for row in rows} for i, mode in enumerate(modes)}
+
+
+TRANSITIONS = _transitions(_TABLE)  # mode -> input -> handler name
+INPUTS = tuple(line.split()[0] for line in _TABLE.strip().splitlines()[1:])
 
 
 class Coach:
@@ -329,12 +335,14 @@ class Coach:
         return self._loops(q) and self.rounds.get(q.qid, 0) >= MAX_ROUNDS - 1
 
     def _end_rounds(self, q: Question, out: list[ev.Action]) -> list[ev.Action] | None:
-        """Enough rounds: go on as the answer that does not loop back would, without asking."""
-        intent, choice = next((i, c) for i, c in q.answers.items() if not c.loop and not c.stop)
+        """Enough rounds: go on as the answer that does not loop back would, without asking
+        (a stop if that is the only other way; past the question if every answer loops)."""
+        ways = [c for c in q.answers.values() if not c.loop]
+        choice = next((c for c in ways if not c.stop), ways[0] if ways else Choice())
         out.append(ev.Say(ROUNDS_DONE))
         out.append(ev.Record("rounds_ended", {"question": q.qid, "rounds": MAX_ROUNDS,
                                               "worse": q.block.routine in self.worse_in}))
-        return self._take(q, intent, choice, out)
+        return self._take(q, choice, out)
 
     # ================================================================ holds and time
     def _start_hold(self, instr: Hold, seconds: float, out, first: bool) -> list[ev.Action]:
@@ -471,11 +479,11 @@ class Coach:
                                         "text": event.text}))
         if q.context == "rating" and event.intent == "worse":
             self.worse_in.add(q.block.routine)
-        return self._take(q, event.intent, q.answers[event.intent], out)
+        return self._take(q, q.answers[event.intent], out) or self._run(out)
 
-    def _take(self, q: Question, intent: str, choice, out) -> list[ev.Action] | None:
-        """Follow an answer's branch. Returns the reply if it ends the session or waits,
-        None (in ``_run``'s loop only) to go on executing."""
+    def _take(self, q: Question, choice, out) -> list[ev.Action] | None:
+        """Follow an answer's branch: the reply if it ends the session, else None with the
+        pc moved to where the branch goes on."""
         if choice.say:
             out.append(ev.Say(choice.say))
         if self._loops(q) and not choice.loop and not choice.stop and q.block.routine in self.worse_in:
@@ -490,9 +498,7 @@ class Coach:
         if choice.loop:
             self.rounds[q.qid] = self.rounds.get(q.qid, 0) + 1
         self.pc = choice.target if choice.target is not None else self.pc + 1
-        if self.place is Mode.RUNNING:  # taken without asking (rounds used up): _run goes on
-            return None
-        return self._run(out)
+        return None
 
     def _check_answer(self, q: Question, intent: str, text: str, out) -> list[ev.Action]:
         """Record a check-in; stop if the pain spread down the leg or rose by 3 or more."""
