@@ -121,7 +121,7 @@ REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
     code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"], **CHECK_INS})
     assert code == 0, err
-    assert "Good. Bending your back eases your pain." in said, said
+    assert "Good. Bending your back eased your pain." in said, said
     assert "Lying on your stomach" not in " ".join(said)
     assert speech_seconds(audio) > 15, "the coach's voice should be on the loudspeaker"
     store = Store(tmp_path / "history.sqlite3")
@@ -134,5 +134,5 @@ def test_worse_then_better_means_extension(pulse, tmp_path):
     assert code == 0, err
     joined = "\n".join(said)
     assert "Thanks. Let's try arching instead." in joined
-    assert "Good. Arching your back eases your pain." in joined, said
+    assert "Good. Arching your back eased your pain." in joined, said
     assert Store(tmp_path / "history.sqlite3").get_fact("preference")["value"] == "extension"

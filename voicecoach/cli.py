@@ -15,6 +15,7 @@ from .coach import Coach, retest_advice
 from .loader import Library, load_library, routine_errors
 from .program import routine_seconds
 from .routine import Routine
+from .safety import SafetyStop
 from .session import Session
 from .settings import Settings, SettingsError, SettingsFile, SpeechSettings, settings_path
 from .store import Store
@@ -318,7 +319,8 @@ def cmd_play(args) -> int:
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                   screen=not store.get_fact("screen_passed", False),
                   silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
-                  checkins=True, notices=_notices(store), resume=resume, resume_now=args.command == "resume")
+                  checkins=True, notices=_notices(store), resume=resume, resume_now=args.command == "resume",
+                  safety_stop=last_safety_stop(store))
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
@@ -347,14 +349,21 @@ def cmd_play(args) -> int:
     return 0 if reason in ("done", "stopped") else 3
 
 
+def last_safety_stop(store: Store) -> SafetyStop | None:
+    """The last safety end, until a clinician has seen the person (the coach asks first)."""
+    stop = store.get_fact("safety_stop")
+    if stop:
+        return SafetyStop(stop["reason"], stop["advice"])
+    warning = store.get_fact("last_warning")  # kept by versions before every stop was remembered
+    if warning:
+        return SafetyStop(warning, "Please rest, and contact a doctor or physiotherapist before you exercise again.")
+    return None
+
+
 def _notices(store: Store) -> list[str]:
-    """What the coach says first: last time's warning, and whether to re-test."""
+    """What the coach says first (after a safety stop is named): whether to re-test."""
     import time
     notices = []
-    warning = store.get_fact("last_warning")
-    if warning:
-        notices.append(f"Last time we stopped early: {warning} If your pain is still spreading or rising, "
-                       "please see a clinician before you exercise.")
     assessed = store.get_fact("preference")
     if assessed and assessed.get("at"):
         advice = retest_advice((time.time() - assessed["at"]) / 86400, store.pain_since(assessed["at"]))

@@ -68,6 +68,9 @@ class Choice:
     target: int | None = None
     stop: str | None = None
     label: str | None = None  # unresolved goto, fixed up after compiling
+    reason: str | None = None  # with ``stop``: why, in plain words, said again at the next session
+    loop: bool = False  # jumps back to steps already run: another round (the coach limits rounds)
+    clears: bool = False  # a clinician has seen the person since the last safety stop
 
 
 @dataclass
@@ -169,13 +172,14 @@ class Compiler:
                 labels[prefix + step.id] = self.pc
             self._step(rid, routine, step, prefix, stack + (rid,))
         end = self.pc
-        for instr in self.out[start:]:  # resolve this routine's gotos and ends
+        for i, instr in enumerate(self.out[start:], start=self._offset + start):  # resolve gotos and ends
             if isinstance(instr, Question):
                 for choice in instr.answers.values():
                     if choice.label == "<end>":
                         choice.target, choice.label = end, None
                     elif choice.label and choice.label.startswith(prefix):
                         choice.target, choice.label = labels[choice.label], None
+                        choice.loop = choice.target <= i
 
     def _step(self, rid: str, routine: Routine, step, prefix: str, stack) -> None:
         if isinstance(step, SayStep):
@@ -184,7 +188,7 @@ class Compiler:
             self._emit(Finish(step.stop), self._block(rid, routine.name))
         elif isinstance(step, AskStep):
             answers = {
-                answer: Choice(say=b.say, result=b.result, stop=b.stop,
+                answer: Choice(say=b.say, result=b.result, stop=b.stop, reason=b.reason,
                                label="<end>" if b.end else (prefix + b.goto if b.goto else None))
                 for answer, b in step.answers.items()
             }

@@ -92,6 +92,7 @@ class Branch(_Strict):
     result: Preference | None = Field(None, description="Records the directional preference.")
     goto: str | None = Field(None, description="Id of the step to continue at.")
     stop: str | None = Field(None, description="End the session with this advice.")
+    reason: str | None = Field(None, description="With stop: why, in plain words, for the next session.")
     end: bool = Field(False, description="End this routine (the caller goes on).")
 
 

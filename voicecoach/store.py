@@ -114,10 +114,13 @@ class Store:
                                 (time.time(), data.get("reason"), self.session_id))
         if kind == "screen_passed":
             self.set_fact("screen_passed", True)
-        if kind == "trend_stop":
-            self.set_fact("last_warning", data["reason"])
-        if kind == "end" and data.get("reason") == "done":
+        if kind in ("safety_stop", "trend_stop"):  # named at the next session, until a clinician has seen them
+            self.set_fact("safety_stop", {"reason": data.get("reason") or "", "advice": data.get("advice") or "",
+                                          "at": time.time()})
+        if kind == "safety_cleared":  # the screen is asked again
+            self.set_fact("safety_stop", None)
             self.set_fact("last_warning", None)
+            self.set_fact("screen_passed", False)
         if kind == "result":
             self.set_fact("preference", {"value": data["preference"], "at": time.time()})
 
