@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from . import __version__
 from .clock import SystemClock
 from .coach import Coach, retest_advice
-from .loader import Library, load_library, routine_errors
+from .loader import Library, load_library
 from .program import routine_seconds
 from .routine import Routine
 from .session import Session
@@ -182,33 +182,22 @@ def cmd_routines(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from .loader import check_file, routine_errors
     lib = load_library(args.routines)
-    bad = 0
-    for path in args.files:
-        if not path.exists():
-            print(f"{path}: no such file", file=sys.stderr)
-            bad += 1
-            continue
+    for path in args.files:  # the files checked together may run each other
         result = routine_errors(str(path))
         if isinstance(result, Routine):
-            missing = _missing_references(result, lib, path.stem)
-            for msg in missing:
-                print(f"{path}: {msg}", file=sys.stderr)
-            bad += bool(missing)
-            if not missing:
-                print(f"{path}: ok ({len(result.steps)} steps)")
+            lib.routines[path.stem] = result
+    bad = 0
+    for path in args.files:
+        result = check_file(str(path), lib)
+        if isinstance(result, Routine):
+            print(f"{path}: ok ({len(result.steps)} steps)")
         else:
             for err in result:
                 print(err, file=sys.stderr)
             bad += 1
     return 1 if bad else 0
-
-
-def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str]:
-    from .routine import run_targets
-    known = set(lib.routines) | {own_id}
-    return [f"steps.{i}: no routine {t!r} to run"
-            for i, step in enumerate(routine.steps) for t in run_targets(step) if t not in known]
 
 
 # ---------------------------------------------------------------------- voice parts
