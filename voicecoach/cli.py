@@ -147,13 +147,20 @@ def _vocabulary(lib: Library) -> Vocabulary:
 def _settings(args, lib: Library) -> Settings:
     """The settings file, then command-line flags over it. Bad keys are reported and
     left at their defaults: a typo in the file must not keep anyone from exercising."""
+    file = SettingsFile()
     try:
-        settings, problems = SettingsFile().load(lib)
+        settings, problems = file.load(lib)
     except SettingsError as exc:
         print(f"warning: settings ignored: {exc}", file=sys.stderr)
         settings, problems = Settings(), []
     for key, msg in problems:
-        print(f"warning: {settings_path()}: {key}: {msg} (using the default)", file=sys.stderr)
+        print(f"warning: {file.path}:{file.line_of(key)}: {key}: {msg} (using the default)", file=sys.stderr)
+    if getattr(args, "voice", None):
+        from .config_command import check_voice
+        try:
+            check_voice(args.voice)
+        except SettingsError as exc:
+            raise SystemExit(f"voicecoach: --voice: {exc.problems[0][1]}") from None
     flags = ((settings.speech, ("voice", "rate", "volume", "output_device")),
              (settings.listening, ("input_device", "silence_timeout", "sensitivity")))
     try:

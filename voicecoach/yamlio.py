@@ -24,7 +24,10 @@ MAX_DEPTH = 20               # mappings/lists inside each other (a routine needs
 MAX_INT_DIGITS = 18          # longer integers are read as floats (see _bounded_int)
 
 
-class StrictBoolLoader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: a 1 MB file in about a second
+
+
+class StrictBoolLoader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader whose booleans are only true/false (YAML 1.2), so yes/no stay strings."""
 
 
