@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -403,36 +404,56 @@ def cmd_report(args) -> int:
 
 # ---------------------------------------------------------------------- hear / check / devices
 def cmd_hear(args) -> int:
-    from .adapters.sr_speechrecognition import read_pcm16k
+    """Each WAV file streamed (constant memory) through the live pipeline; a file that is
+    not audio is reported in one line and the others still run."""
+    from .audiofile import NotAudio, stream_pcm16k
+    from .endpointer import FRAME_BYTES
     lib = _library(args)
     vocabulary = _vocabulary(lib)
     recognizer = build_recognizer(vocabulary, _settings(args, lib).listening.sensitivity, args.threshold)
     status = 0
     for path in args.files:
         try:
-            pcm = read_pcm16k(str(path))
-        except Exception as exc:  # unreadable, not audio, missing
-            print(f"{path}: cannot read audio ({exc})", file=sys.stderr)
+            chunks = stream_pcm16k(str(path))
+        except NotAudio as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
             status = 1
             continue
         pipeline = build_pipeline(recognizer)
         pipeline.set_context(args.listen_for)
-        results = pipeline.hear_all(pcm)
-        for h in results:
-            if args.json:
-                print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
-                                  "intent": h.intent, "text": h.text, "confidence": round(h.confidence, 4),
-                                  "decode_ms": round(h.decode_ms, 1),
-                                  # beyond the agreed fields, for debugging a rejection:
-                                  "margin": None if h.margin == float("inf") else round(h.margin, 4),
-                                  "reason": h.reason}), flush=True)
-            else:
-                what = h.intent or f"(rejected: {h.reason})"
-                print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
-                      f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms")
-        if not results and not args.json:
+        found = 0
+        rest = b""
+        for chunk in chunks:
+            rest += chunk
+            usable = len(rest) // FRAME_BYTES * FRAME_BYTES
+            for i in range(0, usable, FRAME_BYTES):
+                if (h := pipeline.push(rest[i:i + FRAME_BYTES])) is not None:
+                    found += 1
+                    _print_heard(args, path, h)
+            rest = rest[usable:]
+        if (h := pipeline.flush()) is not None:
+            found += 1
+            _print_heard(args, path, h)
+        if not found and not args.json:
             print(f"{path}: no speech detected")
     return status
+
+
+def _print_heard(args, path, h) -> None:
+    from .audiofile import PAD_BEFORE_S
+    # times in the file, not in the padded stream
+    h = replace(h, start_s=max(0.0, h.start_s - PAD_BEFORE_S), end_s=max(0.0, h.end_s - PAD_BEFORE_S))
+    if args.json:
+        print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
+                          "intent": h.intent, "text": h.text, "confidence": round(h.confidence, 4),
+                          "decode_ms": round(h.decode_ms, 1),
+                          # beyond the agreed fields, for debugging a rejection:
+                          "margin": None if h.margin == float("inf") else round(h.margin, 4),
+                          "reason": h.reason}), flush=True)
+    else:
+        what = h.intent or f"(rejected: {h.reason})"
+        print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
+              f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms", flush=True)
 
 
 def cmd_check(args) -> int:
