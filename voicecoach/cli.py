@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -211,7 +212,11 @@ def cmd_validate(args) -> int:
 # ---------------------------------------------------------------------- voice parts
 def build_recognizer(vocabulary: Vocabulary, sensitivity: int, threshold: float | None = None):
     from .adapters.asr_pocketsphinx import PhraseRecognizer, threshold_for_sensitivity
-    return PhraseRecognizer(vocabulary, threshold_for_sensitivity(sensitivity) if threshold is None else threshold)
+    recognizer = PhraseRecognizer(vocabulary, threshold_for_sensitivity(sensitivity) if threshold is None else threshold)
+    if recognizer.unpronounceable:
+        print(f"warning: no pronunciation for {', '.join(sorted(recognizer.unpronounceable))} (is espeak-ng "
+              "installed and working?); phrases with these words cannot be heard", file=sys.stderr)
+    return recognizer
 
 
 def build_pipeline(recognizer):
@@ -246,6 +251,7 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
     """The microphone, or typed answers (with the reason said and printed) if there is none."""
     from .adapters.audio_pyaudio import Microphone, NoAudioDevice
     from .voice_listener import VoiceListener
+    from .faults import DeviceLost
     try:
         mic = Microphone(settings.listening.input_device)
     except NoAudioDevice as exc:
@@ -257,7 +263,12 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
     pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
                              on_heard=_log_heard if log else None, speed=args.speed)
-    floor = listener.calibrate()
+    try:
+        floor = listener.calibrate()
+    except DeviceLost as exc:  # it went between opening and the first second of audio
+        mic.close()
+        print(f"I lost the microphone. Please type your answers instead. ({exc})", file=sys.stderr)
+        return TypedListener(vocabulary, clock), None
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
     return listener, mic
 
@@ -311,15 +322,58 @@ def cmd_play(args) -> int:
     elif speaker is None:
         speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
+    recovery = _recovery(args, settings, speaker, listener, mic, live, display, coach, clock)
+    _stop_on_signals()
+    reason = "interrupted"
     try:
         with display:
-            reason = Session(coach, speaker, listener, clock, recorder=store, display=display).run()
+            reason = Session(coach, speaker, listener, clock, recorder=store, display=display,
+                             recovery=recovery).run()
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in any state: stop now, keep it resumable
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        if hasattr(speaker, "stop"):
+            speaker.stop()
+        store.record("interrupted", {"by": "Ctrl-C"})  # not an end: 'resume' picks it up
+        print("Stopped.", flush=True)
+        print("Stopped. 'voicecoach resume' picks up at this step.", file=sys.stderr, flush=True)
     finally:
         store.close()
-        if mic:
-            mic.close()
+        for m in recovery.mics:
+            m.close()
         _keep_adjustments(coach.adjustments, lib)
+    if reason == "interrupted":
+        return 130
     return 0 if reason in ("done", "stopped") else 3
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop a session (resumable), even if the shell that started us
+    ignored SIGINT (a background job): the person must always be able to stop the coach."""
+    import signal as _signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    _signal.signal(_signal.SIGINT, stop)
+    _signal.signal(_signal.SIGTERM, stop)
+
+
+def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
+    """What the session falls back to when a device is lost mid-session (see faults.py)."""
+    from .faults import Recovery
+    captions = display if live else PrintSpeaker()
+    typed = TypedListener(coach.vocab, clock) if not live and not args.text and sys.stdin.isatty() else None
+    recovery = Recovery(captions=captions, typed=typed)
+    recovery.mics = [mic] if mic else []
+    if mic is not None:
+        from .adapters.audio_pyaudio import Microphone
+
+        def reopen():
+            new = Microphone(settings.listening.input_device)
+            recovery.mics.append(new)
+            listener.mic = new  # same pipeline and calibration, new device
+            return listener
+        recovery.reopen_listener = reopen
+    return recovery
 
 
 def _notices(store: Store) -> list[str]:
