@@ -36,7 +36,9 @@ def open_wav(path: str) -> wave.Wave_read:
         raise NotAudio("is a folder, not an audio file") from None
     except PermissionError:
         raise NotAudio("cannot be read (permission denied)") from None
-    except (wave.Error, EOFError) as exc:
+    except EOFError:
+        raise NotAudio("not a WAV recording (empty, or cut short in its header)") from None
+    except wave.Error as exc:
         raise NotAudio(f"not a WAV recording ({exc}); hear reads PCM WAV files") from None
     except OSError as exc:
         raise NotAudio(f"cannot be read ({exc.strerror or exc})") from None

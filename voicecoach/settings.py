@@ -185,6 +185,11 @@ def _explain(err: dict) -> str:
     value = err.get("input")
     if err["type"] == "extra_forbidden":
         return "unknown setting (see 'voicecoach config' for the keys)"
+    if loc and loc[0] == "exercise":
+        return (f"{_shown(value)} is not valid: exercise settings are numbers under "
+                "[exercise.ROUTINE.EXERCISE] (hold, reps, tempo)")
+    if err["type"] in ("model_type", "dict_type"):
+        return f"{_shown(value)} is not valid: this is a table of settings, e.g. [speech] with rate = 160"
     field = _field_at(loc)
     allowed = f"; allowed {_allowed(field)} ({field.description})" if field is not None else ""
     if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
