@@ -54,7 +54,7 @@ def routine_errors(path: str, text: str | None = None) -> Routine | list[Routine
         for err in exc.errors():
             # pydantic inserts the union tag into the path; drop it so the path matches the file
             loc = _file_path(tuple(err["loc"]))
-            where = ".".join(str(p) for p in loc) or "(top)"
+            where = ".".join(_shown_key(p) for p in loc) or "(top)"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown field (check the spelling)"
@@ -68,6 +68,14 @@ def routine_errors(path: str, text: str | None = None) -> Routine | list[Routine
         unique = [e for e in out if not (str(e) in seen or seen.add(str(e)))]
         return sorted(unique, key=lambda e: e.line)
     return routine
+
+
+def _shown_key(part) -> str:
+    """A key as a message shows it: odd keys (spaces, control characters, very long) quoted."""
+    text = str(part)
+    if text.isprintable() and " " not in text and 0 < len(text) <= 40:
+        return text
+    return repr(text[:40])
 
 
 def _file_path(loc: tuple) -> tuple:

@@ -68,6 +68,7 @@ class YamlError(ValueError):
     """A YAML file could not be read; ``str()`` is ``file:line: message``."""
 
     def __init__(self, path: str, line: int, message: str):
+        message = " ".join(message.splitlines())  # one line, whatever a key or value held
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
 
