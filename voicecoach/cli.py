@@ -552,8 +552,31 @@ def cmd_config(args) -> int:
 
 
 def cmd_devices(args) -> int:
-    from .adapters.audio_pyaudio import list_devices
-    for d in list_devices():
+    """The audio devices; when there are none, why, and what to do."""
+    from .adapters.audio_pyaudio import NoAudioDevice, list_devices, sound_cards, sound_server_running
+    try:
+        devices = list_devices()
+    except NoAudioDevice as exc:
+        print(f"No audio devices: {exc}.", file=sys.stderr)
+        devices = None
+    for d in devices or []:
         kinds = ", ".join(k for k, n in (("in", d.inputs), ("out", d.outputs)) if n)
         print(f"{d.index:3d}  {d.name}  ({kinds}, {d.default_rate:.0f} Hz)")
+    server, cards = sound_server_running(), sound_cards()
+    if not devices:
+        why = ("No sound server (PulseAudio or PipeWire) is running" if not server else
+               "The sound server is running but offers no devices")
+        why += " and there is no sound card." if not cards else "."
+        print(f"No audio devices found. {why} Start the sound server (log in to a desktop, or run "
+              "'pulseaudio --start'), plug in a headset or microphone, then try again. Meanwhile "
+              "'voicecoach --text' shows what the coach says and takes typed answers.", file=sys.stderr)
+        return 1
+    if not any(d.inputs for d in devices):
+        print("No microphone found: the coach will take typed answers. Plug one in and run 'voicecoach devices' again.",
+              file=sys.stderr)
+    if not any(d.outputs for d in devices):
+        print("No loudspeaker found: the coach will show what it says as text.", file=sys.stderr)
+    if not server:
+        print("note: no sound server (PulseAudio or PipeWire) answers; only the devices above, used directly.",
+              file=sys.stderr)
     return 0

@@ -78,8 +78,40 @@ class Device:
     default_rate: float
 
 
+def sound_server_running() -> bool:
+    """Whether a PulseAudio (or PipeWire's pulse) server answers on its socket."""
+    import socket
+    candidates = []
+    server = os.environ.get("PULSE_SERVER", "")
+    if server:
+        candidates += [p.removeprefix("unix:") for p in server.split() if p.startswith(("unix:", "/"))]
+    for base in (os.environ.get("PULSE_RUNTIME_PATH"),
+                 os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), "pulse") if os.environ.get("XDG_RUNTIME_DIR") else None,
+                 f"/run/user/{os.getuid()}/pulse", "/var/run/pulse", "/run/pulse"):
+        if base:
+            candidates.append(os.path.join(base, "native"))
+    for path in candidates:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(path)
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def sound_cards() -> bool:
+    """Whether the kernel has any sound card (ALSA devices)."""
+    return os.path.isdir("/dev/snd") and any(name.startswith("pcm") for name in os.listdir("/dev/snd"))
+
+
 def list_devices() -> list[Device]:
-    pa = portaudio()
+    """Every audio device PortAudio sees; raises :class:`NoAudioDevice` if it cannot start."""
+    try:
+        pa = portaudio()
+    except OSError as exc:
+        raise NoAudioDevice(f"the audio system could not start ({exc})") from None
     out = []
     for i in range(pa.get_device_count()):
         info = pa.get_device_info_by_index(i)
