@@ -4,7 +4,6 @@ Each checks: no traceback, what the coach said or printed, and a resumable histo
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import subprocess

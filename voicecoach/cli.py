@@ -287,6 +287,7 @@ def _log_heard(heard) -> None:
 
 # ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
+    _stop_on_signals()
     store = Store(args.history)
     lib = _library(args, store)
     settings = _settings(args, lib)
@@ -323,7 +324,6 @@ def cmd_play(args) -> int:
         speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
     recovery = _recovery(args, settings, speaker, listener, mic, live, display, coach, clock)
-    _stop_on_signals()
     reason = "interrupted"
     try:
         with display:
@@ -530,7 +530,7 @@ def cmd_check(args) -> int:
     intents = vocabulary.intents_for("rating")
     heard_any = False
     try:
-        while (heard := listener.listen(intents, "rating", args.seconds)) is not None:
+        while (heard := _listen_or_none(listener, intents, args.seconds)) is not None:
             heard_any = True
             last = listener.last
             print(f"\nheard: {last.intent or 'not understood'} (\"{last.text}\", confidence "
@@ -539,6 +539,16 @@ def cmd_check(args) -> int:
         mic.close()
     print("" if heard_any else "\nnothing was heard")
     return 0
+
+
+def _listen_or_none(listener, intents, seconds):
+    from .faults import DeviceLost
+    try:
+        return listener.listen(intents, "rating", seconds)
+    except DeviceLost as exc:
+        print(f"\nThe microphone stopped working ({exc.detail}). Check it with 'voicecoach devices'.",
+              file=sys.stderr)
+        return None
 
 
 def _print_level(level_db: float) -> None:
