@@ -142,7 +142,8 @@ def test_without_espeak_ng_on_the_path_listening_still_works(pulse, tmp_path):
             (bin_dir / exe.name).symlink_to(exe)
     env = {**pulse.env, "PATH": str(bin_dir)}
     coach = Coach(env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "100")
-    coach.wait_for("calf, or foot?", timeout=90, answer_with={"from zero to ten?": "skip"}, mic=pulse.mic)
+    coach.wait_for("calf, or foot?", timeout=90, mic=pulse.mic,
+                   answer_with={"from zero to ten?": "skip", "or skip.": "skip", "ready.": "resume"})
     assert "no pronunciation for" in coach.err and "cannot be heard" in coach.err
     coach.interrupt()
     coach.assert_clean_and_resumable()
@@ -150,7 +151,7 @@ def test_without_espeak_ng_on_the_path_listening_still_works(pulse, tmp_path):
 
 @pytest.mark.parametrize("state", ["speaking", "listening", "paused", "holding"])
 def test_ctrl_c_stops_within_a_second_in_every_state(pulse, tmp_path, state):
-    skip_check_ins = {"from zero to ten?": "skip", "calf, or foot?": "skip"}
+    skip_check_ins = {"from zero to ten?": "skip", "calf, or foot?": "skip", "or skip.": "skip", "ready.": "resume"}
     if state == "speaking":
         coach = Coach(pulse.env, tmp_path / "h.sqlite3")
         coach.wait_for("I am an exercise coach")
