@@ -349,12 +349,10 @@ def cmd_play(args) -> int:
 def _stop_on_signals() -> None:
     """Ctrl-C and SIGTERM stop a session (resumable), even if the shell that started us
     ignored SIGINT (a background job): the person must always be able to stop the coach."""
-    import signal as _signal
-
     def stop(signum, frame):
         raise KeyboardInterrupt
-    _signal.signal(_signal.SIGINT, stop)
-    _signal.signal(_signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
