@@ -6,12 +6,18 @@
 #
 #   scripts/pulse_virtual.sh start FIFO   # prints nothing; FIFO becomes the microphone
 #   scripts/pulse_virtual.sh stop
+#
+# With PULSE_RUNTIME_PATH set, the daemon is private to that folder (socket, pid file):
+# the tests give each run its own, so parallel runs cannot clash.
 set -euo pipefail
 cmd=${1:-start}
 fifo=${2:-/tmp/voicecoach-mic}
 
 if [ "$cmd" = stop ]; then
   pulseaudio --kill 2>/dev/null || true
+  if [ -n "${PULSE_RUNTIME_PATH:-}" ] && [ -f "$PULSE_RUNTIME_PATH/pid" ]; then
+    kill "$(head -n1 "$PULSE_RUNTIME_PATH/pid")" 2>/dev/null || true
+  fi
   exit 0
 fi
 

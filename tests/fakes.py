@@ -101,3 +101,32 @@ class ListRecorder:
 
     def kinds(self, kind: str) -> list[dict]:
         return [d for k, d in self.records if k == kind]
+
+
+class BreakingSpeaker(FakeSpeaker):
+    """A loudspeaker that goes away after ``works_for`` sentences (raises DeviceLost)."""
+
+    def __init__(self, clock: FakeClock, works_for: int):
+        super().__init__(clock)
+        self.works_for = works_for
+
+    def say(self, text: str) -> None:
+        from voicecoach.faults import DeviceLost
+        if len(self.said) >= self.works_for:
+            raise DeviceLost("loudspeaker", "test: unplugged")
+        super().say(text)
+
+
+class BreakingListener:
+    """Passes ``listen`` to ``inner`` until call number ``breaks_at`` (1-based), which raises
+    DeviceLost, as a microphone does when the sound server goes."""
+
+    def __init__(self, inner, breaks_at: int):
+        self.inner, self.breaks_at, self.calls = inner, breaks_at, 0
+
+    def listen(self, intents, context, timeout_s):
+        from voicecoach.faults import DeviceLost
+        self.calls += 1
+        if self.calls == self.breaks_at:
+            raise DeviceLost("microphone", "test: unplugged")
+        return self.inner.listen(intents, context, timeout_s)

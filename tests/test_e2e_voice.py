@@ -19,6 +19,7 @@ import pytest
 
 from voicecoach.store import Store
 
+from .pulse_daemon import PrivatePulse
 from .virtual_mic import VirtualMic
 
 pytestmark = pytest.mark.e2e
@@ -27,15 +28,15 @@ ANSWERS = ROOT / "tests" / "audio"
 
 
 @pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    fifo = str(tmp_path_factory.mktemp("pulse") / "mic")
-    subprocess.run(["bash", str(ROOT / "scripts" / "pulse_virtual.sh"), "start", fifo], check=True)
-    server = subprocess.run(["pactl", "info"], capture_output=True, text=True, check=True).stdout
-    socket = next(line.split(":", 1)[1].strip() for line in server.splitlines()
-                  if line.startswith("Server String"))
-    mic = VirtualMic(fifo)
-    yield {"PULSE_SERVER": socket, "mic": mic}
-    mic.close()
+def pulse():
+    daemon = PrivatePulse()
+    try:
+        daemon.start()
+        mic = VirtualMic(daemon.fifo)
+        yield {"PULSE_SERVER": daemon.env["PULSE_SERVER"], "mic": mic}
+        mic.close()
+    finally:
+        daemon.stop()  # also when the tests fail
 
 
 def answer_pcm(name: str) -> bytes:

@@ -134,3 +134,44 @@ def test_an_interrupted_session_resumes_at_the_step_it_stopped(tmp_path):
     assert resumed["pain_before"] == 3  # the check-in from before the crash still counts as the start
     assert store.db.execute("SELECT resumed_from FROM sessions ORDER BY id").fetchall() == [(None,), (1,)]
     assert store.resume_point() is None  # finished now: nothing left to resume
+
+
+def test_history_shows_the_routine_the_person_chose_not_the_screen_or_check_in(tmp_path):
+    store = Store(tmp_path / "h.sqlite3")
+    store.begin_session(None)  # the menu
+    store.record("routine", {"routine": "safety-screen"})
+    store.record("routine", {"routine": "check-in"})
+    store.record("answer", {"question": "menu", "intent": "start:hip-stretches", "text": "hip stretches"})
+    store.record("routine", {"routine": "hip-stretches"})
+    assert store.summaries()[0]["routine"] == "hip-stretches"
+
+
+def test_resume_offers_the_latest_interrupted_session_even_after_one_that_ended(tmp_path):
+    store = Store(tmp_path / "h.sqlite3")
+    store.begin_session("hip-stretches")
+    store.record("step", {"routine": "hip-stretches", "block": 3, "title": "Figure-4 stretch, left side"})
+    interrupted = store.session_id
+    store.begin_session("check-in")  # a later, short session that ended
+    store.record("end", {"reason": "done"})
+    point = Store(tmp_path / "h.sqlite3").resume_point()
+    assert (point.routine, point.block, point.session) == ("hip-stretches", 3, interrupted)
+
+
+def test_a_session_resumed_and_finished_is_not_offered_again(tmp_path):
+    store = Store(tmp_path / "h.sqlite3")
+    store.begin_session("hip-stretches")
+    store.record("step", {"routine": "hip-stretches", "block": 3, "title": "Figure-4 stretch"})
+    first = store.session_id
+    store.begin_session(None)
+    store.record("resumed", {"session": first, "block": 3})
+    store.record("end", {"reason": "done"})
+    assert store.summaries()[0]["routine"] == "hip-stretches"
+    assert Store(tmp_path / "h.sqlite3").resume_point() is None
+
+
+def test_a_session_interrupted_before_its_first_step_resumes_at_the_start(tmp_path):
+    store = Store(tmp_path / "h.sqlite3")
+    store.begin_session("nerve-glides")
+    store.record("routine", {"routine": "check-in"})
+    point = Store(tmp_path / "h.sqlite3").resume_point()
+    assert (point.routine, point.block) == ("nerve-glides", 1)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -12,7 +14,7 @@ from pydantic import ValidationError
 from . import __version__
 from .clock import SystemClock
 from .coach import Coach, retest_advice
-from .loader import Library, load_library, routine_errors
+from .loader import Library, load_library
 from .program import routine_seconds
 from .routine import Routine
 from .safety import SafetyStop
@@ -152,13 +154,20 @@ def _vocabulary(lib: Library) -> Vocabulary:
 def _settings(args, lib: Library) -> Settings:
     """The settings file, then command-line flags over it. Bad keys are reported and
     left at their defaults: a typo in the file must not keep anyone from exercising."""
+    file = SettingsFile()
     try:
-        settings, problems = SettingsFile().load(lib)
+        settings, problems = file.load(lib)
     except SettingsError as exc:
         print(f"warning: settings ignored: {exc}", file=sys.stderr)
         settings, problems = Settings(), []
     for key, msg in problems:
-        print(f"warning: {settings_path()}: {key}: {msg} (using the default)", file=sys.stderr)
+        print(f"warning: {file.path}:{file.line_of(key)}: {key}: {msg} (using the default)", file=sys.stderr)
+    if getattr(args, "voice", None):
+        from .config_command import check_voice
+        try:
+            check_voice(args.voice)
+        except SettingsError as exc:
+            raise SystemExit(f"voicecoach: --voice: {exc.problems[0][1]}") from None
     flags = ((settings.speech, ("voice", "rate", "volume", "output_device")),
              (settings.listening, ("input_device", "silence_timeout", "sensitivity")))
     try:
@@ -189,33 +198,22 @@ def cmd_routines(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from .loader import check_file, routine_errors
     lib = load_library(args.routines)
-    bad = 0
-    for path in args.files:
-        if not path.exists():
-            print(f"{path}: no such file", file=sys.stderr)
-            bad += 1
-            continue
+    for path in args.files:  # the files checked together may run each other
         result = routine_errors(str(path))
         if isinstance(result, Routine):
-            missing = _missing_references(result, lib, path.stem)
-            for msg in missing:
-                print(f"{path}: {msg}", file=sys.stderr)
-            bad += bool(missing)
-            if not missing:
-                print(f"{path}: ok ({len(result.steps)} steps)")
+            lib.routines[path.stem] = result
+    bad = 0
+    for path in args.files:
+        result = check_file(str(path), lib)
+        if isinstance(result, Routine):
+            print(f"{path}: ok ({len(result.steps)} steps)")
         else:
             for err in result:
                 print(err, file=sys.stderr)
             bad += 1
     return 1 if bad else 0
-
-
-def _missing_references(routine: Routine, lib: Library, own_id: str) -> list[str]:
-    from .routine import run_targets
-    known = set(lib.routines) | {own_id}
-    return [f"steps.{i}: no routine {t!r} to run"
-            for i, step in enumerate(routine.steps) for t in run_targets(step) if t not in known]
 
 
 # ---------------------------------------------------------------------- voice parts
@@ -231,8 +229,12 @@ def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None 
             print(f"warning: {exc}. Listening with pocketsphinx instead, which understands far less.",
                   file=sys.stderr)
     from .adapters.asr_pocketsphinx import PhraseRecognizer, threshold_for_sensitivity
-    return PhraseRecognizer(vocabulary, threshold_for_sensitivity(listening.sensitivity)
-                            if threshold is None else threshold)
+    recognizer = PhraseRecognizer(vocabulary, threshold_for_sensitivity(listening.sensitivity)
+                                  if threshold is None else threshold)
+    if recognizer.unpronounceable:
+        print(f"warning: no pronunciation for {', '.join(sorted(recognizer.unpronounceable))} (is espeak-ng "
+              "installed and working?); phrases with these words cannot be heard", file=sys.stderr)
+    return recognizer
 
 
 def build_pipeline(recognizer, live: bool = False):
@@ -272,6 +274,7 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
     """The microphone, or typed answers (with the reason said and printed) if there is none."""
     from .adapters.audio_pyaudio import Microphone, NoAudioDevice
     from .voice_listener import VoiceListener
+    from .faults import DeviceLost
     try:
         mic = Microphone(settings.listening.input_device)
     except NoAudioDevice as exc:
@@ -283,7 +286,12 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
     pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, args.threshold), live=True)
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
                              on_heard=_log_heard if log else None, speed=args.speed)
-    floor = listener.calibrate()
+    try:
+        floor = listener.calibrate()
+    except DeviceLost as exc:  # it went between opening and the first second of audio
+        mic.close()
+        print(f"I lost the microphone. Please type your answers instead. ({exc})", file=sys.stderr)
+        return TypedListener(vocabulary, clock), None
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
     return listener, mic
 
@@ -302,6 +310,7 @@ def _log_heard(heard) -> None:
 
 # ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
+    _stop_on_signals()
     store = Store(args.history)
     lib = _library(args, store)
     settings = _settings(args, lib)
@@ -338,14 +347,26 @@ def cmd_play(args) -> int:
     elif speaker is None:
         speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
+    recovery = _recovery(args, settings, speaker, listener, mic, live, display, coach, clock)
+    reason = "interrupted"
     try:
         with display:
-            reason = Session(coach, speaker, listener, clock, recorder=store, display=display).run()
+            reason = Session(coach, speaker, listener, clock, recorder=store, display=display,
+                             recovery=recovery).run()
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) in any state: stop now, keep it resumable
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+        if hasattr(speaker, "stop"):
+            speaker.stop()
+        store.record("interrupted", {"by": "Ctrl-C"})  # not an end: 'resume' picks it up
+        print("Stopped.", flush=True)
+        print("Stopped. 'voicecoach resume' picks up at this step.", file=sys.stderr, flush=True)
     finally:
         store.close()
-        if mic:
-            mic.close()
+        for m in recovery.mics:
+            m.close()
         _keep_adjustments(coach.adjustments, lib)
+    if reason == "interrupted":
+        return 130
     return 0 if reason in ("done", "stopped") else 3
 
 
@@ -358,6 +379,34 @@ def last_safety_stop(store: Store) -> SafetyStop | None:
     if warning:
         return SafetyStop(warning, "Please rest, and contact a doctor or physiotherapist before you exercise again.")
     return None
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop a session (resumable), even if the shell that started us
+    ignored SIGINT (a background job): the person must always be able to stop the coach."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
+    """What the session falls back to when a device is lost mid-session (see faults.py)."""
+    from .faults import Recovery
+    captions = display if live else PrintSpeaker()
+    typed = TypedListener(coach.vocab, clock) if not live and not args.text and sys.stdin.isatty() else None
+    recovery = Recovery(captions=captions, typed=typed)
+    recovery.mics = [mic] if mic else []
+    if mic is not None:
+        from .adapters.audio_pyaudio import Microphone
+
+        def reopen():
+            new = Microphone(settings.listening.input_device)
+            recovery.mics.append(new)
+            listener.mic = new  # same pipeline and calibration, new device
+            return listener
+        recovery.reopen_listener = reopen
+    return recovery
 
 
 def _notices(store: Store) -> list[str]:
@@ -438,38 +487,57 @@ def cmd_report(args) -> int:
 
 # ---------------------------------------------------------------------- hear / check / devices
 def cmd_hear(args) -> int:
-    from .adapters.sr_speechrecognition import read_pcm16k
+    """Each WAV file streamed (constant memory) through the live pipeline; a file that is
+    not audio is reported in one line and the others still run."""
+    from .audiofile import NotAudio, stream_pcm16k
+    from .endpointer import FRAME_BYTES
     lib = _library(args)
     vocabulary = _vocabulary(lib)
     recognizer = build_recognizer(vocabulary, _settings(args, lib).listening, args.threshold)
     status = 0
     for path in args.files:
         try:
-            pcm = read_pcm16k(str(path))
-        except Exception as exc:  # unreadable, not audio, missing
-            print(f"{path}: cannot read audio ({exc})", file=sys.stderr)
+            chunks = stream_pcm16k(str(path))
+        except NotAudio as exc:
+            print(f"{path}: {exc}", file=sys.stderr)
             status = 1
             continue
         pipeline = build_pipeline(recognizer)
         pipeline.set_context(args.listen_for)
-        results = pipeline.hear_all(pcm)
-        for h in results:
-            if args.json:
-                print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
-                                  "engine": h.engine, "intent": h.intent, "text": h.text,
-                                  "confidence": round(h.confidence, 4), "decode_ms": round(h.decode_ms, 1),
-                                  "latency_ms": round(h.latency_ms, 1),
-                                  # why it was refused ("accepted" if not), and the engine's second score
-                                  "reason": h.reason,
-                                  "margin": None if h.margin == float("inf") else round(h.margin, 4)}),
-                      flush=True)
-            else:
-                what = h.intent or f"(rejected: {h.reason})"
-                print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
-                      f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms")
-        if not results and not args.json:
+        found = 0
+        rest = b""
+        for chunk in chunks:
+            rest += chunk
+            usable = len(rest) // FRAME_BYTES * FRAME_BYTES
+            for i in range(0, usable, FRAME_BYTES):
+                if (h := pipeline.push(rest[i:i + FRAME_BYTES])) is not None:
+                    found += 1
+                    _print_heard(args, path, h)
+            rest = rest[usable:]
+        if (h := pipeline.flush()) is not None:
+            found += 1
+            _print_heard(args, path, h)
+        if not found and not args.json:
             print(f"{path}: no speech detected")
     return status
+
+
+def _print_heard(args, path, h) -> None:
+    from .audiofile import PAD_BEFORE_S
+    # times in the file, not in the padded stream
+    h = replace(h, start_s=max(0.0, h.start_s - PAD_BEFORE_S), end_s=max(0.0, h.end_s - PAD_BEFORE_S))
+    if args.json:
+        print(json.dumps({"file": str(path), "start_s": round(h.start_s, 2), "end_s": round(h.end_s, 2),
+                          "engine": h.engine, "intent": h.intent, "text": h.text,
+                          "confidence": round(h.confidence, 4), "decode_ms": round(h.decode_ms, 1),
+                          "latency_ms": round(h.latency_ms, 1),
+                          # why it was refused ("accepted" if not), and the engine's second score
+                          "reason": h.reason,
+                          "margin": None if h.margin == float("inf") else round(h.margin, 4)}), flush=True)
+    else:
+        what = h.intent or f"(rejected: {h.reason})"
+        print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
+              f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms", flush=True)
 
 
 def cmd_check(args) -> int:
@@ -492,7 +560,7 @@ def cmd_check(args) -> int:
     intents = vocabulary.intents_for("rating")
     heard_any = False
     try:
-        while (heard := listener.listen(intents, "rating", args.seconds)) is not None:
+        while (heard := _listen_or_none(listener, intents, args.seconds)) is not None:
             heard_any = True
             last = listener.last
             print(f"\nheard: {last.intent or 'not understood'} (\"{last.text}\", confidence "
@@ -501,6 +569,16 @@ def cmd_check(args) -> int:
         mic.close()
     print("" if heard_any else "\nnothing was heard")
     return 0
+
+
+def _listen_or_none(listener, intents, seconds):
+    from .faults import DeviceLost
+    try:
+        return listener.listen(intents, "rating", seconds)
+    except DeviceLost as exc:
+        print(f"\nThe microphone stopped working ({exc.detail}). Check it with 'voicecoach devices'.",
+              file=sys.stderr)
+        return None
 
 
 def _print_level(level_db: float) -> None:
@@ -514,8 +592,31 @@ def cmd_config(args) -> int:
 
 
 def cmd_devices(args) -> int:
-    from .adapters.audio_pyaudio import list_devices
-    for d in list_devices():
+    """The audio devices; when there are none, why, and what to do."""
+    from .adapters.audio_pyaudio import NoAudioDevice, list_devices, sound_cards, sound_server_running
+    try:
+        devices = list_devices()
+    except NoAudioDevice as exc:
+        print(f"No audio devices: {exc}.", file=sys.stderr)
+        devices = None
+    for d in devices or []:
         kinds = ", ".join(k for k, n in (("in", d.inputs), ("out", d.outputs)) if n)
         print(f"{d.index:3d}  {d.name}  ({kinds}, {d.default_rate:.0f} Hz)")
+    server, cards = sound_server_running(), sound_cards()
+    if not devices:
+        why = ("No sound server (PulseAudio or PipeWire) is running" if not server else
+               "The sound server is running but offers no devices")
+        why += " and there is no sound card." if not cards else "."
+        print(f"No audio devices found. {why} Start the sound server (log in to a desktop, or run "
+              "'pulseaudio --start'), plug in a headset or microphone, then try again. Meanwhile "
+              "'voicecoach --text' shows what the coach says and takes typed answers.", file=sys.stderr)
+        return 1
+    if not any(d.inputs for d in devices):
+        print("No microphone found: the coach will take typed answers. Plug one in and run 'voicecoach devices' again.",
+              file=sys.stderr)
+    if not any(d.outputs for d in devices):
+        print("No loudspeaker found: the coach will show what it says as text.", file=sys.stderr)
+    if not server:
+        print("note: no sound server (PulseAudio or PipeWire) answers; only the devices above, used directly.",
+              file=sys.stderr)
     return 0

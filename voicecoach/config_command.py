@@ -16,21 +16,34 @@ def config(args, lib: Library) -> int:
             print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
             return 2
         try:
+            value = parse_value(args.value, args.key)
             if args.key == "speech.voice":
-                _check_voice(args.value)
-            file.set(args.key, parse_value(args.value), lib)
+                check_voice(args.value)
+            file.set(args.key, value, lib)
         except SettingsError as exc:
             print(f"Not changed: {exc}", file=sys.stderr)
             return 2
-        print(f"{args.key} = {parse_value(args.value)!r} saved in {file.path}")
+        print(f"{args.key} = {value!r} saved in {file.path}")
         return 0
     if args.action == "unset":
         if args.key is None:
             print("usage: voicecoach config unset KEY", file=sys.stderr)
             return 2
-        removed = file.unset(args.key)
-        print(f"{args.key}: {'back to the default' if removed else 'was not set'}")
-        return 0
+        try:
+            removed = file.unset(args.key)
+        except SettingsError as exc:
+            print(f"Not changed: {exc}", file=sys.stderr)
+            return 2
+        if removed:
+            print(f"{args.key}: back to the default")
+            return 0
+        known = {info.key for info in all_keys(lib)}
+        if args.key in known:
+            print(f"{args.key} is not in {file.path}: it already has its default", file=sys.stderr)
+        else:
+            print(f"{args.key} is not a setting (see 'voicecoach config' for the keys); nothing changed",
+                  file=sys.stderr)
+        return 1
     return _show_config(file, lib)
 
 
@@ -54,7 +67,7 @@ def _show_config(file: SettingsFile, lib: Library) -> int:
     print(f"settings file: {file.path}" + ("" if file.path.exists() else " (not created yet)"))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     for key, msg in problems:
-        print(f"problem: {key}: {msg} (the default is used)", file=sys.stderr)
+        print(f"{file.path}:{file.line_of(key)}: {key}: {msg} (the default is used)", file=sys.stderr)
     print("Change one with: voicecoach config set KEY VALUE; command-line flags override the file.")
     return 1 if problems else 0
 
@@ -69,7 +82,7 @@ def _flatten(data: dict, prefix: str = "") -> dict:
     return out
 
 
-def _check_voice(voice: str) -> None:
+def check_voice(voice: str) -> None:
     """Only a voice espeak-ng has (it would silently speak with its default otherwise)."""
     from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
     try:

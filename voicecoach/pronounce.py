@@ -44,11 +44,17 @@ def ipa_to_arpabet(ipa: str) -> str:
 
 
 def espeak_pronunciation(word: str, voice: str = "en-us") -> str | None:
-    """ARPAbet phones for ``word`` via espeak-ng, or None when espeak-ng is missing."""
+    """ARPAbet phones for ``word`` via espeak-ng, or None when espeak-ng is missing or fails."""
     exe = shutil.which("espeak-ng") or shutil.which("espeak")
     if not exe:
         return None
-    out = subprocess.run([exe, "-q", "--ipa", "-v", voice, word], capture_output=True, text=True,
-                         timeout=10).stdout.strip()
+    try:
+        done = subprocess.run([exe, "-q", "--ipa", "-v", voice, word], capture_output=True, text=True,
+                              timeout=10)
+    except (OSError, subprocess.SubprocessError, UnicodeDecodeError):  # broken install, hung: no pronunciation
+        return None
+    if done.returncode != 0:
+        return None
+    out = done.stdout.strip()
     phones = ipa_to_arpabet(out)
     return phones or None

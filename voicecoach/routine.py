@@ -15,13 +15,25 @@ Branches name answers and step ids, never code.
 
 from __future__ import annotations
 
+import math
+import string
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+# Upper bounds (documented in the README): beyond them a value is a typo, not a routine.
+MAX_HOLD_S = 600      # one hold: 10 minutes
+MAX_TEMPO_S = 60      # one paced repetition: 1 minute
+MAX_REPS = 50         # repetitions per side
+MAX_STEPS = 500       # steps in one routine
+MAX_TEXT = 1000       # characters in one spoken sentence or name
+PLACEHOLDERS = ("side", "other_side")  # what ``instructions`` may fill in
+
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Range(_Strict):
@@ -36,6 +48,8 @@ class Range(_Strict):
     def _from_number(cls, value):
         # ``hold_s: 30`` is shorthand for a fixed value.
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"{value} is not a finite number (or is far too large)")
             return {"default": value, "min": value, "max": value}
         if isinstance(value, dict) and "default" not in value and {"min", "max"} <= value.keys():
             return {**value, "default": value["min"]}
@@ -58,19 +72,55 @@ Side = Literal["left", "right"]
 class Exercise(_Strict):
     """One exercise: how to get into position, then timed holds or paced repetitions."""
 
-    name: str = Field(description="Spoken name, e.g. 'Figure-4 stretch'.")
-    instructions: str = Field(description="Spoken set-up; {side} and {other_side} are filled in.")
+    name: Text = Field(description="Spoken name, e.g. 'Figure-4 stretch'.")
+    instructions: Text = Field(description="Spoken set-up; {side} and {other_side} are filled in.")
     position_s: float = Field(5, ge=0, le=120, description="Time to get into position (s).")
     hold_s: Range | None = Field(None, description="Length of each hold (s); none for paced reps.")
     reps: Range = Field(default_factory=lambda: Range(default=1, min=1, max=1),
                         description="Repetitions per side.")
     sides: list[Side] = Field(default_factory=list, description="Sides to do, in order; empty: both at once.")
     tempo_s: Range | None = Field(None, description="Paced reps: seconds per repetition.")
-    phases: list[str] = Field(default_factory=list,
+    phases: list[Text] = Field(default_factory=list, max_length=20,
                               description="Paced reps: what is said within each rep, spread over tempo_s.")
     rest_s: float = Field(5, ge=0, le=300, description="Rest between holds (s).")
-    caution: str | None = Field(None, description="Spoken before the exercise starts.")
-    release: str = Field("And relax.", description="Spoken when a hold ends.")
+    caution: Text | None = Field(None, description="Spoken before the exercise starts.")
+    release: Text = Field("And relax.", description="Spoken when a hold ends.")
+
+    @field_validator("instructions")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        try:
+            names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:  # "Single '}' encountered" and the like
+            raise ValueError(f"{exc}; write {{{{ and }}}} for a literal brace") from None
+        unknown = [n for n in names if n not in PLACEHOLDERS]
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; only "
+                             + " and ".join(f"{{{p}}}" for p in PLACEHOLDERS) + " are filled in")
+        return text
+
+    @field_validator("hold_s")
+    @classmethod
+    def _hold_bound(cls, rng):
+        if rng is not None and rng.max > MAX_HOLD_S:
+            raise ValueError(f"a hold is at most {MAX_HOLD_S} s (10 minutes), got {rng.max:g}")
+        return rng
+
+    @field_validator("tempo_s")
+    @classmethod
+    def _tempo_bound(cls, rng):
+        if rng is not None and rng.max > MAX_TEMPO_S:
+            raise ValueError(f"a paced repetition is at most {MAX_TEMPO_S} s, got {rng.max:g}")
+        return rng
+
+    @field_validator("reps")
+    @classmethod
+    def _reps_bound(cls, rng):
+        if any(v != int(v) for v in (rng.min, rng.default, rng.max)):
+            raise ValueError("repetitions must be whole numbers")
+        if rng.max > MAX_REPS:
+            raise ValueError(f"at most {MAX_REPS} repetitions per side, got {rng.max:g}")
+        return rng
 
     @model_validator(mode="after")
     def _hold_or_tempo(self):
@@ -101,7 +151,7 @@ class _Step(_Strict):
 
 
 class SayStep(_Step):
-    say: str
+    say: Text
 
 
 class DoStep(_Step):
@@ -109,7 +159,7 @@ class DoStep(_Step):
 
 
 class AskStep(_Step):
-    ask: str
+    ask: Text
     answers: dict[Answer, Branch]
 
     @model_validator(mode="after")
@@ -138,7 +188,7 @@ class RunPreferredStep(_Step):
 
 
 class StopStep(_Step):
-    stop: str
+    stop: Text
 
 
 class CheckStep(_Step):
@@ -184,7 +234,7 @@ class Routine(_Strict):
     description: str = ""
     menu: bool = Field(True, description="Offered in the menu and by voice.")
     exercises: dict[str, Exercise] = Field(default_factory=dict)
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
     def _references(self):

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from . import events as ev
 from .coach import Coach
+from .faults import LOST_MICROPHONE, LOST_SPEAKER, MICROPHONE_BACK, DeviceLost, Recovery, ReopeningListener
 from .ports import Clock, Display, Listener, Recorder, Speaker
 
 
 class Session:
+    """``recovery``: what to fall back to when a device is lost (see ``faults.py``);
+    without it a :class:`DeviceLost` ends the run (the caller reports it)."""
+
     def __init__(self, coach: Coach, speaker: Speaker, listener: Listener, clock: Clock,
-                 recorder: Recorder | None = None, display: Display | None = None):
+                 recorder: Recorder | None = None, display: Display | None = None,
+                 recovery: Recovery | None = None):
         self.coach, self.speaker, self.listener, self.clock = coach, speaker, listener, clock
-        self.recorder, self.display = recorder, display
+        self.recorder, self.display, self.recovery = recorder, display, recovery
 
     def run(self) -> str:
         """Play the session to its end; return the end reason ('done', 'stopped', 'safety')."""
@@ -27,9 +32,9 @@ class Session:
                 if self.display:
                     self.display.show(action)
                 if isinstance(action, ev.Say):
-                    self.speaker.say(action.text)
+                    self._speak(lambda: self.speaker.say(action.text), action.text)
                 elif isinstance(action, ev.Cue):
-                    self.speaker.cue(action.name)
+                    self._speak(lambda: self.speaker.cue(action.name), None)
                 elif isinstance(action, ev.Record) and self.recorder:
                     self.recorder.record(action.kind, action.data)
                 elif isinstance(action, ev.Listen):
@@ -43,11 +48,52 @@ class Session:
                 self.display.show(event)
             actions = self.coach.handle(event)
 
+    # -- device faults ---------------------------------------------------------------
+    def _speak(self, perform, text: str | None) -> None:
+        try:
+            perform()
+        except DeviceLost as exc:
+            if self.recovery is None:
+                raise
+            self._lost(exc)
+            shown = getattr(self.speaker, "captions", None) is not None  # already printed as it began
+            self.speaker = self.recovery.captions  # captions from now on
+            self._tell(LOST_SPEAKER)
+            if text is not None and not shown:
+                self.speaker.say(text)  # the sentence that was cut off
+
+    def _lost(self, exc: DeviceLost) -> None:
+        if self.recorder:
+            self.recorder.record("device_lost", {"device": exc.device, "detail": exc.detail})
+
+    def _tell(self, text: str) -> None:
+        """Say something that is not the coach's (a fault), shown like any sentence."""
+        if self.display:
+            self.display.show(ev.Say(text))
+        try:
+            self.speaker.say(text)
+        except DeviceLost as exc:  # the loudspeaker went too
+            self._lost(exc)
+            self.speaker = self.recovery.captions
+            self.speaker.say(LOST_SPEAKER)
+            self.speaker.say(text)
+
+    def _listen(self, intents, context: str, timeout_s: float | None):
+        try:
+            return self.listener.listen(intents, context, timeout_s)
+        except DeviceLost as exc:
+            if self.recovery is None:
+                raise
+            self._lost(exc)
+            self.listener = ReopeningListener(self.recovery, self.clock, on_back=lambda: self._tell(MICROPHONE_BACK))
+            self._tell(LOST_MICROPHONE)
+            return ev.Heard("pause", "")  # nothing goes on unheard: wait for "resume"
+
     def _next_event(self, listen: ev.Listen | None, wait: ev.Wait | None) -> ev.Event:
         if wait is not None:
             remaining = wait.until - self.clock.now()
             if remaining > 0:
-                heard = self.listener.listen(listen.intents, listen.context, remaining) if listen else None
+                heard = self._listen(listen.intents, listen.context, remaining) if listen else None
                 if heard is not None:
                     return heard
                 remaining = wait.until - self.clock.now()
@@ -56,5 +102,5 @@ class Session:
             return ev.Tick()
         if listen is None:
             raise RuntimeError("the coach asked for nothing to wait for")
-        heard = self.listener.listen(listen.intents, listen.context, listen.timeout_s)
+        heard = self._listen(listen.intents, listen.context, listen.timeout_s)
         return heard if heard is not None else ev.Silence()

@@ -14,6 +14,7 @@ refused or interrupted change leaves the old file exactly as it was.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ EXERCISE_FIELDS = {"hold": "hold_s", "reps": "reps", "tempo": "tempo_s"}  # key 
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: ``true`` is not a sensitivity of 1, nor ``"150"`` a rate (TOML gives real types)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
 class SpeechSettings(_Section):
@@ -72,13 +74,21 @@ class Settings(_Section):
 
 
 class SettingsError(ValueError):
-    """Problems with settings, each naming its key and what is allowed."""
+    """Problems with settings, each naming its key and what is allowed; a problem with
+    the file as a whole (``line`` given) reads ``file:line: what is wrong``."""
 
-    def __init__(self, problems: list[tuple[str, str]], path: Path | None = None):
+    def __init__(self, problems: list[tuple[str, str]], path: Path | None = None, line: int | None = None):
         self.problems = problems
-        self.path = path
+        self.path, self.line = path, line
+        if line is not None:
+            super().__init__("\n".join(f"{path}:{line}: {msg}" for _, msg in problems))
+            return
         where = f"{path}: " if path else ""
         super().__init__("\n".join(f"{where}{key}: {msg}" for key, msg in problems))
+
+
+MAX_FILE_BYTES = 100_000  # a settings file is a few hundred bytes
+MAX_SHOWN = 40            # characters of a bad value repeated in a message
 
 
 def settings_path() -> Path:
@@ -166,9 +176,9 @@ def validate(data: dict, library: Library) -> tuple[Settings, list[tuple[str, st
                 routine = library.routines[rid]
                 rng = getattr(routine.exercises[ex_id], EXERCISE_FIELDS[key])
                 if key == "reps" and value != int(value):
-                    problems.append((dotted, f"{value} is not a whole number; allowed {info.allowed}"))
+                    problems.append((dotted, f"{_shown(value)} is not a whole number; allowed {info.allowed}"))
                 elif not rng.min <= value <= rng.max:
-                    problems.append((dotted, f"{value:g} is out of range; allowed {info.allowed}"))
+                    problems.append((dotted, f"{_shown(value)} is out of range; allowed {info.allowed}"))
                 else:
                     clean.setdefault(rid, {}).setdefault(ex_id, {})[key] = value
     settings.exercise = clean
@@ -180,11 +190,25 @@ def _explain(err: dict) -> str:
     value = err.get("input")
     if err["type"] == "extra_forbidden":
         return "unknown setting (see 'voicecoach config' for the keys)"
+    if loc and loc[0] == "exercise":
+        return (f"{_shown(value)} is not valid: exercise settings are numbers under "
+                "[exercise.ROUTINE.EXERCISE] (hold, reps, tempo)")
+    if err["type"] in ("model_type", "dict_type"):
+        return f"{_shown(value)} is not valid: this is a table of settings, e.g. [speech] with rate = 160"
     field = _field_at(loc)
     allowed = f"; allowed {_allowed(field)} ({field.description})" if field is not None else ""
     if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{value!r} is out of range{allowed}"
-    return f"{value!r} is not valid ({err['msg'].lower()}){allowed}"
+        return f"{_shown(value)} is out of range{allowed}"
+    return f"{_shown(value)} is not valid ({err['msg'].lower()}){allowed}"
+
+
+def _shown(value) -> str:
+    """A value as the message repeats it: never a 5000-digit number in full."""
+    if isinstance(value, bool):
+        return str(value).lower()  # as TOML writes it
+    text = repr(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else f"{value:g}" \
+        if isinstance(value, float) else (str(value) if len(str(value)) <= MAX_SHOWN else f"a {len(str(value))}-digit number")
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "..."
 
 
 def _field_at(loc):
@@ -230,12 +254,64 @@ class SettingsFile:
         self.path = path or settings_path()
 
     def read_data(self) -> dict:
-        if not self.path.exists():
+        """The file's table; a :class:`SettingsError` ``file:line: problem`` if it cannot be read."""
+        text = self.read_text()
+        if text is None:
             return {}
         try:
-            return tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:  # message carries line and column
-            raise SettingsError([("(file)", f"not valid TOML: {exc}")], self.path) from None
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:  # message ends "(at line L, column C)"
+            found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+            line = int(found.group(1)) if found else 1
+            problem = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", str(exc))
+            raise self._error(line, f"not valid TOML: {problem}") from None
+        except RecursionError:  # inline tables nested thousands deep
+            raise self._error(1, "tables nested too deeply") from None
+        except ValueError:  # an integer with thousands of digits (Python's conversion limit)
+            found = re.search(r"\d{1000,}", text)
+            line = text.count("\n", 0, found.start()) + 1 if found else 1
+            raise self._error(line, "a number is far too large") from None
+
+    def read_text(self) -> str | None:
+        """The file's UTF-8 text (None if there is no file)."""
+        try:
+            data = self.path.read_bytes() if self.path.stat().st_size <= MAX_FILE_BYTES else None
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._error(1, f"cannot be read ({exc.strerror or exc})") from None
+        if data is None:
+            raise self._error(1, f"the file is over {MAX_FILE_BYTES:,} bytes; a settings file is a few hundred")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._error(data.count(b"\n", 0, exc.start) + 1,
+                              f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
+
+    def _error(self, line: int, message: str) -> SettingsError:
+        return SettingsError([("(file)", message)], self.path, line)
+
+    def line_of(self, key: str) -> int:
+        """Line of a dotted key in the file (best effort: 1 if not found)."""
+        try:
+            text = self.read_text() or ""
+        except SettingsError:
+            return 1
+        table: list[str] = []
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            header = re.match(r"^\[\s*([^\[\]]+?)\s*\]", line)
+            if header:
+                table = [p.strip().strip('"\'') for p in header.group(1).split(".")]
+                if ".".join(table) == key:
+                    return number
+                continue
+            name = re.match(r"^([A-Za-z0-9_.\-\"' ]+?)\s*=", line)
+            if name:
+                dotted = ".".join(table + [p.strip().strip('"\'') for p in name.group(1).split(".")])
+                if dotted == key or key.startswith(dotted + "."):
+                    return number
+        return 1
 
     def load(self, library: Library) -> tuple[Settings, list[tuple[str, str]]]:
         return validate(self.read_data(), library)
@@ -246,8 +322,11 @@ class SettingsFile:
     def set_many(self, values: dict[str, Any], library: Library) -> None:
         """Change keys; refuse (file untouched) if any of them is not valid."""
         doc = self._document()
+        known = {k.key for k in all_keys(library)}
         for key, value in values.items():
-            _assign(doc, key.split("."), value)
+            if key not in known and not key.startswith("exercise."):
+                raise SettingsError([(key, "unknown setting (see 'voicecoach config' for the keys)")])
+            _assign(doc, key, value)
         _, problems = validate(doc.unwrap(), library)
         mine = [(k, m) for k, m in problems if any(_overlaps(k, v) for v in values)]
         if mine:
@@ -255,16 +334,21 @@ class SettingsFile:
         self._write(tomlkit.dumps(doc))
 
     def unset(self, key: str) -> bool:
+        """Remove a key (False if it was not in the file); tables left empty go too."""
         doc = self._document()
         parts = key.split(".")
-        node = doc
+        chain = [doc]
         for part in parts[:-1]:
-            if part not in node:
+            node = chain[-1]
+            if not isinstance(node, dict) or part not in node:
                 return False
-            node = node[part]
-        if parts[-1] not in node:
+            chain.append(node[part])
+        if not isinstance(chain[-1], dict) or parts[-1] not in chain[-1]:
             return False
-        del node[parts[-1]]
+        del chain[-1][parts[-1]]
+        for depth in range(len(chain) - 1, 0, -1):  # [exercise.x.y] with nothing left in it
+            if len(chain[depth]) == 0:
+                del chain[depth - 1][parts[depth - 1]]
         self._write(tomlkit.dumps(doc))
         return True
 
@@ -274,7 +358,7 @@ class SettingsFile:
             doc = tomlkit.document()
             doc.add(tomlkit.comment("voicecoach settings; change with 'voicecoach config set KEY VALUE'"))
             return doc
-        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+        return tomlkit.parse(self.read_text() or "")
 
     def _write(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -295,19 +379,30 @@ def _overlaps(problem_key: str, key: str) -> bool:
     return problem_key == key or key.startswith(problem_key + ".") or problem_key.startswith(key + ".")
 
 
-def _assign(doc, parts: list[str], value: Any) -> None:
+def _assign(doc, key: str, value: Any) -> None:
+    parts = key.split(".")
+    if not all(parts):
+        raise SettingsError([(key, "a key is names joined by dots, e.g. speech.rate")])
     node = doc
     for depth, part in enumerate(parts[:-1]):
         if part not in node:
             # only the innermost table gets a header: [exercise.hip-stretches.figure-4]
             node[part] = tomlkit.table(is_super_table=depth < len(parts) - 2)
         node = node[part]
+        if not isinstance(node, dict):
+            raise SettingsError([(key, f"{'.'.join(parts[:depth + 1])} is a value, not a table of settings "
+                                       "(see 'voicecoach config' for the keys)")])
     node[parts[-1]] = value
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, key: str = "value") -> Any:
     """A command-line value as TOML would read it: 150 -> int, true -> bool, else text."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
+    except ValueError as exc:  # an integer with thousands of digits
+        raise SettingsError([(key, f"{_shown(text)} is far too large")]) from exc
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise SettingsError([(key, f"{text} is not a finite number")])
+    return value

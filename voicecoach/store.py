@@ -104,11 +104,14 @@ class Store:
         with self._tx():
             self.db.execute("INSERT INTO events(session_id, at, kind, data) VALUES(?,?,?,?)",
                             (self.session_id, time.time(), kind, json.dumps(data)))
-            if kind == "routine":
-                self.db.execute("UPDATE sessions SET routine=COALESCE(routine, ?) WHERE id=?",
-                                (data.get("routine"), self.session_id))
+            if kind == "answer" and data.get("question") == "menu" and \
+                    str(data.get("intent", "")).startswith("start:"):  # the routine the person chose
+                self.db.execute("UPDATE sessions SET routine=? WHERE id=?",
+                                (data["intent"].split(":", 1)[1], self.session_id))
             if kind == "resumed":
-                self.db.execute("UPDATE sessions SET resumed_from=? WHERE id=?", (data.get("session"), self.session_id))
+                self.db.execute("UPDATE sessions SET resumed_from=?, routine=COALESCE("
+                                "(SELECT routine FROM sessions WHERE id=?), routine) WHERE id=?",
+                                (data.get("session"), data.get("session"), self.session_id))
             if kind == "end":
                 self.db.execute("UPDATE sessions SET ended_at=?, end_reason=? WHERE id=?",
                                 (time.time(), data.get("reason"), self.session_id))
@@ -167,20 +170,31 @@ class Store:
         return [d for _, k, d in events if k == "check" and d.get("value") is not None]
 
     def resume_point(self, now: float | None = None) -> ResumePoint | None:
-        """Where the latest session stopped, if it was interrupted (crash, Ctrl-C) recently."""
+        """Where the most recent interrupted session (crash, Ctrl-C, lost device) stopped, if
+        it began within :data:`RESUMABLE_FOR_S`, was not picked up since, and is still
+        running a routine; a later session that ended does not hide it. A session
+        interrupted before its first step resumes at the start of its routine."""
         now = time.time() if now is None else now
-        row = self.db.execute("SELECT id, started_at, ended_at FROM sessions ORDER BY id DESC LIMIT 1").fetchone()
-        if not row or row[2] is not None or now - row[1] > RESUMABLE_FOR_S:
-            return None
-        events = self.events(row[0])
-        steps = [d for _, k, d in events if k == "step"]
-        if not steps:
-            return None
-        baseline: dict[str, str] = {}
-        for d in self._answered_checks(events):
-            baseline.setdefault(d["kind"], d["value"])
-        last = steps[-1]
-        return ResumePoint(last["routine"], last["block"], last["title"], self._preference(events), baseline, row[0])
+        rows = self.db.execute(
+            "SELECT id, routine FROM sessions WHERE ended_at IS NULL AND started_at >= ? "
+            "AND (? IS NULL OR id != ?) "
+            "AND id NOT IN (SELECT resumed_from FROM sessions WHERE resumed_from IS NOT NULL) "
+            "ORDER BY id DESC LIMIT 20", (now - RESUMABLE_FOR_S, self.session_id, self.session_id)).fetchall()
+        for sid, routine in rows:
+            events = self.events(sid)
+            if any(k == "end" for _, k, _ in events):
+                continue
+            baseline: dict[str, str] = {}
+            for d in self._answered_checks(events):
+                baseline.setdefault(d["kind"], d["value"])
+            steps = [d for _, k, d in events if k == "step"]
+            if steps:
+                last = steps[-1]
+                return ResumePoint(last["routine"], last["block"], last["title"], self._preference(events),
+                                   baseline, sid)
+            if routine:  # stopped before its first step: from the routine's start
+                return ResumePoint(routine, 1, routine.replace("-", " "), self._preference(events), baseline, sid)
+        return None
 
     def pain_since(self, since: float) -> list[int]:
         """Pain scores (0-10) said in sessions that started after ``since`` (unix s), oldest first."""

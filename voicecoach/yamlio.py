@@ -2,7 +2,13 @@
 
 PyYAML follows YAML 1.1, where an unquoted ``yes`` or ``no`` is a boolean. Routine files
 use ``yes:`` and ``no:`` as answer names, so this loader only takes ``true``/``false``
-as booleans (as YAML 1.2 does).
+as booleans (as YAML 1.2 does). Numbers follow YAML 1.2 too: ``1e3`` is a number, not
+the text "1e3".
+
+Every problem is a :class:`YamlError` with the file and line, never a traceback: text
+that is not UTF-8, a NUL byte, a file over :data:`MAX_FILE_BYTES`, nesting deeper than
+:data:`MAX_DEPTH`. Numbers too large or not finite (``.inf``, ``.nan``) are left to the
+models, which refuse them at their key with the allowed range.
 """
 
 from __future__ import annotations
@@ -13,13 +19,20 @@ from typing import Any
 
 import yaml
 
+MAX_FILE_BYTES = 1_000_000   # a routine or vocabulary file is a few kB; 1 MB is plenty
+MAX_DEPTH = 20               # mappings/lists inside each other (a routine needs about 6)
+MAX_INT_DIGITS = 18          # longer integers are read as floats (see _bounded_int)
 
-class StrictBoolLoader(yaml.SafeLoader):
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: a 1 MB file in about a second
+
+
+class StrictBoolLoader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader whose booleans are only true/false (YAML 1.2), so yes/no stay strings."""
 
 
 StrictBoolLoader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    key: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 StrictBoolLoader.add_implicit_resolver(
@@ -27,29 +40,118 @@ StrictBoolLoader.add_implicit_resolver(
     re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
     list("tTfF"),
 )
+# YAML 1.2 floats: "1e308" and "2.5" are numbers (YAML 1.1 wants a dot before an exponent)
+StrictBoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def _bounded_int(loader: StrictBoolLoader, node: yaml.ScalarNode):
+    # A huge integer becomes a float (infinity past 1e308), which the models refuse with a
+    # range message at its key, instead of Python's int-conversion limit failing here.
+    if sum(ch.isdigit() for ch in node.value) > MAX_INT_DIGITS:
+        try:
+            return float(node.value.replace("_", ""))
+        except ValueError:  # hex, octal or sexagesimal that long: plain text
+            return node.value
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+StrictBoolLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 
 class YamlError(ValueError):
     """A YAML file could not be read; ``str()`` is ``file:line: message``."""
 
     def __init__(self, path: str, line: int, message: str):
+        message = " ".join(message.splitlines())  # one line, whatever a key or value held
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
+
+
+def read_text(path: Path | str, data: bytes | None = None, what: str = "file") -> str:
+    """The UTF-8 text of a file, or a :class:`YamlError` saying why it is not text."""
+    path = str(path)
+    if data is None:
+        try:
+            size = Path(path).stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise YamlError(path, 1, f"{what} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB)")
+            with open(path, "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise YamlError(path, 1, "no such file") from None
+        except IsADirectoryError:
+            raise YamlError(path, 1, "is a folder, not a file") from None
+        except OSError as exc:
+            raise YamlError(path, 1, f"cannot be read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise YamlError(path, 1, f"{what} is over {MAX_FILE_BYTES:,} bytes (1 MB), the limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise YamlError(path, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                                    "save it as UTF-8") from None
+    return check_text(path, text)
+
+
+def check_text(path: str, text: str) -> str:
+    """Refuse text no editor would write: NUL and other control characters."""
+    if len(text) > MAX_FILE_BYTES:
+        raise YamlError(path, 1, f"file is over {MAX_FILE_BYTES:,} characters (1 MB), the limit")
+    bad = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff]", text[1:] if text.startswith("\ufeff") else text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        what = "a NUL byte" if bad.group() == "\0" else f"a control character (U+{ord(bad.group()):04X})"
+        raise YamlError(path, line, f"contains {what}: is this a text file?")
+    return text
 
 
 def load_with_nodes(path: Path | str, text: str | None = None) -> tuple[Any, yaml.Node | None]:
     """Parse a YAML file into plain data plus its node tree (for line numbers)."""
     path = str(path)
-    if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+    text = read_text(path) if text is None else check_text(path, text)
+    loader = StrictBoolLoader(text)
     try:
-        node = yaml.compose(text, Loader=StrictBoolLoader)
-        data = yaml.load(text, Loader=StrictBoolLoader)
+        node = loader.get_single_node()
+        deep = _depth_line(node) if node is not None else None
+        if deep:
+            raise YamlError(path, deep, f"nested more than {MAX_DEPTH} levels deep")
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise YamlError(path, line, exc.problem or str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise YamlError(path, line, f"not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:  # reader errors carry no mark
+        raise YamlError(path, 1, f"not valid YAML: {exc}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        line = loader.get_mark().line + 1
+        raise YamlError(path, line, f"nested more than {MAX_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
     return data, node
+
+
+def _depth_line(node: yaml.Node) -> int | None:
+    """Line of the first node nested deeper than :data:`MAX_DEPTH` (iteratively: no recursion)."""
+    todo = [(node, 1)]
+    while todo:
+        current, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return current.start_mark.line + 1
+        if isinstance(current, yaml.MappingNode):
+            todo.extend((v, depth + 1) for _, v in current.value)
+        elif isinstance(current, yaml.SequenceNode):
+            todo.extend((v, depth + 1) for v in current.value)
+    return None
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:

@@ -100,6 +100,7 @@ class PhraseRecognizer:
         self.grammar = _decoder(lm=None, bestpath=False, lw=1.0)
         self.phones = _decoder(lm=None, allphone=os.path.join(MODEL_DIR, "en-us-phone.lm.bin"))
         self.added_words: dict[str, str] = {}
+        self.unpronounceable: set[str] = set()  # words with no pronunciation: left out of the grammars
         self.tables: dict[str, dict[str, str]] = {}
         for context in vocabulary.contexts:
             self.add_context(context, vocabulary.intents_for(context))
@@ -112,16 +113,21 @@ class PhraseRecognizer:
     def add_context(self, name: str, intents) -> None:
         table = self.vocab.phrases_for(intents)
         self._ensure_words({w for phrase in table for w in phrase.split()})
+        table = {p: i for p, i in table.items() if not self.unpronounceable.intersection(p.split())}
         self.grammar.add_jsgf_string(name, jsgf_for(name, table))
         self.tables[name] = table
 
     def _ensure_words(self, words: set[str]) -> None:
-        missing = sorted(w for w in words if self.grammar.lookup_word(w) is None)
-        for i, word in enumerate(missing):
+        missing = sorted(w for w in words if self.grammar.lookup_word(w) is None and w not in self.unpronounceable)
+        found = {}
+        for word in missing:
             phones = espeak_pronunciation(word)
-            if not phones:
-                raise RuntimeError(f"no pronunciation for {word!r} (is espeak-ng installed?)")
-            self.grammar.add_word(word, phones, i == len(missing) - 1)
+            if phones:
+                found[word] = phones
+            else:  # no espeak-ng (or it failed): the phrases with this word are left out
+                self.unpronounceable.add(word)
+        for i, (word, phones) in enumerate(found.items()):
+            self.grammar.add_word(word, phones, i == len(found) - 1)
             self.added_words[word] = phones
 
     # -- streaming ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pyaudio
 
 from ..endpointer import FRAME_SAMPLES, SAMPLE_RATE
+from ..faults import DeviceLost
 
 
 class NoAudioDevice(RuntimeError):
@@ -77,8 +78,40 @@ class Device:
     default_rate: float
 
 
+def sound_server_running() -> bool:
+    """Whether a PulseAudio (or PipeWire's pulse) server answers on its socket."""
+    import socket
+    candidates = []
+    server = os.environ.get("PULSE_SERVER", "")
+    if server:
+        candidates += [p.removeprefix("unix:") for p in server.split() if p.startswith(("unix:", "/"))]
+    for base in (os.environ.get("PULSE_RUNTIME_PATH"),
+                 os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), "pulse") if os.environ.get("XDG_RUNTIME_DIR") else None,
+                 f"/run/user/{os.getuid()}/pulse", "/var/run/pulse", "/run/pulse"):
+        if base:
+            candidates.append(os.path.join(base, "native"))
+    for path in candidates:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1.0)
+                sock.connect(path)
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def sound_cards() -> bool:
+    """Whether the kernel has any sound card (ALSA devices)."""
+    return os.path.isdir("/dev/snd") and any(name.startswith("pcm") for name in os.listdir("/dev/snd"))
+
+
 def list_devices() -> list[Device]:
-    pa = portaudio()
+    """Every audio device PortAudio sees; raises :class:`NoAudioDevice` if it cannot start."""
+    try:
+        pa = portaudio()
+    except OSError as exc:
+        raise NoAudioDevice(f"the audio system could not start ({exc})") from None
     out = []
     for i in range(pa.get_device_count()):
         info = pa.get_device_info_by_index(i)
@@ -110,6 +143,9 @@ class Microphone:
     heard while it talks are dropped by the listener (see ``VoiceListener``).
     """
 
+    LOST_AFTER_S = 1.0   # read errors for this long: the device is gone (s)
+    STALL_S = 3.0        # no audio at all for this long: the device is gone (s)
+
     def __init__(self, device: str | int | None = None):
         pa = portaudio()
         index = find_device(device, want_input=True)
@@ -122,17 +158,28 @@ class Microphone:
         except (OSError, IOError) as exc:
             raise NoAudioDevice(f"no microphone could be opened ({exc})") from None
         self.frames: queue.Queue[tuple[float, bytes]] = queue.Queue(maxsize=2000)
+        self.lost: str | None = None          # why the device stopped working, once it has
+        self._last_frame = time.monotonic()
         self._running = True
         self._thread = threading.Thread(target=self._read, name="microphone", daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
+        failing_since = None
         while self._running:
             try:
                 data = self.stream.read(FRAME_SAMPLES, exception_on_overflow=False)
-            except OSError:
+            except OSError as exc:
+                # one error can be a glitch; a second of them is a device (or sound server) gone
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > self.LOST_AFTER_S:
+                    self.lost = f"{exc}"
+                    return
                 time.sleep(0.01)
                 continue
+            failing_since = None
+            self._last_frame = time.monotonic()
             # the frame ended now; it began FRAME_SAMPLES earlier
             item = (time.monotonic() - FRAME_SAMPLES / SAMPLE_RATE, data)
             try:
@@ -145,9 +192,15 @@ class Microphone:
                 self.frames.put_nowait(item)
 
     def read(self, timeout: float) -> tuple[float, bytes] | None:
+        """The next frame, None if none came within ``timeout`` (s); raises
+        :class:`DeviceLost` once the microphone is gone (errors, or no audio for STALL_S)."""
         try:
             return self.frames.get(timeout=max(0.0, timeout))
         except queue.Empty:
+            if self.lost is None and time.monotonic() - self._last_frame > self.STALL_S:
+                self.lost = f"no audio for {self.STALL_S:g} s"
+            if self.lost is not None:
+                raise DeviceLost("microphone", self.lost) from None
             return None
 
     def drain(self) -> None:
@@ -196,7 +249,10 @@ class Loudspeaker:
                 return False
             if i == 0 and on_first_chunk:  # the first frame is handed to PortAudio now
                 on_first_chunk()
-            self.stream.write(pcm[i:i + step])
+            try:
+                self.stream.write(pcm[i:i + step])
+            except OSError as exc:  # the sound server or the device went away
+                raise DeviceLost("loudspeaker", str(exc)) from None
         return True
 
     def stop(self) -> None:
