@@ -115,12 +115,11 @@ def test_endpointer_finds_one_utterance_with_its_times():
 def test_hear_command_prints_json_for_every_context(library):
     for context in ("menu", "rating", "yesno", "exercise", "pain", "location", "movement"):
         out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", context,
-                              "--recognizer", "pocketsphinx", str(AUDIO / "better.wav")],
-                             capture_output=True, text=True, check=True).stdout
+                              str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
         (row,) = [json.loads(line) for line in out.splitlines()]
         agreed = {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
         assert set(row) == agreed | {"engine", "reason", "margin", "latency_ms"}
-        assert row["engine"] == "pocketsphinx"
+        assert row["engine"] == "whisper"  # the default recognizer
         assert row["intent"] == ("better" if context == "rating" else None)
         assert (row["reason"] == "accepted") == (context == "rating")
 
