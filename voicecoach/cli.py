@@ -45,7 +45,8 @@ def _device_opts(parser: argparse.ArgumentParser) -> None:
     """Flags that override the settings file (see 'voicecoach config')."""
     parser.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'voicecoach devices')")
     parser.add_argument("--output-device", metavar="NAME|INDEX", help="loudspeaker (see 'voicecoach devices')")
-    parser.add_argument("--engine", choices=("hibari", "espeak"), help="speech engine (default hibari, the neural voice)")
+    parser.add_argument("--engine", choices=("hibari", "espeak"),
+                        help="speech engine: hibari (the neural voice, default) or espeak (espeak-ng)")
     parser.add_argument("--voice", help="espeak-ng voice id, e.g. gmw/en-US (with --engine espeak)")
     parser.add_argument("--rate", type=int, help="speech rate (words per minute)")
     parser.add_argument("--volume", type=float, help="speech volume, 0.0 to 1.0")
