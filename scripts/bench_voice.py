@@ -88,7 +88,7 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
 
 def resample(x: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Band-limited resampling of a whole clip (FFT: exact, and fine for a few seconds)."""
-    if src == dst:
+    if src == dst or len(x) == 0:
         return x
     n = int(round(len(x) * dst / src))
     spec = np.fft.rfft(x)
