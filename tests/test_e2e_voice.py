@@ -1,5 +1,5 @@
 """End to end through the real audio stack: the unchanged ``voicecoach`` program speaks
-through pyttsx3/espeak-ng into PortAudio -> PulseAudio (a null sink, recorded from its
+with its default voice (hibari, 24 kHz) into PortAudio -> PulseAudio (a null sink, recorded from its
 monitor) and hears through a PulseAudio pipe source fed with spoken answers, recognised
 by pocketsphinx. Checks that the assessment branches as the spoken answers say."""
 
@@ -122,6 +122,7 @@ REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
     code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"], **CHECK_INS})
     assert code == 0, err
+    assert "neural voice is not available" not in err, "hibari is the default voice"
     assert "Good. Bending your back eased your pain." in said, said
     assert "Lying on your stomach" not in " ".join(said)
     assert speech_seconds(audio) > 15, "the coach's voice should be on the loudspeaker"

@@ -114,9 +114,42 @@ def test_spoken_adjustments_are_kept_in_the_settings_when_the_session_ends(play,
 
 
 def test_only_a_voice_espeak_ng_has_is_accepted():
-    run = [sys.executable, "-m", "voicecoach", "config", "set", "speech.voice"]
-    bad = subprocess.run(run + ["klingon"], capture_output=True, text=True, env=dict(os.environ))
+    config = [sys.executable, "-m", "voicecoach", "config", "set"]
+    subprocess.run(config + ["speech.engine", "espeak"], check=True, capture_output=True, env=dict(os.environ))
+    before = settings_path().read_text()
+    bad = subprocess.run(config + ["speech.voice", "klingon"], capture_output=True, text=True, env=dict(os.environ))
     assert bad.returncode == 2 and "no espeak-ng voice 'klingon'" in bad.stderr and "gmw/en" in bad.stderr
-    assert not settings_path().exists()
-    ok = subprocess.run(run + ["gmw/en-US"], capture_output=True, text=True, env=dict(os.environ))
+    assert settings_path().read_text() == before
+    ok = subprocess.run(config + ["speech.voice", "gmw/en-US"], capture_output=True, text=True, env=dict(os.environ))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_the_hibari_engine_refuses_an_espeak_voice_and_a_rate_it_cannot_speak(file, library):
+    with pytest.raises(SettingsError) as exc:
+        file.set("speech.voice", "gmw/en-US", library)
+    assert "speech.voice: 'gmw/en-US' is not a voice of the hibari engine, which has one voice, 'heart'" \
+        in str(exc.value) and "speech.engine = espeak" in str(exc.value)
+    with pytest.raises(SettingsError) as exc:
+        file.set("speech.rate", 80, library)
+    assert "speech.rate: 80 words per minute is outside what the hibari voice can speak (85 to 340" in str(exc.value)
+    assert not file.path.exists()
+    file.set_many({"speech.engine": "espeak", "speech.voice": "gmw/en-US", "speech.rate": 80}, library)
+    settings, problems = file.load(library)
+    assert problems == [] and settings.speech.engine == "espeak" and settings.speech.rate == 80
+    with pytest.raises(SettingsError, match="'heart' is the hibari engine's voice"):
+        file.set("speech.voice", "heart", library)
+
+
+def test_an_espeak_voice_left_in_the_file_falls_back_to_the_neural_voice_s_own(file, library):
+    file.path.write_text('[speech]\nvoice = "gmw/en-US"\n')
+    settings, problems = file.load(library)
+    assert settings.speech.engine == "hibari" and settings.speech.voice is None
+    assert [k for k, _ in problems] == ["speech.voice"]
+
+
+def test_engine_flag_comes_before_the_voice_flag(library):
+    args = build_parser().parse_args(["run", "hip-stretches", "--speech-engine", "espeak", "--voice", "gmw/en-US"])
+    settings = _settings(args, library)
+    assert (settings.speech.engine, settings.speech.voice) == ("espeak", "gmw/en-US")
+    with pytest.raises(SystemExit, match="--voice: .*not a voice of the hibari engine"):
+        _settings(build_parser().parse_args(["run", "hip-stretches", "--voice", "gmw/en-US"]), library)

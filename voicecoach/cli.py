@@ -48,7 +48,9 @@ def _device_opts(parser: argparse.ArgumentParser) -> None:
     """Flags that override the settings file (see 'voicecoach config')."""
     parser.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'voicecoach devices')")
     parser.add_argument("--output-device", metavar="NAME|INDEX", help="loudspeaker (see 'voicecoach devices')")
-    parser.add_argument("--voice", help="espeak-ng voice id, e.g. gmw/en-US")
+    parser.add_argument("--speech-engine", dest="engine", choices=("hibari", "espeak"),
+                        help="voice: hibari (the neural voice, default) or espeak (espeak-ng) (setting speech.engine)")
+    parser.add_argument("--voice", help="espeak-ng voice id, e.g. gmw/en-US (with --speech-engine espeak)")
     parser.add_argument("--rate", type=int, help="speech rate (words per minute)")
     parser.add_argument("--volume", type=float, help="speech volume, 0.0 to 1.0")
     parser.add_argument("--no-cues", action="store_true", help="no beeps at the start and end of holds")
@@ -162,13 +164,13 @@ def _settings(args, lib: Library) -> Settings:
         settings, problems = Settings(), []
     for key, msg in problems:
         print(f"warning: {file.path}:{file.line_of(key)}: {key}: {msg} (using the default)", file=sys.stderr)
-    if getattr(args, "voice", None):
+    if getattr(args, "voice", None) and (getattr(args, "engine", None) or settings.speech.engine) == "espeak":
         from .config_command import check_voice
         try:
             check_voice(args.voice)
         except SettingsError as exc:
             raise SystemExit(f"voicecoach: --voice: {exc.problems[0][1]}") from None
-    flags = ((settings.speech, ("voice", "rate", "volume", "output_device")),
+    flags = ((settings.speech, ("engine", "voice", "rate", "volume", "output_device")),
              (settings.listening, ("input_device", "silence_timeout", "sensitivity")))
     try:
         for section, names in flags:
@@ -250,22 +252,20 @@ def build_vad():
 
 
 def build_speaker(speech: SpeechSettings, captions):
-    """The voice, or captions only (with the reason printed) if there is none."""
+    """The voice (``speech.engine``, falling back to espeak-ng), or captions only (with
+    the reason printed) if there is none."""
     from .adapters.audio_pyaudio import Loudspeaker, NoAudioDevice
-    from .adapters.tts_pyttsx3 import Pyttsx3Synth, TTSUnavailable, UnknownVoice
-    from .cues import CUE_RATE
+    from .speech_engines import open_synth
     from .voice_speaker import VoiceSpeaker
+    synth = open_synth(speech, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     try:
-        try:
-            synth = Pyttsx3Synth(speech.voice, speech.rate, speech.volume)
-        except UnknownVoice as exc:
-            print(f"warning: {exc}; using the default voice", file=sys.stderr)
-            synth = Pyttsx3Synth(None, speech.rate, speech.volume)
-        speaker = VoiceSpeaker(synth, Loudspeaker(CUE_RATE, speech.output_device), captions=captions,
+        if synth is None:
+            raise RuntimeError("no speech engine could start")
+        speaker = VoiceSpeaker(synth, Loudspeaker(synth.sample_rate, speech.output_device), captions=captions,
                                cue_sounds=speech.cues)
         speaker.pcm_for("Three.")  # a dead engine shows up now, not in the middle of a hold
         return speaker
-    except (TTSUnavailable, NoAudioDevice, RuntimeError) as exc:
+    except (NoAudioDevice, RuntimeError) as exc:  # the engines' errors are RuntimeErrors
         print(f"The voice is not working: {exc}. I will show what I say as text instead.", file=sys.stderr)
         return captions
 

@@ -17,8 +17,8 @@ def config(args, lib: Library) -> int:
             return 2
         try:
             value = parse_value(args.value, args.key)
-            if args.key == "speech.voice":
-                check_voice(args.value)
+            if args.key == "speech.voice" and file.load(lib)[0].speech.engine == "espeak":
+                check_voice(args.value)  # (hibari's one voice is checked by the settings)
             file.set(args.key, value, lib)
         except SettingsError as exc:
             print(f"Not changed: {exc}", file=sys.stderr)

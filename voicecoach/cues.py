@@ -1,7 +1,8 @@
 """Short cue sounds (start of hold, end of hold, rep tick), as 16-bit mono PCM.
 
-``scripts/make_cues.py`` writes them to ``audio/``; the speaker plays those files and
-falls back to generating the same sounds if they are missing.
+``scripts/make_cues.py`` writes them to ``audio/`` at CUE_RATE; the speaker plays those
+files, and generates the same sounds when they are missing or the output runs at another
+rate (the cues share one output stream with the voice: 24 kHz for hibari).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-CUE_RATE = 22050  # Hz, the rate espeak-ng speaks at, so one output stream plays both
+CUE_RATE = 22050  # Hz, the rate of the files in audio/ (espeak-ng's)
 AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
 
 # name -> list of (frequency Hz, duration s); a rising pair starts, a falling pair ends
@@ -51,11 +52,11 @@ def write_all(folder: Path = AUDIO_DIR) -> list[Path]:
     return out
 
 
-def load(name: str, folder: Path = AUDIO_DIR) -> bytes:
-    """The cue's PCM at CUE_RATE: from ``audio/`` if there, else generated."""
+def load(name: str, folder: Path = AUDIO_DIR, rate: int = CUE_RATE) -> bytes:
+    """The cue's PCM at ``rate`` (Hz): from ``audio/`` if there at that rate, else generated."""
     path = folder / f"cue-{name}.wav"
     if path.exists():
         with wave.open(str(path), "rb") as w:
-            if w.getframerate() == CUE_RATE and w.getnchannels() == 1 and w.getsampwidth() == 2:
+            if w.getframerate() == rate and w.getnchannels() == 1 and w.getsampwidth() == 2:
                 return w.readframes(w.getnframes())
-    return render(name)
+    return render(name, rate)

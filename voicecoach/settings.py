@@ -19,14 +19,16 @@ import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import platformdirs
 import tomlkit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .loader import Library
 from .program import Tuning
+from .speech_engines import DEFAULT_ENGINE, engine_problem
 
 EXERCISE_FIELDS = {"hold": "hold_s", "reps": "reps", "tempo": "tempo_s"}  # key -> Exercise field
 
@@ -37,11 +39,24 @@ class _Section(BaseModel):
 
 
 class SpeechSettings(_Section):
-    voice: str | None = Field(None, description="espeak-ng voice id, e.g. gmw/en-US (none: the default voice)")
-    rate: int = Field(160, ge=80, le=300, description="speech rate, words per minute")
+    engine: Literal["hibari", "espeak"] = Field(DEFAULT_ENGINE, description="hibari (neural voice) or espeak "
+                                                "(espeak-ng, also the fallback)")
+    voice: str | None = Field(None, description="hibari: heart (its one voice); espeak: an espeak-ng voice id, "
+                                                "e.g. gmw/en-US (none: the engine's default)")
+    rate: int = Field(160, ge=80, le=300, description="speech rate, words per minute (hibari: 85 to 300)")
     volume: float = Field(1.0, ge=0.0, le=1.0, description="speech volume, 0.0 (silent) to 1.0 (full)")
     cues: bool = Field(True, description="beeps at the start and end of holds")
     output_device: str | None = Field(None, description="loudspeaker name or index (see 'voicecoach devices')")
+
+    @field_validator("voice", "rate")
+    @classmethod
+    def _engine_can(cls, value, info: ValidationInfo):
+        """Refuse what the chosen engine cannot honour (the engine is validated first)."""
+        engine = info.data.get("engine")
+        problem = engine and engine_problem(engine, **{info.field_name: value})
+        if problem:
+            raise PydanticCustomError("engine_limit", problem)
+        return value
 
 
 class ListeningSettings(_Section):
@@ -122,7 +137,7 @@ def _allowed(field) -> str:
     if field.annotation is bool:
         return "true or false"
     if getattr(field.annotation, "__origin__", None) is Literal:
-        return " or ".join(field.annotation.__args__)
+        return " or ".join(get_args(field.annotation))
     return "any text"
 
 
@@ -195,6 +210,8 @@ def _explain(err: dict) -> str:
                 "[exercise.ROUTINE.EXERCISE] (hold, reps, tempo)")
     if err["type"] in ("model_type", "dict_type"):
         return f"{_shown(value)} is not valid: this is a table of settings, e.g. [speech] with rate = 160"
+    if err["type"] == "engine_limit":  # already in plain words
+        return err["msg"]
     field = _field_at(loc)
     allowed = f"; allowed {_allowed(field)} ({field.description})" if field is not None else ""
     if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):

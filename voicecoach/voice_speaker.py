@@ -1,9 +1,11 @@
-"""The Speaker port in voice: synthesize with pyttsx3, play through PortAudio.
+"""The Speaker port in voice: synthesize (hibari or espeak-ng, see ``speech_engines.py``),
+play through PortAudio.
 
 Playing the samples ourselves means speech can be cut off, the coach knows exactly
 when it stopped talking (the listener ignores the microphone until then, so the coach
 never hears itself), and repeated sentences (countdown numbers, prompts) come from a
-cache.
+cache. The output stream runs at the engine's rate (24 kHz for hibari, 22050 Hz for
+espeak-ng) and the cue sounds are rendered at that rate, so one stream plays both.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class VoiceSpeaker:
         self.cue_sounds = cue_sounds
         self.quiet_from = 0.0  # monotonic time (s) after which the microphone may listen again
         self.last_first_audio_s: float | None = None
-        self._cues = {name: cues.load(name) for name in cues.CUES}
+        self._cues = {name: cues.load(name, rate=loudspeaker.rate) for name in cues.CUES}
 
     def pcm_for(self, text: str) -> bytes:
         pcm = self.cache.get(text)

@@ -25,6 +25,8 @@ class UnknownVoice(ValueError):
 
 
 class Pyttsx3Synth:
+    sample_rate = 22050  # Hz, what espeak-ng synthesizes at
+
     def __init__(self, voice: str | None = None, rate: int | None = None, volume: float | None = None):
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -49,6 +51,15 @@ class Pyttsx3Synth:
 
     def synthesize(self, text: str) -> tuple[bytes, int]:
         """16-bit mono PCM and its sample rate (Hz) for ``text``."""
+        for _ in range(3):
+            pcm, rate = self._synthesize_once(text)
+            # pyttsx3's espeak driver now and then writes an empty file (its callback races
+            # espeak's, seen on a busy machine): asking again gives the audio
+            if pcm or not any(c.isalnum() for c in text):
+                return pcm, rate
+        raise TTSUnavailable("the speech engine produced no audio, three times")
+
+    def _synthesize_once(self, text: str) -> tuple[bytes, int]:
         self._n += 1
         path = os.path.join(self._dir, f"s{self._n % 4}.wav")
         try:
