@@ -123,6 +123,9 @@ def test_unsetting_the_last_key_leaves_no_empty_table(tmp_path, library):
 def test_an_unknown_voice_on_the_command_line_is_refused():
     done = run_cli("run", "hip-stretches", "--text", "--voice", "klingon")
     assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "--voice: 'klingon' is not a voice of the hibari engine" in done.stderr  # the default voice
+    done = run_cli("run", "hip-stretches", "--text", "--speech-engine", "espeak", "--voice", "klingon")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
     assert "--voice: no espeak-ng voice 'klingon'" in done.stderr
 
 
