@@ -40,9 +40,11 @@ def heard_intents(stderr: str) -> list[str]:
 
 
 def test_people_answer_the_screen_and_the_assessment_by_voice(pulse, tmp_path, chatter):
-    answers = {**SCREEN, **CHECK_INS, "from zero to ten?": ["human/three", "human/two"] + ["skip"] * 4,
-               "or stay where they were?": ["human/up", "human/down", "human/up"] + ["skip"] * 4,
-               QUESTION: ["same", "same", "same"], "once more?": ["human/no"]}
+    # the same answer to every instance of a question: a question asked again (after a pause) takes
+    # the next answer of its list, so the order of different answers would depend on timing
+    answers = {**SCREEN, **CHECK_INS, "from zero to ten?": ["human/three"] * 8,
+               "or stay where they were?": ["human/down"] * 8,
+               QUESTION: ["same"] * 8, "once more?": ["human/no"] * 4}
     code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", answers, timeout=420,
                                              screened=False, chatter=chatter)
     assert code == 0, err[-3000:]
@@ -50,11 +52,12 @@ def test_people_answer_the_screen_and_the_assessment_by_voice(pulse, tmp_path, c
     assert store.get_fact("screen_passed") is True  # four human "no"s, nothing skipped
     sid = store.sessions(1)[0]["id"]
     checks = [d for _, kind, d in store.events(sid) if kind == "check" and d.get("value") is not None]
-    assert [d["value"] for d in checks if d["kind"] == "pain"][:1] == ["3"], checks
-    assert [d["value"] for d in checks if d["kind"] == "movement"] == ["up", "down", "up"], checks
+    heard = "\n".join(line for line in err.splitlines() if line.startswith("[heard"))
+    assert [d["value"] for d in checks if d["kind"] == "pain"] == ["3", "3"], heard  # before and after
+    assert [d["value"] for d in checks if d["kind"] == "movement"] == ["down"] * 3, heard  # after each position
     assert store.get_fact("preference")["value"] == "none"
     # the coffee order before every answer was never taken for anything
-    spoken = {"no", "score:3", "score:2", "moved:up", "moved:down", "same", "skip", "resume"}
+    spoken = {"no", "score:3", "moved:down", "same", "skip", "resume"}
     assert set(heard_intents(err)) <= spoken, err[-3000:]
     assert np.max(np.abs(audio)) > 1000, "the coach's voice should be on the loudspeaker"
 
