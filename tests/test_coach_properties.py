@@ -99,6 +99,7 @@ class Observer:
     listen: ev.Listen | None = None
     wait: ev.Wait | None = None
     gate: int | None = None           # pc of the branching question being asked
+    asked: int | None = None          # pc of the question (any) last asked
     menu: bool = False                # the menu is being asked
     awaiting_yes: bool = False        # stop/pain/worse heard, no "yes" since
     pain_base: int | None = None
@@ -144,16 +145,12 @@ class Observer:
         pc, program = self.coach.pc, self.coach.program
         asking = self.listen is not None and self.listen.timeout_s is not None and self.ended is None
         question = program[pc] if 0 <= pc < len(program) and isinstance(program[pc], Question) else None
-        if asking and question is not None and question.answers and self.listen.context == question.context \
+        if asking and question is not None and self.listen.context == question.context \
                 and any(isinstance(a, ev.Say) and a.text == question.prompt for a in reply):
-            if self.gate != pc and self.counting:
+            if self.asked != pc and self.counting:  # entered, not asked again (repeat, resume)
                 self.entered[pc] = self.entered.get(pc, 0) + 1
-            self.gate = pc
-        elif asking and question is not None and not question.answers and self.listen.context == question.context:
-            if self.counting and any(isinstance(a, ev.Say) and a.text == question.prompt for a in reply) \
-                    and self.gate != pc:
-                self.entered[pc] = self.entered.get(pc, 0) + 1
-            self.gate = None
+            self.asked = pc
+            self.gate = pc if question.answers else None
         if asking and self.listen.context == "menu":
             self.menu = True
         if self.remembered and not self.first_listen_checked and self.listen is not None:
@@ -214,7 +211,7 @@ class Observer:
                     raise Violation(f"'not seen by a clinician' did not end with the same advice: {says}")
                 if heard == "yes" and not any("safety questions" in s for s in says):
                     raise Violation(f"'seen by a clinician' did not lead to the safety questions: {says}")
-            self.gate = None
+            self.gate = self.asked = None
         if before["menu"] and self.coach.mode.name != "MENU" and self.coach.mode.name != "PAUSED" \
                 and self.coach.mode.name != "CONFIRM_STOP":
             chose = any(k == "answer" and d.get("question") == "menu" for k, d in records)

@@ -90,6 +90,14 @@ def test_pause_then_skip_at_the_menu_does_not_end_the_session(library, vocabular
     assert d.listen.context == "menu"
 
 
+def test_back_at_the_menu_does_not_end_the_session_as_done(library, vocabulary):
+    """Found by the property suite (derandomized run) on the coach before the fix."""
+    d = Driver(library, vocabulary)
+    d("back")
+    assert d.said(1)[0].startswith("I need an answer to go on. Please say ")
+    assert d.listen.context == "menu" and not d.records("end")
+
+
 def test_a_checkin_can_still_be_skipped_while_paused(library, vocabulary):
     d = Driver(library, vocabulary, routine="hip-stretches", checkins=True, disclaimer=False)
     d("pause", "skip")
