@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -338,11 +339,16 @@ def cmd_play(args) -> int:
         print("Stopped. 'voicecoach resume' picks up at this step.", file=sys.stderr, flush=True)
     finally:
         store.close()
-        for m in recovery.mics:
-            m.close()
         _keep_adjustments(coach.adjustments, lib)
+        if reason != "interrupted":
+            for m in recovery.mics:
+                m.close()
     if reason == "interrupted":
-        return 130
+        # Everything is committed. Leave at once: tearing down PortAudio streams that a
+        # signal cut off mid-read can take seconds or crash, and a person said stop.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     return 0 if reason in ("done", "stopped") else 3
 
 
@@ -368,6 +374,7 @@ def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, disp
         def reopen():
             new = Microphone(settings.listening.input_device)
             recovery.mics.append(new)
+            new.wait_for_audio()  # only back once it delivers audio
             listener.mic = new  # same pipeline and calibration, new device
             return listener
         recovery.reopen_listener = reopen
