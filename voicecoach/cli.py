@@ -363,7 +363,7 @@ def _stop_on_signals() -> None:
 
 def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
     """What the session falls back to when a device is lost mid-session (see faults.py)."""
-    from .faults import Recovery
+    from .faults import DeviceLost, Recovery
     captions = display if live else PrintSpeaker()
     typed = TypedListener(coach.vocab, clock) if not live and not args.text and sys.stdin.isatty() else None
     recovery = Recovery(captions=captions, typed=typed)
@@ -373,8 +373,13 @@ def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, disp
 
         def reopen():
             new = Microphone(settings.listening.input_device)
+            try:
+                new.wait_for_audio()  # only back once it delivers audio
+            except DeviceLost:
+                new.close()
+                raise
+            listener.mic.close()
             recovery.mics.append(new)
-            new.wait_for_audio()  # only back once it delivers audio
             listener.mic = new  # same pipeline and calibration, new device
             return listener
         recovery.reopen_listener = reopen
