@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -362,11 +363,16 @@ def cmd_play(args) -> int:
         print("Stopped. 'voicecoach resume' picks up at this step.", file=sys.stderr, flush=True)
     finally:
         store.close()
-        for m in recovery.mics:
-            m.close()
         _keep_adjustments(coach.adjustments, lib)
+        if reason != "interrupted":
+            for m in recovery.mics:
+                m.close()
     if reason == "interrupted":
-        return 130
+        # Everything is committed. Leave at once: tearing down PortAudio streams that a
+        # signal cut off mid-read can take seconds or crash, and a person said stop.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     return 0 if reason in ("done", "stopped") else 3
 
 
@@ -392,7 +398,7 @@ def _stop_on_signals() -> None:
 
 def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
     """What the session falls back to when a device is lost mid-session (see faults.py)."""
-    from .faults import Recovery
+    from .faults import DeviceLost, Recovery
     captions = display if live else PrintSpeaker()
     typed = TypedListener(coach.vocab, clock) if not live and not args.text and sys.stdin.isatty() else None
     recovery = Recovery(captions=captions, typed=typed)
@@ -402,6 +408,12 @@ def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, disp
 
         def reopen():
             new = Microphone(settings.listening.input_device)
+            try:
+                new.wait_for_audio()  # only back once it delivers audio
+            except DeviceLost:
+                new.close()
+                raise
+            listener.mic.close()
             recovery.mics.append(new)
             listener.mic = new  # same pipeline and calibration, new device
             return listener

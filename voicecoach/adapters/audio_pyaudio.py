@@ -212,12 +212,25 @@ class Microphone:
 
     def close(self) -> None:
         self._running = False
-        self._thread.join(timeout=1)
+        self._thread.join(timeout=0.3)  # a read returns within one frame (30 ms) while audio flows
+        if self._thread.is_alive():
+            # stuck in a read on a stalled device: stopping the stream under it can crash
+            # PortAudio; leave it to the end of the process
+            return
         try:
             self.stream.stop_stream()
             self.stream.close()
         except OSError:
             pass
+
+    def wait_for_audio(self, timeout_s: float = 1.5) -> None:
+        """Raise :class:`DeviceLost` unless a frame arrives within ``timeout_s`` (a device
+        that opens but delivers nothing is not back)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.read(deadline - time.monotonic()) is not None:
+                return
+        raise DeviceLost("microphone", f"no audio within {timeout_s:g} s of opening it")
 
 
 class Loudspeaker:
