@@ -38,6 +38,9 @@ def _play_opts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
+    parser.add_argument("--view", choices=("terminal", "web"),
+                        help="web: also serve the live view as a local web page (setting view.web)")
+    parser.add_argument("--web-port", type=int, metavar="PORT", help="port of the web view (0: any free port)")
     _device_opts(parser)
 
 
@@ -176,7 +179,7 @@ def cmd_routines(args) -> int:
     lib = _library(args)
     table = Table("id", "spoken name", "also", "minutes", box=None)
     for rid, routine in sorted(lib.routines.items()):
-        table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.0f}")
+        table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.1f}")
     Console().print(table)
     return 0
 
@@ -305,7 +308,9 @@ def cmd_play(args) -> int:
         speaker = build_speaker(settings.speech, captions=None)
         listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
         live = live and mic is not None  # typed answers need the terminal's plain lines
-    display = _display(live, clock, coach, listener)
+    web_on = args.view == "web" or (args.view is None and settings.view.web)
+    live = live and not web_on  # with the web page, the terminal keeps plain lines (and the address)
+    display, web = _display(live, clock, coach, listener, settings, args, store.path if web_on else None)
     if not live:  # captions as plain lines (the live screen shows them itself)
         if _is_voice(speaker):
             speaker.captions = PrintSpeaker()
@@ -315,9 +320,13 @@ def cmd_play(args) -> int:
         speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
     try:
+        if web:
+            _start_web(web, settings)
         with display:
             reason = Session(coach, speaker, listener, clock, recorder=store, display=display).run()
     finally:
+        if web:
+            web.stop()
         store.close()
         if mic:
             mic.close()
@@ -341,12 +350,36 @@ def _notices(store: Store) -> list[str]:
     return notices
 
 
-def _display(live: bool, clock, coach: Coach, listener):
+def _display(live: bool, clock, coach: Coach, listener, settings: Settings, args, web_history: Path | None):
+    """The screens, all drawn from one view model: the live terminal or plain lines, and
+    the web page if asked for (``web_history``: the history it charts). Returns (display, web)."""
     from .screen import LineDisplay, LiveScreen
-    if not live:
-        return LineDisplay()
-    names = {rid: r.name for rid, r in coach.library.routines.items()}
-    return LiveScreen(clock.now, coach.vocab, names, level=lambda: listener.level_db)
+    from .viewmodel import Tee, ViewModel, pictures_of
+    names = {rid: r.name.capitalize() for rid, r in coach.library.routines.items()}
+    level = (lambda: listener.level_db) if hasattr(listener, "level_db") else None
+    model = ViewModel(coach.vocab, names, pictures_of(coach.library), level=level)
+    web = None
+    if web_history is not None:
+        from .webview import WebView
+        port = settings.view.web_port if args.web_port is None else args.web_port
+        web = WebView(model, clock.now, web_history, port=port, lan=settings.view.web_lan,
+                      routine_dirs=args.routines)
+    if live:
+        return LiveScreen(model, clock.now), web
+    return Tee(LineDisplay(), model), web
+
+
+def _start_web(web, settings: Settings) -> None:
+    """Serve the web view and say where; without it the session still runs."""
+    try:
+        url = web.start()
+    except OSError as exc:
+        print(f"warning: no web view: {exc}; going on without it", file=sys.stderr)
+        return
+    if settings.view.web_lan:
+        print("warning: the web view is open to the local network (view.web_lan): anyone on it can see "
+              f"what the coach says and hears. Open http://THIS-MACHINE:{web.port}/", file=sys.stderr)
+    print(f"[web view: {url} (history chart: {url}history)]", file=sys.stderr, flush=True)
 
 
 def _keep_adjustments(adjustments: dict, lib: Library) -> None:

@@ -35,6 +35,8 @@ CHECK_IN_ROUTINE = "check-in"
 CHECK_CONTEXTS = ("pain", "location", "movement")
 SCORE_RISE_LIMIT = 3  # points on the 0-10 scale since the start of the session
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
+MY_ROUTINE_PHRASE = "my routine"  # issue 13: the menu's re-ask offers these first, if they exist
+LIKELY_ROUTINES = ("assessment", "hip stretches", "nerve glides")
 HOLD_STEP_S = 5.0  # "longer"/"shorter" change the hold by this much (s)
 TEMPO_STEP = 1.25  # "slower"/"faster" multiply/divide a paced repetition's length by this
 
@@ -125,6 +127,20 @@ class Coach:
         if self.mode is Mode.ENDED:
             return [ev.End("done")]
         out: list[ev.Action] = []
+        # --- issue 13 (feedback when not heard; end of typed input): begin ---
+        if isinstance(event, ev.InputEnded):  # nobody is left to answer "do you want to go on?"
+            if self.hold:
+                out.append(self._hold_record(completed=False))
+                self.hold = None
+            self.stop_cause = "stop"
+            return self._stopped(out)
+        if isinstance(event, ev.TalkedOver):  # an answer begun while the coach talked was dropped:
+            # say so at once (not after the silence timeout); it is not a failed answer
+            again = (f"Please say {self._options(short=True)}."
+                     if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU) else "Say that again.")
+            out.append(ev.Say(f"Sorry, I was talking. {again}"))
+            return out + self._waiting()
+        # --- issue 13: end ---
         if isinstance(event, ev.Heard):
             return self._heard(event, out)
         if isinstance(event, (ev.NotUnderstood, ev.Silence)):
@@ -337,6 +353,10 @@ class Coach:
             return [ev.Listen(commands, "exercise", None)]
         return []
 
+    def _menu_phrases(self) -> set[str]:
+        """Every routine name and alias the menu takes (issue 13: for the short re-ask)."""
+        return {n for r in self.library.routines.values() for n in (r.name, *r.aliases)}
+
     def _menu_intents(self) -> list[str]:
         return [i for i in self.vocab.intents_for("menu") if i.startswith(START_PREFIX)]
 
@@ -437,7 +457,7 @@ class Coach:
         if self.mode not in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
             return out + self._waiting()  # background talk during a hold is ignored
         self.failures += 1
-        options = self._options()
+        options = self._options(short=True)  # issue 13: a re-ask names the likely few, not all
         if self.failures >= MAX_FAILED_ANSWERS:
             out.append(ev.Say("I'll pause here. Say resume when you're ready."))
             return self._pause(out, announce=False)
@@ -447,9 +467,13 @@ class Coach:
             out.append(ev.Say(f"Sorry, I didn't catch that. Please say {options}."))
         return out + self._waiting()
 
-    def _options(self) -> str:
+    def _options(self, short: bool = False) -> str:
         if self.mode is Mode.MENU:
-            return _spoken_list([self.vocab.example(i) for i in self._menu_intents()])
+            names = [self.vocab.example(i) for i in self._menu_intents()]
+            if short and len(names) > 3:  # issue 13: all seven take 10-12 s to say
+                likely = [n for n in (MY_ROUTINE_PHRASE, *LIKELY_ROUTINES) if n in self._menu_phrases()]
+                return ", ".join(likely[:3]) + ", or say help"
+            return _spoken_list(names)
         if self.mode is Mode.CONFIRM_STOP:
             return "yes or no"
         q = self.program[self.pc]

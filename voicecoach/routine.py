@@ -15,9 +15,11 @@ Branches name answers and step ids, never code.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from pathlib import Path
+from typing import Annotated, Iterable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator,
+                      model_validator)
 
 
 class _Strict(BaseModel):
@@ -53,6 +55,22 @@ class Range(_Strict):
 
 
 Side = Literal["left", "right"]
+PICTURES = Path(__file__).parent / "routines" / "pictures"  # shipped position drawings (SVG)
+
+
+def picture_dirs(extra: Iterable[Path] = ()) -> list[Path]:
+    """Folders a routine's ``picture:`` is looked up in: beside the routine files (given),
+    the user's routines folder, then the shipped pictures."""
+    import platformdirs
+    user = Path(platformdirs.user_config_dir("voicecoach")) / "routines" / "pictures"
+    return [*(Path(d) / "pictures" for d in extra), user, PICTURES]
+
+
+def find_picture(name: str, extra: Iterable[Path] = ()) -> Path | None:
+    """The picture file called ``name`` (a plain file name ending .svg), or None."""
+    if "/" in name or "\\" in name or not name.endswith(".svg"):
+        return None
+    return next((d / name for d in picture_dirs(extra) if (d / name).is_file()), None)
 
 
 class Exercise(_Strict):
@@ -71,6 +89,18 @@ class Exercise(_Strict):
     rest_s: float = Field(5, ge=0, le=300, description="Rest between holds (s).")
     caution: str | None = Field(None, description="Spoken before the exercise starts.")
     release: str = Field("And relax.", description="Spoken when a hold ends.")
+    picture: str | None = Field(None, description="Line drawing of the position: an SVG file name in "
+                                "a pictures/ folder beside the routines (shown on the web view).")
+
+    @field_validator("picture")
+    @classmethod
+    def _picture_exists(cls, name: str | None, info: ValidationInfo):
+        if name is None:
+            return None
+        folder = (info.context or {}).get("folder")  # the routine file's folder, if the loader says
+        if find_picture(name, [Path(folder)] if folder else []) is None:
+            raise ValueError(f"no picture {name!r} in {' or '.join(str(d) for d in picture_dirs())}")
+        return name
 
     @model_validator(mode="after")
     def _hold_or_tempo(self):
