@@ -37,6 +37,8 @@ def big_text(text: str, font: str, width: int, scale: int = 1) -> tuple[str, ...
     rows = [r.rstrip() for r in rows]
     while rows and not rows[0].strip():
         rows.pop(0)
+    # a wrapped name leaves the font's empty rows between its lines: keep one
+    rows = [r for i, r in enumerate(rows) if r.strip() or (i and rows[i - 1].strip())]
     if scale > 1:
         rows = [("".join(c * scale for c in r)) for r in rows for _ in range(scale)]
     return tuple(rows)

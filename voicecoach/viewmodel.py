@@ -6,8 +6,8 @@ NotUnderstood, Silence, TalkedOver) to its display; :func:`update` folds each in
 frozen :class:`ViewState`. The terminal screen and the web page both draw from it, so they
 always agree. Rules that keep it from going stale:
 
-* *paused* ends as soon as time runs again (a Wait), a question is asked (a Listen with a
-  timeout), or a new step is shown; it does not wait for the next ``Show``.
+* *paused* ends as soon as "resume" is heard, time runs again (a Wait), a question is
+  asked (a Listen with a timeout), or a new step is shown; it does not wait for a ``Show``.
 * *listening for* describes the Listen under way only: it is cleared when an answer
   arrives, and while the coach talks the screen says it is talking, not listening.
 * a rejected answer keeps its words: "a latte please": not understood.
@@ -106,7 +106,7 @@ def update(state: ViewState, item, vocab: Vocabulary, names: Mapping[str, str],
         return replace(state, paused=False)
     if isinstance(item, ev.Heard):
         return replace(state, heard=item.text, heard_intent=item.intent, heard_kind="understood",
-                       listening_for=None)
+                       listening_for=None, paused=state.paused and item.intent != "resume")
     if isinstance(item, ev.NotUnderstood):
         return replace(state, heard=item.text, heard_intent=None, heard_kind="not understood",
                        listening_for=None)
