@@ -486,7 +486,7 @@ def cmd_check(args) -> int:
     from .voice_listener import VoiceListener
     pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening.sensitivity, args.threshold))
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
-                             on_level=_print_level)
+                             on_level=LevelPrinter(sys.stdout))
     print(f"room noise floor {listener.calibrate():.0f} dBFS")
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
@@ -503,9 +503,28 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _print_level(level_db: float) -> None:
-    bar = "#" * max(0, int((level_db + 70) / 2))
-    print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", flush=True)
+class LevelPrinter:
+    """The microphone level for ``check``: redrawn in place on a terminal; into a pipe or
+    file, one plain line a second (the loudest frame of it) rather than one endless line."""
+
+    def __init__(self, out, every_s: float = 1.0, clock=None):
+        import time
+        self.out, self.every_s, self.clock = out, every_s, clock or time.monotonic
+        self.tty = out.isatty()
+        self._since: float | None = None
+        self._peak = -200.0
+
+    def __call__(self, level_db: float) -> None:
+        bar = "#" * max(0, int((level_db + 70) / 2))
+        if self.tty:
+            print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", file=self.out, flush=True)
+            return
+        now = self.clock()
+        self._since = now if self._since is None else self._since
+        self._peak = max(self._peak, level_db)
+        if now - self._since >= self.every_s:
+            print(f"level {self._peak:6.1f} dBFS", file=self.out, flush=True)
+            self._since, self._peak = now, -200.0
 
 
 def cmd_config(args) -> int:
