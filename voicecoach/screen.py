@@ -98,8 +98,8 @@ def render(state: ViewState, now: float, level_db: float | None = None, width: i
             step_rows = shown
             break
     digits: tuple[str, ...] = ()
-    if face:  # then the countdown grows into what is left (2x, 3x on a large screen)
-        for scale in (3, 2, 1):
+    if face:  # then the countdown grows into what is left (up to 6x on a large screen)
+        for scale in (6, 5, 4, 3, 2, 1):
             digits = big_text(face, BIG_FONT, width, scale)
             fits = max(map(len, digits), default=0) <= width
             if scale == 1 or (fits and fixed + len(step_rows) + len(digits) + under_rows + 4 <= height):
