@@ -77,7 +77,8 @@ def test_a_question_shows_the_answers_it_listens_for(vocab, size):
                  ev.Say("Sorry, I didn't catch that. Please say better, worse, or the same."),
                  ev.Listen(vocab.intents_for("rating"), "rating", 8.0))
     text = as_text(state, now=0.0, level_db=-60.0, size=size)
-    assert "say: better, worse, the same" in text and '"a latte please": not understood' in text
+    assert "listening for  better, worse, the same" in text and '"a latte please": not understood' in text
+    assert "_" in text and "/" in text  # the answers in large (figlet) letters
     check_snapshot(f"question-{size[0]}x{size[1]}", text)
 
 

@@ -87,6 +87,11 @@ def render(state: ViewState, now: float, level_db: float | None = None, width: i
     elif state.question and state.listening_for:
         under = Text(f"say: {state.listening_for}", style="bold", justify="center")
     under_rows = 0 if under is None else max(1, math.ceil(len(under.plain) / max(1, width)))
+    if state.question and under is not None and not state.ended:
+        # what to answer matters more than the step's name now: large letters if they fit
+        answers = big_text(under.plain, "small", width)
+        if fixed + 1 + len(answers) <= height and max(map(len, answers), default=0) <= width:
+            under, under_rows = _block(answers, "bold green"), len(answers)
 
     # the step name: the largest font that fits, leaving the countdown at least one size
     face_rows = len(big_text(face, BIG_FONT, width)) if face else 0
@@ -115,7 +120,7 @@ def render(state: ViewState, now: float, level_db: float | None = None, width: i
     if digits:
         rows.append(_block(digits, style))
     if under is not None:
-        rows.append(Align.center(under))
+        rows.append(under if isinstance(under, Align) else Align.center(under))
     rows += gap if spare >= 1 else []
     rows.append(caption)
     rows += gap if spare >= 3 else []

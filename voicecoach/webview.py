@@ -3,7 +3,7 @@
 A small Starlette app served by uvicorn in a background thread. The page (``web/live.html``,
 everything inline: it works with no network beyond this machine) gets the one
 :class:`~voicecoach.viewmodel.ViewState` pushed as Server-Sent Events on every change, and
-four times a second while a countdown runs. ``/history`` shows the pain chart of the
+four times a second while a countdown runs or a microphone level is shown. ``/history`` shows the pain chart of the
 history (``report.write_chart``), ``/pictures/NAME.svg`` the position drawings.
 
 It binds 127.0.0.1 unless ``lan`` is set (the setting ``view.web_lan``): the page shows
@@ -99,7 +99,7 @@ class WebView:
                     snap = await asyncio.wait_for(queue.get(), TICK_S)
                 except asyncio.TimeoutError:
                     snap = self.model.snapshot(self.clock())
-                    if snap["seconds_left"] is None:
+                    if snap["seconds_left"] is None and snap["level_db"] is None:
                         yield {"comment": "still here"}  # keeps proxies and the page's watchdog calm
                         continue
                 yield {"data": json.dumps(snap)}
