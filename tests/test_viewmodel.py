@@ -109,3 +109,22 @@ def test_a_rejected_utterance_keeps_its_words_on_the_way_to_the_coach():
     from voicecoach.hearing import HeardUtterance
     rejected = HeardUtterance(0.0, 1.0, None, "a latte please", -30.0, 0.0, 5.0, 300.0, "low confidence")
     assert VoiceListener._event(rejected, ("better",)) == ev.NotUnderstood("a latte please")
+
+
+def test_every_shipped_exercise_has_its_picture_and_a_missing_one_is_an_error_at_its_line(library, tmp_path):
+    from voicecoach.loader import routine_errors
+    from voicecoach.routine import find_picture
+    for routine in library.routines.values():
+        for ex in routine.exercises.values():
+            assert ex.picture and find_picture(ex.picture), ex.name
+    text = ("name: calves\nexercises:\n  calf:\n    name: Calf stretch\n    picture: {}\n"
+            "    instructions: Stand facing a wall.\n    hold_s: 20\nsteps:\n  - do: calf\n")
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "pictures" / "calf.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    (tmp_path / "good.yaml").write_text(text.format("calf.svg"))
+    (tmp_path / "bad.yaml").write_text(text.format("calves.svg"))
+    (tmp_path / "none.yaml").write_text(text.replace("    picture: {}\n", ""))
+    assert routine_errors(str(tmp_path / "good.yaml")).exercises["calf"].picture == "calf.svg"
+    assert routine_errors(str(tmp_path / "none.yaml")).exercises["calf"].picture is None
+    (err,) = routine_errors(str(tmp_path / "bad.yaml"))
+    assert err.line == 5 and "no picture 'calves.svg'" in str(err.message)

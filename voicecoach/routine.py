@@ -98,8 +98,9 @@ class Exercise(_Strict):
         if name is None:
             return None
         folder = (info.context or {}).get("folder")  # the routine file's folder, if the loader says
-        if find_picture(name, [Path(folder)] if folder else []) is None:
-            raise ValueError(f"no picture {name!r} in {' or '.join(str(d) for d in picture_dirs())}")
+        extra = [Path(folder)] if folder else []
+        if find_picture(name, extra) is None:
+            raise ValueError(f"no picture {name!r} in {', '.join(str(d) for d in picture_dirs(extra))}")
         return name
 
     @model_validator(mode="after")
