@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(espeak-ng libespeak-ng1 portaudio19-dev libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
-      sox alsa-utils python3-venv python3-dev build-essential tmux)
+      sox alsa-utils python3-venv python3-dev build-essential tmux
+      chromium)  # chromium: the web view's end-to-end test (driven by Playwright, never downloaded)
 
 missing=()
 for pkg in "${DEBS[@]}"; do

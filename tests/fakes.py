@@ -165,3 +165,45 @@ class FakeLoudspeaker:
 
     def stop(self) -> None:
         self._stopped = True
+
+
+class FakeMicrophone:
+    """Hands out prepared 30 ms frames with their capture times (monotonic s), then nothing."""
+
+    def __init__(self, frames: list[tuple[float, bytes]]):
+        self.frames = list(frames)
+
+    def read(self, timeout: float):
+        return self.frames.pop(0) if self.frames else None
+
+
+@dataclass
+class QuietFrom:
+    """What VoiceListener needs of a speaker: when it stopped talking (monotonic s)."""
+
+    quiet_from: float
+
+
+class ProbingSpeaker(FakeSpeaker):
+    """A FakeSpeaker that calls ``probe('say', text)`` as each sentence starts (to look at a screen then)."""
+
+    def __init__(self, clock: FakeClock, probe):
+        super().__init__(clock)
+        self.probe = probe
+
+    def say(self, text: str) -> None:
+        self.probe("say", text)
+        super().say(text)
+
+
+class ProbingListener(ScriptedListener):
+    """A ScriptedListener that calls ``probe('listen', (intents, context, timeout_s))`` first."""
+
+    def __init__(self, clock, speaker, answers=(), interrupts=(), probe=None):
+        super().__init__(clock, speaker, answers, interrupts)
+        self.probe = probe
+
+    def listen(self, intents, context, timeout_s):
+        if self.probe:
+            self.probe("listen", (tuple(intents), context, timeout_s))
+        return super().listen(intents, context, timeout_s)

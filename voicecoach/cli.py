@@ -42,6 +42,9 @@ def _play_opts(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
+    parser.add_argument("--view", choices=("terminal", "web"),
+                        help="web: also serve the live view as a local web page (setting view.web)")
+    parser.add_argument("--web-port", type=int, metavar="PORT", help="port of the web view (0: any free port)")
     _device_opts(parser)
 
 
@@ -195,7 +198,7 @@ def cmd_routines(args) -> int:
     lib = _library(args)
     table = Table("id", "spoken name", "also", "minutes", box=None)
     for rid, routine in sorted(lib.routines.items()):
-        table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.0f}")
+        table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.1f}")
     Console().print(table)
     return 0
 
@@ -339,7 +342,9 @@ def cmd_play(args) -> int:
         speaker = build_speaker(settings.speech, captions=None)
         listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
         live = live and mic is not None  # typed answers need the terminal's plain lines
-    display = _display(live, clock, coach, listener)
+    web_on = args.view == "web" or (args.view is None and settings.view.web)
+    live = live and not web_on  # with the web page, the terminal keeps plain lines (and the address)
+    display, web = _display(live, clock, coach, listener, settings, args, store.path if web_on else None)
     if not live:  # captions as plain lines (the live screen shows them itself)
         if _is_voice(speaker):
             speaker.captions = PrintSpeaker()
@@ -351,6 +356,8 @@ def cmd_play(args) -> int:
     recovery = _recovery(args, settings, speaker, listener, mic, live, display, coach, clock)
     reason = "interrupted"
     try:
+        if web:
+            _start_web(web, settings)
         with display:
             reason = Session(coach, speaker, listener, clock, recorder=store, display=display,
                              recovery=recovery).run()
@@ -362,6 +369,8 @@ def cmd_play(args) -> int:
         print("Stopped.", flush=True)
         print("Stopped. 'voicecoach resume' picks up at this step.", file=sys.stderr, flush=True)
     finally:
+        if web:
+            web.stop()
         store.close()
         _keep_adjustments(coach.adjustments, lib)
         if reason != "interrupted":
@@ -433,12 +442,36 @@ def _notices(store: Store) -> list[str]:
     return notices
 
 
-def _display(live: bool, clock, coach: Coach, listener):
+def _display(live: bool, clock, coach: Coach, listener, settings: Settings, args, web_history: Path | None):
+    """The screens, all drawn from one view model: the live terminal or plain lines, and
+    the web page if asked for (``web_history``: the history it charts). Returns (display, web)."""
     from .screen import LineDisplay, LiveScreen
-    if not live:
-        return LineDisplay()
-    names = {rid: r.name for rid, r in coach.library.routines.items()}
-    return LiveScreen(clock.now, coach.vocab, names, level=lambda: listener.level_db)
+    from .viewmodel import Tee, ViewModel, pictures_of
+    names = {rid: r.name.capitalize() for rid, r in coach.library.routines.items()}
+    level = (lambda: listener.level_db) if hasattr(listener, "level_db") else None
+    model = ViewModel(coach.vocab, names, pictures_of(coach.library), level=level)
+    web = None
+    if web_history is not None:
+        from .webview import WebView
+        port = settings.view.web_port if args.web_port is None else args.web_port
+        web = WebView(model, clock.now, web_history, port=port, lan=settings.view.web_lan,
+                      routine_dirs=args.routines)
+    if live:
+        return LiveScreen(model, clock.now), web
+    return Tee(LineDisplay(), model), web
+
+
+def _start_web(web, settings: Settings) -> None:
+    """Serve the web view and say where; without it the session still runs."""
+    try:
+        url = web.start()
+    except OSError as exc:
+        print(f"warning: no web view: {exc}; going on without it", file=sys.stderr)
+        return
+    if settings.view.web_lan:
+        print("warning: the web view is open to the local network (view.web_lan): anyone on it can see "
+              f"what the coach says and hears. Open http://THIS-MACHINE:{web.port}/", file=sys.stderr)
+    print(f"[web view: {url} (history chart: {url}history)]", file=sys.stderr, flush=True)
 
 
 def _keep_adjustments(adjustments: dict, lib: Library) -> None:
@@ -566,7 +599,7 @@ def cmd_check(args) -> int:
     from .voice_listener import VoiceListener
     pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, args.threshold), live=True)
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
-                             on_level=_print_level)
+                             on_level=LevelPrinter(sys.stdout))
     print(f"room noise floor {listener.calibrate():.0f} dBFS")
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
@@ -593,9 +626,29 @@ def _listen_or_none(listener, intents, seconds):
         return None
 
 
-def _print_level(level_db: float) -> None:
-    bar = "#" * max(0, int((level_db + 70) / 2))
-    print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", flush=True)
+
+class LevelPrinter:
+    """The microphone level for ``check``: redrawn in place on a terminal; into a pipe or
+    file, one plain line a second (the loudest frame of it) rather than one endless line."""
+
+    def __init__(self, out, every_s: float = 1.0, clock=None):
+        import time
+        self.out, self.every_s, self.clock = out, every_s, clock or time.monotonic
+        self.tty = out.isatty()
+        self._since: float | None = None
+        self._peak = -200.0
+
+    def __call__(self, level_db: float) -> None:
+        bar = "#" * max(0, int((level_db + 70) / 2))
+        if self.tty:
+            print(f"\rlevel {level_db:6.1f} dBFS {bar:<35}", end="", file=self.out, flush=True)
+            return
+        now = self.clock()
+        self._since = now if self._since is None else self._since
+        self._peak = max(self._peak, level_db)
+        if now - self._since >= self.every_s:
+            print(f"level {self._peak:6.1f} dBFS", file=self.out, flush=True)
+            self._since, self._peak = now, -200.0
 
 
 def cmd_config(args) -> int:

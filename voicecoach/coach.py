@@ -48,6 +48,8 @@ SAFETY_ROUTINE = "safety-screen"
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
 MAX_ROUNDS = 2  # times a question that loops back (the assessment's "try again") may start a round
 GO_ON = "Do you want to go on with the session?"
+MY_ROUTINE_PHRASE = "my routine"  # the menu's short re-ask offers these first, if they exist
+LIKELY_ROUTINES = ("assessment", "hip stretches", "nerve glides")
 ROUNDS_DONE = "We have tried the positions twice today. That is enough for one session."
 WORSE_ADVICE = ("A position made your leg worse today. Please talk to a doctor or physiotherapist "
                 "before you try these positions again.")
@@ -72,7 +74,8 @@ COMMANDS = ("stop", "pause", "resume", "skip", "back", "repeat", "help", "time_l
 # "answer" this place takes (a start word at the menu, an answer of the question, yes/no
 # to "go on?"), the commands, "pain" (pain, or "worse" where it is not an answer),
 # "adjust" (longer/shorter/slower/faster), "no_answer" (silence, not understood, an intent
-# this mode does not take), "tick" (time passed). "refuse" keeps a gate closed; while
+# this mode does not take), "talked_over" (an answer begun while the coach talked, dropped),
+# "input_ended" (typed answers ran out: nobody is left to answer), "tick" (time passed). "refuse" keeps a gate closed; while
 # paused, "beneath" lets the place under the pause decide, so a pause never opens a gate.
 _TABLE = """
 input      MENU         ASKING         HOLDING       WAITING       CONFIRM_STOP    PAUSED
@@ -88,6 +91,8 @@ help       help         help           help          help          help         
 time_left  time_left    time_left      time_left     time_left     time_left       time_left
 adjust     adjust       adjust         adjust        adjust        adjust          adjust
 no_answer  ask_again    ask_again      ignore        ignore        ask_again       ignore
+talked_over talked_over talked_over    talked_over   talked_over   talked_over     talked_over
+input_ended input_ended input_ended    input_ended   input_ended   input_ended     input_ended
 tick       wait         wait           hold_tick     wait_tick     wait            wait
 """
 
@@ -193,6 +198,10 @@ class Coach:
         """Which row of the transition table an event is, in the current mode."""
         if isinstance(event, ev.Tick):
             return "tick"
+        if isinstance(event, ev.TalkedOver):
+            return "talked_over"
+        if isinstance(event, ev.InputEnded):
+            return "input_ended"
         if not isinstance(event, ev.Heard):
             return "no_answer"
         intent, mode = event.intent, self.mode
@@ -400,6 +409,10 @@ class Coach:
             return [ev.Listen(tuple(self.vocab.commands), "exercise", None)]
         return []
 
+    def _menu_phrases(self) -> set[str]:
+        """Every routine name and alias the menu takes (issue 13: for the short re-ask)."""
+        return {n for r in self.library.routines.values() for n in (r.name, *r.aliases)}
+
     def _menu_intents(self) -> list[str]:
         return [i for i in self.vocab.intents_for("menu") if i.startswith(START_PREFIX)]
 
@@ -413,10 +426,17 @@ class Coach:
         return ev.Show(block.routine if block else "", block.title if block else "",
                        block.side if block else None, rep[0], rep[1], ends, length, paused)
 
-    def _options(self) -> str:
+    def _options(self, short: bool = False) -> str:
+        """What to say now; ``short``: at the menu, the likely few and "help" (all seven
+        routine names take 10-12 s to say, too long for a re-ask)."""
         mode = self._base() if self.mode is Mode.PAUSED else self.mode
         if mode is Mode.MENU:
-            return _spoken_list([self.vocab.example(i) for i in self._menu_intents()])
+            names = [self.vocab.example(i) for i in self._menu_intents()]
+            if short and len(names) > 3:
+                known = {n for r in self.library.routines.values() for n in (r.name, *r.aliases)}
+                likely = [n for n in (MY_ROUTINE_PHRASE, *LIKELY_ROUTINES) if n in known]
+                return ", ".join(likely[:3]) + ", or say help"
+            return _spoken_list(names)
         if mode is Mode.CONFIRM_STOP:
             return "yes or no"
         q = self.program[self.pc]
@@ -517,11 +537,25 @@ class Coach:
         if self.failures >= MAX_FAILED_ANSWERS:
             out.append(ev.Say("I'll pause here. Say resume when you're ready."))
             return self._pause(out, announce=False)
+        options = self._options(short=True)
         if isinstance(event, ev.Silence):
-            out.append(ev.Say(f"I didn't hear an answer. Please say {self._options()}."))
+            out.append(ev.Say(f"I didn't hear an answer. Please say {options}."))
         else:
-            out.append(ev.Say(f"Sorry, I didn't catch that. Please say {self._options()}."))
+            out.append(ev.Say(f"Sorry, I didn't catch that. Please say {options}."))
         return out + self._waiting()
+
+    def _do_talked_over(self, kind, event, out) -> list[ev.Action]:
+        """An answer begun while the coach talked was dropped: say so at once (not after the
+        silence timeout). It is not a failed answer: the person did answer."""
+        asking = self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU)
+        again = f"Please say {self._options(short=True)}." if asking else "Say that again."
+        out.append(ev.Say(f"Sorry, I was talking. {again}"))
+        return out + self._waiting()
+
+    def _do_input_ended(self, kind, event, out) -> list[ev.Action]:
+        """Typed answers ran out: nobody is left to answer "do you want to go on?"."""
+        self.stop_cause = "stop"
+        return self._do_end_stopped(kind, event, out)
 
     # ---------------------------------------------------------------- stop, pain
     def _do_confirm_stop(self, kind, event: ev.Heard, out) -> list[ev.Action]:

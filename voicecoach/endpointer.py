@@ -75,6 +75,7 @@ class Endpointer:
         self._silence = 0
         self._start_s = 0.0
         self._quiet_needed = 0  # frames of non-speech to see before anything may start
+        self.cut_speech_frames = 0  # speech frames waited out so far (a talked-over answer's rest)
         self.level_db = -90.0
 
     @property
@@ -111,6 +112,11 @@ class Endpointer:
         """Non-speech since the last speech frame of the utterance in progress (s)."""
         return self._silence * FRAME_S
 
+    @property
+    def waiting_out(self) -> bool:
+        """True while the rest of a cut-off utterance is being waited out."""
+        return self._quiet_needed > 0
+
     def push(self, frame: bytes) -> tuple[str, Utterance | None]:
         """Add one frame. Returns ('start'|'speech'|'pause'|'end'|'idle', utterance at 'end').
 
@@ -130,6 +136,7 @@ class Endpointer:
             if not speech and self.calibrated:  # follow a changing room slowly
                 self.noise_floor_db += 0.02 * (level - self.noise_floor_db)
             if self._quiet_needed:  # the end of a cut-off utterance: wait it out
+                self.cut_speech_frames += speech
                 self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S)) if speech \
                     else self._quiet_needed - 1
                 return "idle", None

@@ -31,11 +31,26 @@ class Silence:
 
 
 @dataclass(frozen=True)
+class TalkedOver:
+    """Speech was dropped because it began while the coach was talking (half duplex).
+
+    The person did say something: the coach asks again at once instead of waiting for
+    the silence timeout. ``text`` is empty: the words were never decoded."""
+
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class InputEnded:
+    """Typed answers ran out (end of stdin): nobody is left to answer, so stop."""
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed; the coach reads the clock itself."""
 
 
-Event = Heard | NotUnderstood | Silence | Tick
+Event = Heard | NotUnderstood | Silence | TalkedOver | InputEnded | Tick
 
 
 # --- actions: what to do ---------------------------------------------------------

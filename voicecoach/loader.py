@@ -48,7 +48,8 @@ def routine_errors(path: str, text: str | None = None) -> Routine | list[Routine
         return [RoutineError(path, 1, "a routine file must be a mapping with 'name' and 'steps'")]
     out: list[RoutineError] = []
     try:
-        routine = Routine.model_validate(data)
+        # the folder lets a picture: be found in pictures/ beside the file (issue 13)
+        routine = Routine.model_validate(data, context={"folder": str(Path(path).parent)})
     except ValidationError as exc:
         routine = None
         for err in exc.errors():

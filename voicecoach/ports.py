@@ -27,8 +27,9 @@ class Listener(Protocol):
     def listen(self, intents: Sequence[str], context: str, timeout_s: float | None) -> Heard | NotUnderstood | None:
         """Wait up to ``timeout_s`` clock seconds (None: forever) for one utterance.
 
-        Returns the intent heard, NotUnderstood for rejected speech, or None when
-        nothing was said in time.
+        Returns the intent heard, NotUnderstood for rejected speech, TalkedOver for speech
+        dropped because it began while the coach talked, InputEnded when typed input ran
+        out, or None when nothing was said in time.
         """
 
 

@@ -60,7 +60,23 @@ def write_chart(rows: list[dict], path: Path) -> None:
                              rotation=0, ha="left")
         if r["end"] == "safety":
             ax_pain.axvline(t, color="tab:red", alpha=0.5)
+    _date_axis(ax_where, when)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _date_axis(ax, when: list[dt.datetime]) -> None:
+    """Dates that make sense for the sessions there are: at least a week around them (one
+    session alone made matplotlib spread its axis over years), day labels for short spans."""
+    import matplotlib.dates as mdates
+    first, last = min(when), max(when)
+    pad = max(dt.timedelta(days=1), (last - first) * 0.05)
+    if last - first < dt.timedelta(days=7):
+        middle = first + (last - first) / 2
+        first, last = middle - dt.timedelta(days=3.5), middle + dt.timedelta(days=3.5)
+    ax.set_xlim(first - pad, last + pad)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import math
 import string
-from typing import Annotated, Literal, Union
+from pathlib import Path
+from typing import Annotated, Iterable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator,
+                      model_validator)
 
 # Upper bounds (documented in the README): beyond them a value is a typo, not a routine.
 MAX_HOLD_S = 600      # one hold: 10 minutes
@@ -67,6 +69,22 @@ class Range(_Strict):
 
 
 Side = Literal["left", "right"]
+PICTURES = Path(__file__).parent / "routines" / "pictures"  # shipped position drawings (SVG)
+
+
+def picture_dirs(extra: Iterable[Path] = ()) -> list[Path]:
+    """Folders a routine's ``picture:`` is looked up in: beside the routine files (given),
+    the user's routines folder, then the shipped pictures."""
+    import platformdirs
+    user = Path(platformdirs.user_config_dir("voicecoach")) / "routines" / "pictures"
+    return [*(Path(d) / "pictures" for d in extra), user, PICTURES]
+
+
+def find_picture(name: str, extra: Iterable[Path] = ()) -> Path | None:
+    """The picture file called ``name`` (a plain file name ending .svg), or None."""
+    if "/" in name or "\\" in name or not name.endswith(".svg"):
+        return None
+    return next((d / name for d in picture_dirs(extra) if (d / name).is_file()), None)
 
 
 class Exercise(_Strict):
@@ -85,6 +103,8 @@ class Exercise(_Strict):
     rest_s: float = Field(5, ge=0, le=300, description="Rest between holds (s).")
     caution: Text | None = Field(None, description="Spoken before the exercise starts.")
     release: Text = Field("And relax.", description="Spoken when a hold ends.")
+    picture: str | None = Field(None, description="Line drawing of the position: an SVG file name in "
+                                "a pictures/ folder beside the routines (shown on the web view).")
 
     @field_validator("instructions")
     @classmethod
@@ -121,6 +141,17 @@ class Exercise(_Strict):
         if rng.max > MAX_REPS:
             raise ValueError(f"at most {MAX_REPS} repetitions per side, got {rng.max:g}")
         return rng
+
+    @field_validator("picture")
+    @classmethod
+    def _picture_exists(cls, name: str | None, info: ValidationInfo):
+        if name is None:
+            return None
+        folder = (info.context or {}).get("folder")  # the routine file's folder, if the loader says
+        extra = [Path(folder)] if folder else []
+        if find_picture(name, extra) is None:
+            raise ValueError(f"no picture {name!r} in {', '.join(str(d) for d in picture_dirs(extra))}")
+        return name
 
     @model_validator(mode="after")
     def _hold_or_tempo(self):

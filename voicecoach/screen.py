@@ -1,125 +1,158 @@
-"""What a person on the floor sees: a live terminal screen (rich), or plain lines.
+"""What a person on the floor sees in a terminal: a live full-screen view (rich), or plain lines.
 
-Both are Display adapters: the session shows them every action and event, and they
-keep only what is worth showing. :class:`LiveScreen` draws, in large clear blocks,
-the routine and step ("Figure-4 stretch, left side, 2 of 3"), a countdown bar, the
-last sentence spoken, what the coach is listening for, what it last heard and the
-microphone level. :class:`LineDisplay` prints one plain line per new step: for
-``--text``, pipes and CI (no escape codes).
+:class:`LiveScreen` draws the one :class:`~voicecoach.viewmodel.ViewState` so it can be
+read from two metres: the countdown and the step name in large letters (figlet fonts
+through pyfiglet), everything else in bold, laid out for the terminal's size (80x24 up to
+full screen). :class:`LineDisplay` prints one plain line per new step: for ``--text``,
+pipes and CI (no escape codes).
 """
 
 from __future__ import annotations
 
+import math
 import sys
-from dataclasses import dataclass, replace
-from typing import Callable, Mapping, TextIO
+from functools import lru_cache
+from typing import Callable, TextIO
 
 from rich.align import Align
 from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from . import events as ev
-from .vocabulary import Vocabulary
+from .viewmodel import ViewModel, ViewState, step_line
 
 LEVEL_FLOOR_DB = -70.0  # the level meter's empty end (dBFS)
-BAR_WIDTH = 36  # countdown bar (characters)
+BIG_FONT = "ansi_regular"  # solid block letters: the most legible from afar
+STEP_FONTS = ("ansi_regular", "small")  # largest first; plain bold text if neither fits
+
+__all__ = ["LineDisplay", "LiveScreen", "render", "step_line", "big_text"]
 
 
-@dataclass(frozen=True)
-class ScreenState:
-    """Everything the screen shows; replaced (not mutated) on every change."""
-
-    routine: str = ""
-    step: str = "Getting ready"
-    side: str | None = None
-    rep: int | None = None
-    reps: int | None = None
-    ends_at: float | None = None     # clock time (s)
-    length_s: float | None = None    # full length of the countdown (s)
-    paused: bool = False
-    caption: str = ""
-    listening_for: str | None = None
-    heard: str | None = None
-    ended: str | None = None
+@lru_cache(maxsize=256)
+def big_text(text: str, font: str, width: int, scale: int = 1) -> tuple[str, ...]:
+    """``text`` in a figlet ``font``, wrapped at ``width`` columns, blank rows trimmed;
+    ``scale`` 2 doubles every character both ways (for large screens)."""
+    import pyfiglet
+    rows = pyfiglet.figlet_format(text, font=font, width=max(20, width // scale)).rstrip().split("\n")
+    rows = [r.rstrip() for r in rows]
+    while rows and not rows[0].strip():
+        rows.pop(0)
+    # a wrapped name leaves the font's empty rows between its lines: keep one
+    rows = [r for i, r in enumerate(rows) if r.strip() or (i and rows[i - 1].strip())]
+    if scale > 1:
+        rows = [("".join(c * scale for c in r)) for r in rows for _ in range(scale)]
+    return tuple(rows)
 
 
-def step_line(step: str, side: str | None, rep: int | None, reps: int | None) -> str:
-    """'Figure-4 stretch, left side, 2 of 3'."""
-    parts = [step] + ([f"{side} side"] if side and side not in step else [])
-    if rep and reps and reps > 1:
-        parts.append(f"{rep} of {reps}")
-    return ", ".join(parts)
+def _block(rows: tuple[str, ...], style: str) -> Align:
+    """Figlet rows as one block, centred as a whole (rows keep their alignment)."""
+    return Align.center(Text("\n".join(rows), style=style, no_wrap=True, overflow="crop"))
 
 
-def update(state: ScreenState, item, vocab: Vocabulary, names: Mapping[str, str]) -> ScreenState:
-    """The state after one action or event (pure: tested without a terminal)."""
-    if isinstance(item, ev.Show):
-        return replace(state, routine=names.get(item.routine, item.routine), step=item.title or state.step,
-                       side=item.side, rep=item.rep, reps=item.reps, ends_at=item.ends_at,
-                       length_s=item.length_s, paused=item.paused)
-    if isinstance(item, ev.Say):
-        return replace(state, caption=item.text)
-    if isinstance(item, ev.Listen):
-        if item.context == "exercise":  # fourteen commands would not fit: the usual ones
-            return replace(state, listening_for="commands: pause, stop, skip, how long left (say help)")
-        return replace(state, listening_for=vocab.hint(item.context, item.intents))
-    if isinstance(item, ev.Wait):
-        return state
-    if isinstance(item, ev.Heard):
-        return replace(state, heard=f'"{item.text}" -> {item.intent}' if item.text else item.intent)
-    if isinstance(item, ev.NotUnderstood):
-        return replace(state, heard=f'"{item.text}": not understood' if item.text else "not understood")
-    if isinstance(item, ev.Silence):
-        return replace(state, heard="(silence)")
-    if isinstance(item, ev.End):
-        return replace(state, ended=item.reason, ends_at=None, listening_for=None)
-    return state
+def _clock_face(seconds: float) -> str:
+    """'12', or '1:05' from a minute up (whole seconds, rounded up: 0 only at the end)."""
+    s = math.ceil(seconds - 1e-6)
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s}"
 
 
-def render(state: ScreenState, now: float, level_db: float | None = None) -> Panel:
-    """The screen for ``state`` at clock time ``now`` (s)."""
-    rows: list = []
-    step = Text(step_line(state.step, state.side, state.rep, state.reps).upper(), style="bold", justify="center")
-    rows.append(step)
-    rows.append(Text(""))
-    if state.paused:
-        rows.append(Text("PAUSED - say resume", style="bold yellow", justify="center"))
-    elif state.ends_at is not None and state.length_s:
-        left = max(0.0, state.ends_at - now)
-        done = round(BAR_WIDTH * (1 - left / state.length_s))
+def render(state: ViewState, now: float, level_db: float | None = None, width: int = 80, height: int = 24):
+    """The screen for ``state`` at clock time ``now`` (s), laid out for ``width`` x ``height``.
+
+    The countdown and the step name get the largest letters that fit; blank spacer rows
+    are the first thing given up on a small terminal."""
+    status = {"done": "FINISHED", "stopped": "STOPPED", "safety": "STOPPED FOR SAFETY"}.get(state.ended or "")
+    status = status or ("PAUSED" if state.paused else "SPEAKING" if state.talking
+                        else "LISTENING" if state.listening_for else "")
+    header = Align.center(Text.assemble((state.routine.upper() or "VOICECOACH", "bold"), "   ",
+                                        (status, "bold reverse")))
+    detail = step_line("", state.side, state.rep, state.reps).strip(", ").upper()
+    caption = Text(f'"{state.caption}"' if state.caption else "", style="bold italic", justify="center")
+    caption_rows = max(1, math.ceil(len(caption.plain) / max(1, width)))
+    info = _info(state, level_db, width)
+    fixed = 1 + (1 if detail else 0) + caption_rows + len(info.plain.split("\n"))
+
+    # the middle: the countdown (or PAUSED, or what a question takes) in the largest letters
+    left = state.seconds_left(now)
+    face, style, under = None, "bold", None
+    if state.ended:
+        face = status.split(" FOR ")[0]
+    elif state.paused:
+        face, style, under = "PAUSED", "bold yellow", Text("say resume", style="bold yellow")
+    elif left is not None and state.length_s:
+        face, style = _clock_face(left), "bold cyan"
+        bar_w = max(10, min(width - 4, 120))
+        done = round(bar_w * (1 - left / state.length_s))
         # block characters, not colour alone: readable in any terminal and from afar
-        bar = Text("█" * done, style="green") + Text("░" * (BAR_WIDTH - done), style="dim")
-        rows.append(Align.center(bar + Text(f"  {left:3.0f} s left", style="bold")))
+        under = Text("█" * done, style="bold green") + Text("░" * (bar_w - done), style="dim")
+    elif state.question and state.listening_for:
+        under = Text(f"say: {state.listening_for}", style="bold", justify="center")
+    under_rows = 0 if under is None else max(1, math.ceil(len(under.plain) / max(1, width)))
+    if state.question and under is not None and not state.ended:
+        # what to answer matters more than the step's name now: large letters if they fit
+        answers = big_text(under.plain, "small", width)
+        if fixed + 1 + len(answers) <= height and max(map(len, answers), default=0) <= width:
+            under, under_rows = _block(answers, "bold green"), len(answers)
+
+    # the step name: the largest font that fits, leaving the countdown at least one size
+    face_rows = len(big_text(face, BIG_FONT, width)) if face else 0
+    room = height - fixed - face_rows - under_rows
+    step_rows: tuple[str, ...] = (state.step.upper(),)
+    for font in STEP_FONTS:
+        shown = big_text(state.step.upper() if font != "small" else state.step, font, width)
+        if len(shown) <= room and max(map(len, shown), default=0) <= width:
+            step_rows = shown
+            break
+    digits: tuple[str, ...] = ()
+    if face:  # then the countdown grows into what is left (up to 6x on a large screen)
+        for scale in (6, 5, 4, 3, 2, 1):
+            digits = big_text(face, BIG_FONT, width, scale)
+            fits = max(map(len, digits), default=0) <= width
+            if scale == 1 or (fits and fixed + len(step_rows) + len(digits) + under_rows + 4 <= height):
+                break
+    spare = height - fixed - len(step_rows) - len(digits) - under_rows
+    gap = [Text("")] if spare > 0 else []
+    rows: list = [header]
+    rows += gap if spare >= 4 else []
+    rows.append(_block(step_rows, "bold"))
+    if detail:
+        rows.append(Align.center(Text(detail, style="bold")))
+    rows += gap if spare >= 2 else []
+    if digits:
+        rows.append(_block(digits, style))
+    if under is not None:
+        rows.append(under if isinstance(under, Align) else Align.center(under))
+    rows += gap if spare >= 1 else []
+    rows.append(caption)
+    rows += gap if spare >= 3 else []
+    rows.append(info)
+    return Group(*rows)
+
+
+def _info(state: ViewState, level_db: float | None, width: int) -> Text:
+    """Listening for / heard / microphone, one bold line each."""
+    if state.ended:
+        listening = "-"
+    elif state.talking:
+        listening = "(the coach is talking)"
     else:
-        rows.append(Text(""))
-    rows.append(Text(""))
-    rows.append(Text(f'"{state.caption}"' if state.caption else "", style="italic", justify="center"))
-    rows.append(Text(""))
-    info = Table.grid(padding=(0, 1))
-    info.add_column(style="dim", justify="right")
-    info.add_column()
-    listening = "-" if state.ended else (state.listening_for or "-")
-    info.add_row("listening for", listening)
-    info.add_row("heard", state.heard or "-")
+        listening = state.listening_for or "-"
+    lines = [("listening for", listening), ("heard", state.heard_line())]
     if level_db is not None:
         filled = int(max(0.0, min(1.0, (level_db - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB)) * 20)
-        info.add_row("microphone", f"{'#' * filled}{'.' * (20 - filled)} {level_db:4.0f} dBFS")
-    rows.append(info)
-    title = f"voicecoach - {state.routine}" if state.routine else "voicecoach"
-    subtitle = {"done": "finished", "stopped": "stopped", "safety": "stopped for safety"}.get(state.ended or "")
-    return Panel(Group(*rows), title=title, subtitle=subtitle, padding=(1, 2))
+        lines.append(("microphone", f"{'#' * filled}{'.' * (20 - filled)} {level_db:4.0f} dBFS"))
+    text = Text(justify="left", no_wrap=False)
+    for i, (label, value) in enumerate(lines):
+        text.append(f"{label:>14}  ", style="bold dim")
+        text.append(value + ("\n" if i < len(lines) - 1 else ""), style="bold")
+    return text
 
 
 class LiveScreen:
-    """The live screen: a Display for the session, redrawn four times a second."""
+    """The live terminal view of a :class:`ViewModel`, redrawn four times a second."""
 
-    def __init__(self, clock: Callable[[], float], vocab: Vocabulary, names: Mapping[str, str],
-                 level: Callable[[], float] | None = None, console: Console | None = None):
+    def __init__(self, model: ViewModel, clock: Callable[[], float], console: Console | None = None):
         from rich.live import Live
-        self.clock, self.vocab, self.names, self.level = clock, vocab, names, level
-        self.state = ScreenState()
+        self.model, self.clock = model, clock
         self.console = console or Console()
         # Full screen: every refresh redraws it all, so stray writes to the terminal (the
         # sound libraries write warnings straight to fd 2) cannot leave broken frames behind.
@@ -127,10 +160,11 @@ class LiveScreen:
                           screen=True, redirect_stderr=True, redirect_stdout=True)
 
     def _render(self):
-        return render(self.state, self.clock(), self.level() if self.level else None)
+        size = self.console.size
+        return render(self.model.state, self.clock(), self.model.level_db(), size.width, size.height)
 
     def show(self, item) -> None:
-        self.state = update(self.state, item, self.vocab, self.names)
+        self.model.show(item)
 
     # the screen doubles as captions when the voice is missing
     def say(self, text: str) -> None:

@@ -42,7 +42,9 @@ class SpeechSettings(_Section):
     engine: Literal["hibari", "espeak"] = Field(DEFAULT_ENGINE, description="hibari (neural voice) or espeak "
                                                 "(espeak-ng, also the fallback)")
     voice: str | None = Field(None, description="hibari: heart (its one voice); espeak: an espeak-ng voice id, "
-                                                "e.g. gmw/en-US (none: the engine's default)")
+                                                "e.g. gmw/en-US (none: the engine's default)",
+                              json_schema_extra={"allowed": "hibari: heart; espeak: an espeak-ng voice id "
+                                                            "(checked when set)"})
     rate: int = Field(160, ge=80, le=300, description="speech rate, words per minute (hibari: 85 to 300)")
     volume: float = Field(1.0, ge=0.0, le=1.0, description="speech volume, 0.0 (silent) to 1.0 (full)")
     cues: bool = Field(True, description="beeps at the start and end of holds")
@@ -71,9 +73,17 @@ class ListeningSettings(_Section):
                                          "lenient (more mistakes)")
 
 
+class ViewSettings(_Section):
+    web: bool = Field(False, description="also show the live view as a web page (address printed at start)")
+    web_port: int = Field(8765, ge=0, le=65535, description="port of the web view (0: any free port)")
+    web_lan: bool = Field(False, description="open the web view to the local network, not just this machine "
+                                             "(anyone on it can see the page)")
+
+
 class Settings(_Section):
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     listening: ListeningSettings = Field(default_factory=ListeningSettings)
+    view: ViewSettings = Field(default_factory=ViewSettings)
     #: routine id -> exercise id -> {hold (s), reps, tempo (s)}; ranges come from the routine files
     exercise: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
 
@@ -121,7 +131,7 @@ class KeyInfo:
 
 def _section_keys() -> list[KeyInfo]:
     out = []
-    for section, model in (("speech", SpeechSettings), ("listening", ListeningSettings)):
+    for section, model in (("speech", SpeechSettings), ("listening", ListeningSettings), ("view", ViewSettings)):
         for name, field in model.model_fields.items():
             out.append(KeyInfo(f"{section}.{name}", field.default, _allowed(field), field.description or ""))
     return out
@@ -138,7 +148,7 @@ def _allowed(field) -> str:
         return "true or false"
     if getattr(field.annotation, "__origin__", None) is Literal:
         return " or ".join(get_args(field.annotation))
-    return "any text"
+    return (field.json_schema_extra or {}).get("allowed", "any text")
 
 
 def exercise_keys(library: Library) -> list[KeyInfo]:

@@ -9,7 +9,7 @@ import select
 import sys
 from typing import Sequence, TextIO
 
-from .events import Heard, NotUnderstood
+from .events import Heard, InputEnded, NotUnderstood
 from .ports import Clock
 from .vocabulary import Vocabulary
 
@@ -49,7 +49,7 @@ class TypedListener:
 
     def listen(self, intents: Sequence[str], context: str, timeout_s: float | None):
         if self.eof:
-            return Heard("stop", "")
+            return InputEnded()
         background = timeout_s is not None and context == "exercise"
         if background and not self.interactive:
             self.clock.sleep(timeout_s)
@@ -64,6 +64,6 @@ class TypedListener:
         line = self.inp.readline()
         if not line:
             self.eof = True
-            return Heard("stop", "")
+            return InputEnded()  # nobody left to answer: the coach stops without asking
         intent = self.vocab.match(line, intents)
         return Heard(intent, line.strip()) if intent else NotUnderstood(line.strip())

@@ -11,8 +11,12 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from .events import Heard, NotUnderstood
+from .endpointer import FRAME_S
+from .events import Heard, NotUnderstood, TalkedOver
 from .hearing import HearingPipeline, HeardUtterance
+
+TALKED_OVER_MIN_S = 0.15  # speech still going on after the coach stopped that counts as an answer cut off (s)
+TALKED_OVER_MAX_S = 2.0   # ... and more than this is talk in the room, not an answer (answers are short) (s)
 
 
 class VoiceListener:
@@ -26,6 +30,7 @@ class VoiceListener:
         self.on_level = on_level    # callback(dBFS) for every frame heard, for level meters
         self.level_db = -90.0       # input level of the latest frame (dBFS)
         self.last: HeardUtterance | None = None  # the latest utterance, with its scores
+        self._cut_from: int | None = None  # endpointer's cut_speech_frames when the coach last talked
 
     def calibrate(self, seconds: float = 0.6) -> float:
         """Measure the room's noise floor (dBFS) from ``seconds`` of audio."""
@@ -50,11 +55,19 @@ class VoiceListener:
             captured_at, frame = item
             if self.speaker is not None and captured_at < self.speaker.quiet_from:
                 self.pipeline.reset()  # our own voice, or its echo
+                self._cut_from = self.pipeline.endpointer.cut_speech_frames
                 continue
             heard = self.pipeline.push(frame)
             self.level_db = self.pipeline.endpointer.level_db
             if self.on_level:
                 self.on_level(self.level_db)
+            if self._cut_from is not None and not self.pipeline.endpointer.waiting_out:
+                # Speech begun while the coach talked went on after it, and was dropped whole:
+                # say so now, rather than leave the person waiting for the silence timeout.
+                cut_s = (self.pipeline.endpointer.cut_speech_frames - self._cut_from) * FRAME_S
+                self._cut_from = None
+                if TALKED_OVER_MIN_S <= cut_s <= TALKED_OVER_MAX_S:
+                    return TalkedOver()
             if heard is None:
                 continue
             self.last = heard
@@ -68,4 +81,4 @@ class VoiceListener:
     def _event(heard: HeardUtterance, intents: Sequence[str]):
         if heard.intent and heard.intent in intents:
             return Heard(heard.intent, heard.text)
-        return NotUnderstood(heard.text if heard.intent else "")
+        return NotUnderstood(heard.text)  # the words, even when rejected: the screen shows them
