@@ -141,7 +141,9 @@ def test_without_espeak_ng_on_the_path_listening_still_works(pulse, tmp_path):
         if not exe.name.startswith("espeak"):
             (bin_dir / exe.name).symlink_to(exe)
     env = {**pulse.env, "PATH": str(bin_dir)}
-    coach = Coach(env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "100")
+    # pocketsphinx, the recognizer that needs espeak-ng's pronunciations (Whisper does not)
+    coach = Coach(env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "100",
+                  "--recognizer", "pocketsphinx")
     coach.wait_for("calf, or foot?", timeout=90, mic=pulse.mic,
                    answer_with={"from zero to ten?": "skip", "or skip.": "skip", "ready.": "resume"})
     assert "no pronunciation for" in coach.err and "cannot be heard" in coach.err

@@ -80,7 +80,9 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 said.append(line)
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
-                        answer, next_try = queue_.pop(0), time.monotonic() + 1.0
+                        # answer once the coach has said it (~2.6 words a second): an answer begun
+                        # while it talks is dropped, and it says "Sorry, I was talking"
+                        answer, next_try = queue_.pop(0), time.monotonic() + 0.5 + len(line.split()) / 2.6
                         break
                 else:
                     if not line.startswith(REPROMPTS):
@@ -116,7 +118,7 @@ QUESTION = "better, worse, or the same?"
 # Check-ins are skipped; after two misunderstandings the coach pauses and a person says "resume".
 CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
              "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
-REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
+REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.", "Sorry, I was talking.")
 
 
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):

@@ -10,6 +10,7 @@ espeak-ng) and the cue sounds are rendered at that rate, so one stream plays bot
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -35,7 +36,7 @@ class VoiceSpeaker:
         if pcm is not None:
             self.cache.move_to_end(text)
             return pcm
-        pcm, rate = self.synth.synthesize(text)
+        pcm, rate = _interruptible(self.synth.synthesize, text)
         if rate != self.loudspeaker.rate:
             raise RuntimeError(f"speech at {rate} Hz but the output runs at {self.loudspeaker.rate} Hz")
         self.cache[text] = pcm
@@ -66,3 +67,25 @@ class VoiceSpeaker:
     def stop(self) -> None:
         """Cut off speech in progress (from another thread)."""
         self.loudspeaker.stop()
+
+
+def _interruptible(work, *args):
+    """``work(*args)`` on a helper thread, waited for in short steps: a long synthesis runs in
+    native code, where Ctrl-C would wait for it to finish; here it stops the coach at once
+    (the helper's result is then dropped)."""
+    result: list = []
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            result.append(work(*args))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="synthesis", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+    if failure:
+        raise failure[0]
+    return result[0]
