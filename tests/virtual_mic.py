@@ -21,9 +21,9 @@ class VirtualMic:
         self.pending: queue.Queue[bytes] = queue.Queue()
         self._stop = threading.Event()
         self._fd = os.open(fifo, os.O_WRONLY)  # blocks until PulseAudio has it open
+        self.speaking = threading.Event()  # before the thread starts: it sets and clears it at once
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-        self.speaking = threading.Event()
 
     def say(self, pcm: bytes) -> None:
         """Queue 16 kHz mono 16-bit speech; it is played in real time after what is queued."""
