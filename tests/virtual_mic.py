@@ -22,7 +22,6 @@ class VirtualMic:
         self._stop = threading.Event()
         self.speaking = threading.Event()  # before the thread starts: it sets and clears it at once
         self._fd = os.open(fifo, os.O_WRONLY)  # blocks until PulseAudio has it open
-        self.speaking = threading.Event()  # before the thread starts: it uses it at once
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
