@@ -8,7 +8,6 @@ means the peak should not grow with the length.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,15 +43,18 @@ def main() -> None:
         for minutes in (float(m) for m in args.minutes.split(",")):
             path = Path(tmp) / f"{minutes:g}.wav"
             make_recording(path, minutes, args.answer)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            # a wrapper process per run, so its children's peak is this run's alone
+            wrapper = ("import resource, subprocess, sys; "
+                       "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True).stdout; "
+                       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); print(out)")
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--listen-for", "rating", str(path)],
-                                 capture_output=True, text=True, check=True).stdout
+            done = subprocess.run([sys.executable, "-c", wrapper, sys.executable, "-m", "voicecoach", "hear",
+                                   "--listen-for", "rating", str(path)], capture_output=True, text=True, check=True)
             seconds = time.perf_counter() - t0
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far (kB)
-            note = "" if peak > before else " (<= an earlier run)"
+            peak_kb, _, out = done.stdout.partition("\n")
+            peak = int(peak_kb)
             heard = sum(" better " in line for line in out.splitlines())
-            print(f"{minutes:8g} {path.stat().st_size / 1e6:8.1f} {peak / 1024:12.0f}{note} {seconds:8.1f} "
+            print(f"{minutes:8g} {path.stat().st_size / 1e6:8.1f} {peak / 1024:12.0f} {seconds:8.1f} "
                   f"{heard:>7} of {int(minutes * 3)}")
             path.unlink()
 
