@@ -389,7 +389,7 @@ cpu = (time.process_time() - t) / (len(pcm) / 32000)
 with wave.open(sample) as w: speech = w.readframes(w.getnframes())
 pipe.hear_all(b"\0" * 16000 + speech + b"\0" * 16000)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"listening to room noise takes {cpu:.1%} of one core; peak memory {peak:.0f} MB (after hearing a word)")
+print(f"listening to room noise takes {cpu:.2%} of one core; peak memory {peak:.0f} MB (after hearing a word)")
 """
 
 
