@@ -43,6 +43,9 @@ def pulse():
         daemon.stop()
 
 
+REASKS = ("Sorry, I was talking.", "Sorry, I didn't catch that.", "I didn't hear an answer.")
+
+
 class Coach:
     """The real program, by voice, its output lines collected as they come."""
 
@@ -71,14 +74,19 @@ class Coach:
     def wait_for(self, text: str, timeout: float = 60, answer_with=None, mic=None, after: int = 0) -> int:
         """Until a line (from index ``after`` on) contains ``text``; return its index. Meanwhile
         speak ``answer_with`` (last line's suffix -> answer name)."""
-        deadline, next_say = time.monotonic() + timeout, 0.0
+        deadline, next_say, seen = time.monotonic() + timeout, 0.0, len(self.lines)
         while not (found := [i for i, line in enumerate(self.lines) if i >= after and text in line]):
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.proc.kill()
                 pytest.fail(f"never saw {text!r}; lines: {self.lines[-8:]}; stderr: {self.err[-1500:]}")
+            if len(self.lines) != seen:  # something new was said: answer once it has been said
+                seen = len(self.lines)
+                next_say = time.monotonic() + 0.5 + len(self.lines[-1].split()) / 2.6
+            # the question being asked: re-asks ("Sorry, I was talking. ...") keep the one before
+            asked = next((line for line in reversed(self.lines) if not line.startswith(REASKS)), "")
             if answer_with and mic and time.monotonic() >= next_say and self.lines:
                 for suffix, name in answer_with.items():
-                    if self.lines[-1].endswith(suffix):
+                    if asked.endswith(suffix):
                         mic.say(answer(name))
                         next_say = time.monotonic() + 3.5
             time.sleep(0.1)
