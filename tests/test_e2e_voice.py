@@ -74,6 +74,9 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             try:
                 line = lines.get(timeout=0.2)
                 said.append(line)
+                if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
+                    next_try = time.monotonic() + 2.0
+                    continue
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
                         answer, next_try = queue_.pop(0), time.monotonic() + 1.0
@@ -111,6 +114,7 @@ QUESTION = "better, worse, or the same?"
 CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
              "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
 REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
+TALKED_OVER = "Sorry, please say it again."  # the coach heard an answer begun while it talked (dropped)
 
 
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):

@@ -35,6 +35,7 @@ CHECK_IN_ROUTINE = "check-in"
 CHECK_CONTEXTS = ("pain", "location", "movement")
 SCORE_RISE_LIMIT = 3  # points on the 0-10 scale since the start of the session
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
+TALKED_OVER = "Sorry, please say it again."  # issue 13: after speech dropped because the coach was talking
 MY_ROUTINE_PHRASE = "my routine"  # issue 13: the menu's re-ask offers these first, if they exist
 LIKELY_ROUTINES = ("assessment", "hip stretches", "nerve glides")
 HOLD_STEP_S = 5.0  # "longer"/"shorter" change the hold by this much (s)
@@ -135,10 +136,9 @@ class Coach:
             self.stop_cause = "stop"
             return self._stopped(out)
         if isinstance(event, ev.TalkedOver):  # an answer begun while the coach talked was dropped:
-            # say so at once (not after the silence timeout); it is not a failed answer
-            again = (f"Please say {self._options(short=True)}."
-                     if self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU) else "Say that again.")
-            out.append(ev.Say(f"Sorry, I was talking. {again}"))
+            # say so at once (not after the silence timeout); it is not a failed answer. Short, so
+            # that the answer said again does not land on it too (the screen shows the options).
+            out.append(ev.Say(TALKED_OVER))
             return out + self._waiting()
         # --- issue 13: end ---
         if isinstance(event, ev.Heard):
