@@ -43,7 +43,7 @@ def pulse():
         daemon.stop()
 
 
-REASKS = ("Sorry, I was talking.", "Sorry, I didn't catch that.", "I didn't hear an answer.")
+REASKS = ("Sorry, please say it again.", "Sorry, I didn't catch that.", "I didn't hear an answer.")
 
 
 class Coach:
@@ -82,7 +82,7 @@ class Coach:
             if len(self.lines) != seen:  # something new was said: answer once it has been said
                 seen = len(self.lines)
                 next_say = time.monotonic() + 0.5 + len(self.lines[-1].split()) / 2.6
-            # the question being asked: re-asks ("Sorry, I was talking. ...") keep the one before
+            # the question being asked: re-asks ("Sorry, please say it again.") keep the one before
             asked = next((line for line in reversed(self.lines) if not line.startswith(REASKS)), "")
             if answer_with and mic and time.monotonic() >= next_say and self.lines:
                 for suffix, name in answer_with.items():

@@ -78,10 +78,13 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             try:
                 line = lines.get(timeout=0.2)
                 said.append(line)
+                if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
+                    next_try = time.monotonic() + 2.0
+                    continue
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
                         # answer once the coach has said it (~2.6 words a second): an answer begun
-                        # while it talks is dropped, and it says "Sorry, I was talking"
+                        # while it talks is dropped, and it says "Sorry, please say it again."
                         answer, next_try = queue_.pop(0), time.monotonic() + 0.5 + len(line.split()) / 2.6
                         break
                 else:
@@ -118,7 +121,8 @@ QUESTION = "better, worse, or the same?"
 # Check-ins are skipped; after two misunderstandings the coach pauses and a person says "resume".
 CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
              "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
-REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.", "Sorry, I was talking.")
+REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
+TALKED_OVER = "Sorry, please say it again."  # the coach heard an answer begun while it talked (dropped)
 
 
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):

@@ -48,6 +48,7 @@ SAFETY_ROUTINE = "safety-screen"
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
 MAX_ROUNDS = 2  # times a question that loops back (the assessment's "try again") may start a round
 GO_ON = "Do you want to go on with the session?"
+TALKED_OVER = "Sorry, please say it again."
 MY_ROUTINE_PHRASE = "my routine"  # the menu's short re-ask offers these first, if they exist
 LIKELY_ROUTINES = ("assessment", "hip stretches", "nerve glides")
 ROUNDS_DONE = "We have tried the positions twice today. That is enough for one session."
@@ -546,10 +547,9 @@ class Coach:
 
     def _do_talked_over(self, kind, event, out) -> list[ev.Action]:
         """An answer begun while the coach talked was dropped: say so at once (not after the
-        silence timeout). It is not a failed answer: the person did answer."""
-        asking = self.mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU)
-        again = f"Please say {self._options(short=True)}." if asking else "Say that again."
-        out.append(ev.Say(f"Sorry, I was talking. {again}"))
+        silence timeout), and briefly: a long re-ask would draw the answer said again onto
+        itself. It is not a failed answer: the person did answer."""
+        out.append(ev.Say(TALKED_OVER))
         return out + self._waiting()
 
     def _do_input_ended(self, kind, event, out) -> list[ev.Action]:
