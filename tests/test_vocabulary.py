@@ -54,3 +54,7 @@ def test_sound_alikes_apply_only_where_their_word_is_expected(vocabulary):
     assert vocabulary.match("to", rating) is None
     assert vocabulary.match("ate", vocabulary.intents_for("yesno")) is None
     assert "to" not in vocabulary.reading(vocabulary.intents_for("yesno"))
+
+
+def test_a_huge_number_is_just_no_match(vocabulary):
+    assert vocabulary.match("9" * 5000, vocabulary.intents_for("pain")) is None  # int() of it would fail

@@ -56,7 +56,6 @@ class HearingPipeline:
         self.recognizer = recognizer
         self.context = context
         self.streaming = getattr(recognizer, "streaming", True)
-        self.live = live
         self._early: _Early | None = None
         self._worker = ThreadPoolExecutor(1, "early-decode") if live and not self.streaming else None
 
@@ -103,10 +102,6 @@ class HearingPipeline:
             return None
         return self._finish(self.endpointer.flush())
 
-    def close(self) -> None:
-        if self._worker:
-            self._worker.shutdown(wait=False, cancel_futures=True)
-
     # -------------------------------------------------------------------------------------
     def _start_early(self) -> None:
         ep = self.endpointer
@@ -140,4 +135,4 @@ class HearingPipeline:
             decode_ms = rec.decode_ms
         waited_ms = max(0.0, t_end - utt.end_s) * 1000
         return HeardUtterance(utt.start_s, utt.end_s, rec.intent, rec.text, rec.confidence, rec.margin,
-                              decode_ms, waited_ms + decode_ms, rec.reason, getattr(rec, "engine", ""))
+                              decode_ms, waited_ms + decode_ms, rec.reason, rec.engine)

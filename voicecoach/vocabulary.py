@@ -79,7 +79,8 @@ NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "
 def spell_numbers(text: str) -> str:
     """Digits as words ("3" -> "three", "10" -> "ten"); other numbers are left alone (and so
     match no phrase)."""
-    return " ".join(NUMBER_WORDS[int(w)] if w.isdigit() and int(w) <= 10 else w for w in text.split())
+    return " ".join(NUMBER_WORDS[int(w)] if w.isdecimal() and len(w) <= 2 and int(w) <= 10 else w
+                    for w in text.split())
 
 
 @dataclass(frozen=True)
