@@ -46,9 +46,11 @@ def answer_pcm(name: str) -> bytes:
 
 
 def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240,
-                      screened: bool = True, chatter: bytes | None = None):
+                      screened: bool = True, chatter: bytes | None = None, silence_timeout: str = "100",
+                      chatter_before: tuple[str, ...] | None = None):
     """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer
-    (a WAV under tests/audio, e.g. "better" or "human/no"), after ``chatter`` if given."""
+    (a WAV under tests/audio, e.g. "better" or "human/no"), after ``chatter`` if given (before the
+    answers to the questions ending with ``chatter_before``, or to all)."""
     history = tmp_path / "history.sqlite3"
     store = Store(history)
     if screened:
@@ -59,7 +61,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
     recorder = subprocess.Popen(["parec", "-d", "coach_speaker.monitor", "--format=s16le", "--rate=16000",
                                  "--channels=1", "--file-format=wav", str(record_path)], env=env)
     coach = subprocess.Popen(
-        [sys.executable, "-m", "voicecoach", "run", routine, "--speed", "10", "--silence-timeout", "100",
+        [sys.executable, "-m", "voicecoach", "run", routine, "--speed", "10", "--silence-timeout", silence_timeout,
          "--history", str(history)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
@@ -68,7 +70,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
     pending = {k: list(v) for k, v in answers.items()}
     mic: VirtualMic = pulse["mic"]
     deadline = time.monotonic() + timeout
-    answer, next_try = None, 0.0
+    answer, next_try, talk = None, 0.0, None
     try:
         while coach.poll() is None or not lines.empty():
             if time.monotonic() > deadline:
@@ -86,6 +88,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                         # answer once the coach has said it (~2.6 words a second): an answer begun
                         # while it talks is dropped, and it says "Sorry, please say it again."
                         answer, next_try = queue_.pop(0), time.monotonic() + 0.5 + len(line.split()) / 2.6
+                        talk = chatter if chatter_before is None or key in chatter_before else None
                         break
                 else:
                     if not line.startswith(REPROMPTS):
@@ -95,10 +98,10 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             # Speak the answer, and again every few seconds until the coach reacts: what is
             # said while the coach is still talking is (rightly) not heard.
             if answer and time.monotonic() >= next_try and not mic.speaking.is_set():
-                if chatter:  # someone talking in the room first: never an answer
-                    mic.say(chatter)
+                if talk:  # someone talking in the room first: never an answer
+                    mic.say(talk)
                 mic.say(answer_pcm(answer))
-                next_try = time.monotonic() + 3.5 + (len(chatter) / 32000 if chatter else 0.0)
+                next_try = time.monotonic() + 3.5 + (len(talk) / 32000 if talk else 0.0)
         coach.wait(timeout=10)
     finally:
         if coach.poll() is None:
