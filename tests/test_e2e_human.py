@@ -13,7 +13,7 @@ import pytest
 
 from voicecoach.store import Store
 
-from .test_e2e_voice import CHECK_INS, QUESTION, pulse, run_voice_session  # noqa: F401 (fixture)
+from .test_e2e_voice import pulse, run_voice_session  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
