@@ -1,8 +1,8 @@
 """Short cue sounds (start of hold, end of hold, rep tick), as 16-bit mono PCM.
 
-``scripts/make_cues.py`` writes them to ``audio/`` at CUE_RATE; the speaker plays those
-files, and generates the same sounds when they are missing or the output runs at another
-rate (the cues share one output stream with the voice: 24 kHz for hibari).
+The cues are rendered here at the output's own rate (they share one stream with the voice:
+24 kHz for hibari, 22.05 kHz for espeak-ng), so an installed wheel needs no sound files.
+``scripts/make_cues.py`` writes the same sounds to the checkout's ``audio/`` for listening.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 CUE_RATE = 22050  # Hz, the rate of the files in audio/ (espeak-ng's)
-AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
 
 # name -> list of (frequency Hz, duration s); a rising pair starts, a falling pair ends
 CUES = {
@@ -38,7 +37,8 @@ def render(name: str, rate: int = CUE_RATE) -> bytes:
     return (samples * 32767).astype("<i2").tobytes()
 
 
-def write_all(folder: Path = AUDIO_DIR) -> list[Path]:
+def write_all(folder: Path) -> list[Path]:
+    """Write each cue to ``folder/cue-NAME.wav`` at CUE_RATE (for listening to them)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for name in CUES:
@@ -52,11 +52,6 @@ def write_all(folder: Path = AUDIO_DIR) -> list[Path]:
     return out
 
 
-def load(name: str, folder: Path = AUDIO_DIR, rate: int = CUE_RATE) -> bytes:
-    """The cue's PCM at ``rate`` (Hz): from ``audio/`` if there at that rate, else generated."""
-    path = folder / f"cue-{name}.wav"
-    if path.exists():
-        with wave.open(str(path), "rb") as w:
-            if w.getframerate() == rate and w.getnchannels() == 1 and w.getsampwidth() == 2:
-                return w.readframes(w.getnframes())
+def load(name: str, rate: int = CUE_RATE) -> bytes:
+    """The cue's PCM at ``rate`` (Hz), rendered (a few milliseconds, once per speaker)."""
     return render(name, rate)
