@@ -44,9 +44,6 @@ class TypedListener:
         except (AttributeError, ValueError):
             self.interactive = False
 
-    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
-        self.vocab = vocabulary
-
     def listen(self, intents: Sequence[str], context: str, timeout_s: float | None):
         if self.eof:
             return InputEnded()

@@ -203,13 +203,6 @@ class Microphone:
                 raise DeviceLost("microphone", self.lost) from None
             return None
 
-    def drain(self) -> None:
-        while True:
-            try:
-                self.frames.get_nowait()
-            except queue.Empty:
-                return
-
     def close(self) -> None:
         self._running = False
         self._thread.join(timeout=0.3)  # a read returns within one frame (30 ms) while audio flows
