@@ -45,10 +45,10 @@ sys.path.insert(0, str(HERE.parent))
 from benchdata import read_wav, sample_configs, speak, write_wav  # noqa: E402
 from noise import add_noise, kitchen  # noqa: E402
 
-from voicecoach.endpointer import Endpointer, EndpointerConfig  # noqa: E402
-from voicecoach.hearing import HearingPipeline  # noqa: E402
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.vocabulary import NUMBER_WORDS, Vocabulary  # noqa: E402
+from voicecoach.hearing.endpointer import Endpointer, EndpointerConfig  # noqa: E402
+from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.content.vocabulary import NUMBER_WORDS, Vocabulary  # noqa: E402
 
 SHARED = HERE.parents[1] / "shared" / "data"
 CONTEXTS = ["yesno", "rating", "exercise", "pain", "location", "movement", "menu"]
@@ -75,12 +75,12 @@ def speaker_of(path: Path) -> str:
 # ---------------------------------------------------------------------- engines
 def make_engine(name: str, vocab: Vocabulary, args):
     if name == "whisper":
-        from voicecoach.adapters.asr_whisper import WhisperRecognizer, WhisperTranscriber
+        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
         return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
     if name == "pocketsphinx":
-        from voicecoach.adapters.asr_pocketsphinx import PhraseRecognizer
+        from voicecoach.hearing.pocketsphinx import PhraseRecognizer
         return PhraseRecognizer(vocab)
     if name == "peer":
         return PeerRecognizer(vocab)
@@ -94,11 +94,11 @@ class PeerRecognizer:
     engine, streaming = "peer", False
 
     def __init__(self, vocab: Vocabulary):
-        from voicecoach.adapters.sr_speechrecognition import PlainSphinx
+        from peers.sr_speechrecognition import PlainSphinx
         self.plain, self.vocab, self.cache = PlainSphinx(vocab), vocab, {}
 
     def recognize(self, pcm: bytes, context: str, too_long: bool = False):
-        from voicecoach.recognition import Recognition, understand
+        from voicecoach.hearing.recognizer import Recognition, understand
         t0 = time.perf_counter()
         if too_long:
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
@@ -111,9 +111,9 @@ class PeerRecognizer:
 
 def make_vad(kind: str):
     if kind == "silero":
-        from voicecoach.adapters.vad_silero import SileroVad
+        from peers.vad_silero import SileroVad
         return SileroVad()
-    from voicecoach.adapters.asr_pocketsphinx import make_vad as webrtc
+    from voicecoach.hearing.pocketsphinx import make_vad as webrtc
     return webrtc()
 
 
@@ -375,8 +375,8 @@ def resources(args) -> None:
 
 _RESOURCE_PROBE = r"""
 import resource, sys, time, wave
-from voicecoach.cli import build_pipeline, build_recognizer, _library, _vocabulary
-from voicecoach.settings import ListeningSettings
+from voicecoach.cli.main import build_pipeline, build_recognizer, _library, _vocabulary
+from voicecoach.settings.schema import ListeningSettings
 name, noise, sample = sys.argv[1:4]
 class A: routines = []
 vocab = _vocabulary(_library(A()))

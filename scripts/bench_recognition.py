@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchdata import mix, noise, sample_configs, speak  # noqa: E402
 
-from voicecoach.adapters.asr_pocketsphinx import (DEFAULT_MARGIN, DEFAULT_MAX_PHONE_RATIO,  # noqa: E402
+from voicecoach.hearing.pocketsphinx import (DEFAULT_MARGIN, DEFAULT_MAX_PHONE_RATIO,  # noqa: E402
                                                    DEFAULT_THRESHOLD, PhraseRecognizer, make_vad)
-from voicecoach.adapters.sr_speechrecognition import PlainSphinx, read_pcm16k  # noqa: E402
-from voicecoach.endpointer import FRAME_BYTES, Endpointer, split_utterances  # noqa: E402
-from voicecoach.hearing import HearingPipeline  # noqa: E402
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.vocabulary import Vocabulary  # noqa: E402
+from peers.sr_speechrecognition import PlainSphinx, read_pcm16k  # noqa: E402
+from voicecoach.hearing.endpointer import FRAME_BYTES, Endpointer, split_utterances  # noqa: E402
+from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
 
 CONTEXTS = ["menu", "rating", "yesno", "exercise", "pain", "location", "movement"]
 NOISES = ["white", "pink", "brown", "hum"]

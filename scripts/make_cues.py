@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from voicecoach.cues import write_all
+from voicecoach.speech.cues import write_all
 
 if __name__ == "__main__":
     for path in write_all(Path(__file__).resolve().parent.parent / "audio"):

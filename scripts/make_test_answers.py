@@ -28,12 +28,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from benchdata import RATE, read_wav, write_wav  # noqa: E402
 
-from voicecoach.adapters.asr_pocketsphinx import PhraseRecognizer, make_vad  # noqa: E402
-from voicecoach.adapters.asr_whisper import WhisperRecognizer  # noqa: E402
-from voicecoach.endpointer import Endpointer  # noqa: E402
-from voicecoach.hearing import HearingPipeline  # noqa: E402
-from voicecoach.loader import load_library  # noqa: E402
-from voicecoach.vocabulary import Vocabulary  # noqa: E402
+from voicecoach.hearing.pocketsphinx import PhraseRecognizer, make_vad  # noqa: E402
+from voicecoach.hearing.whisper import WhisperRecognizer  # noqa: E402
+from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
+from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
 
 #: answer -> (phrasings to try, contexts it must be understood in)
 ANSWERS = {

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from voicecoach.coach import Coach
-from voicecoach.loader import load_library
-from voicecoach.session import Session
-from voicecoach.vocabulary import Vocabulary
+from voicecoach.core.coach import Coach
+from voicecoach.content.loader import load_library
+from voicecoach.session.loop import Session
+from voicecoach.content.vocabulary import Vocabulary
 
-from .fakes import FakeClock, FakeSpeaker, ListRecorder, ScriptedListener
+from tests.support.fakes import FakeClock, FakeSpeaker, ListRecorder, ScriptedListener
 
 
 @pytest.fixture(autouse=True)

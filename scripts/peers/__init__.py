@@ -1,0 +1,1 @@
+"""Bench-only adapters: engines measured beside ours, never imported by the product."""

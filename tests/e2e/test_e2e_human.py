@@ -1,0 +1,48 @@
+"""End to end with human voices: real people's recorded answers (tests/audio/human) spoken into
+the PulseAudio virtual microphone, heard by the default recognizer (Whisper) through the
+unchanged program, with someone ordering coffee in the room before every answer."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import wave
+
+import numpy as np
+import pytest
+
+from voicecoach.store.history import Store
+
+from tests.e2e.test_e2e_voice import pulse, run_voice_session  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.e2e
+
+SCREEN = {"bladder or bowel control?": ["human/no"] * 4, "the saddle area?": ["human/no"] * 4,
+          "when you walk?": ["human/no"] * 4, "injury recently?": ["human/no"] * 4}
+
+
+@pytest.fixture(scope="module")
+def chatter(tmp_path_factory) -> bytes:
+    """Someone in the room ordering coffee (espeak-ng; longer than any answer)."""
+    tmp = tmp_path_factory.mktemp("chatter")
+    raw, out = tmp / "raw.wav", tmp / "16k.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "170", "-w", str(raw),
+                    "Could I get a large oat milk latte and a blueberry muffin to take away please"], check=True)
+    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "vol", "0.5", "pad", "0", "0.6"],
+                   check=True)
+    with wave.open(str(out), "rb") as w:
+        return w.readframes(w.getnframes())
+
+
+def heard_intents(stderr: str) -> list[str]:
+    """Every intent the program accepted, from its '[heard "..." -> intent; ...]' log lines."""
+    return [m for m in re.findall(r'\[heard ".*?" -> ([a-z_:]+);', stderr)]
+
+
+def test_a_human_yes_to_a_red_flag_ends_with_urgent_care(pulse, tmp_path, chatter):
+    code, said, _, err = run_voice_session(pulse, tmp_path, "hip-stretches",
+                                           {"bladder or bowel control?": ["human/yes"] * 4}, timeout=180,
+                                           screened=False, chatter=chatter, silence_timeout="300")
+    assert code == 3, err[-3000:]  # a safety end
+    assert any("urgent medical care" in line for line in said), said
+    assert not Store(tmp_path / "history.sqlite3").get_fact("screen_passed", False)

@@ -1,0 +1,149 @@
+"""End to end through the real audio stack: the unchanged ``voicecoach`` program speaks
+with its default voice (hibari, 24 kHz) into PortAudio -> PulseAudio (a null sink, recorded from its
+monitor) and hears through a PulseAudio pipe source fed with spoken answers, recognised
+by pocketsphinx. Checks that the assessment branches as the spoken answers say."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.store.history import Store
+
+from tests.support.pulse_daemon import PrivatePulse
+from tests.support.virtual_mic import VirtualMic
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.e2e
+ANSWERS = ROOT / "tests" / "audio"
+
+
+@pytest.fixture(scope="module")
+def pulse():
+    daemon = PrivatePulse()
+    try:
+        daemon.start()
+        mic = VirtualMic(daemon.fifo)
+        yield {"PULSE_SERVER": daemon.env["PULSE_SERVER"], "mic": mic}
+        mic.close()
+    finally:
+        daemon.stop()  # also when the tests fail
+
+
+def answer_pcm(name: str) -> bytes:
+    with wave.open(str(ANSWERS / f"{name}.wav"), "rb") as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        return w.readframes(w.getnframes())
+
+
+def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240,
+                      screened: bool = True, chatter: bytes | None = None, silence_timeout: str = "100",
+                      chatter_before: tuple[str, ...] | None = None):
+    """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer
+    (a WAV under tests/audio, e.g. "better" or "human/no"), after ``chatter`` if given (before the
+    answers to the questions ending with ``chatter_before``, or to all)."""
+    history = tmp_path / "history.sqlite3"
+    store = Store(history)
+    if screened:
+        store.set_fact("screen_passed", True)  # the screen has its own tests; keep this one short
+    store.close()
+    record_path = tmp_path / "coach.wav"
+    env = {**os.environ, "PULSE_SERVER": pulse["PULSE_SERVER"]}
+    recorder = subprocess.Popen(["parec", "-d", "coach_speaker.monitor", "--format=s16le", "--rate=16000",
+                                 "--channels=1", "--file-format=wav", str(record_path)], env=env)
+    coach = subprocess.Popen(
+        [sys.executable, "-m", "voicecoach", "run", routine, "--speed", "10", "--silence-timeout", silence_timeout,
+         "--history", str(history)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in coach.stdout], daemon=True).start()
+    said: list[str] = []
+    pending = {k: list(v) for k, v in answers.items()}
+    mic: VirtualMic = pulse["mic"]
+    deadline = time.monotonic() + timeout
+    answer, next_try, talk = None, 0.0, None
+    try:
+        while coach.poll() is None or not lines.empty():
+            if time.monotonic() > deadline:
+                coach.kill()
+                pytest.fail(f"session did not end in {timeout} s; said so far: {said[-5:]}; "
+                            f"log: {coach.stderr.read()[-2000:]}")
+            try:
+                line = lines.get(timeout=0.2)
+                said.append(line)
+                if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
+                    next_try = time.monotonic() + 2.0
+                    continue
+                for key, queue_ in pending.items():
+                    if line.endswith(key) and queue_:
+                        # answer once the coach has said it (~2.6 words a second): an answer begun
+                        # while it talks is dropped, and it says "Sorry, please say it again."
+                        answer, next_try = queue_.pop(0), time.monotonic() + 0.5 + len(line.split()) / 2.6
+                        talk = chatter if chatter_before is None or key in chatter_before else None
+                        break
+                else:
+                    if not line.startswith(REPROMPTS):
+                        answer = None  # the coach moved on
+            except queue.Empty:
+                pass
+            # Speak the answer, and again every few seconds until the coach reacts: what is
+            # said while the coach is still talking is (rightly) not heard.
+            if answer and time.monotonic() >= next_try and not mic.speaking.is_set():
+                if talk:  # someone talking in the room first: never an answer
+                    mic.say(talk)
+                mic.say(answer_pcm(answer))
+                next_try = time.monotonic() + 3.5 + (len(talk) / 32000 if talk else 0.0)
+        coach.wait(timeout=10)
+    finally:
+        if coach.poll() is None:
+            coach.kill()
+        recorder.terminate()
+        recorder.wait(timeout=5)
+    with wave.open(str(record_path), "rb") as w:
+        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
+    return coach.returncode, said, audio, coach.stderr.read()
+
+
+def speech_seconds(audio: np.ndarray) -> float:
+    """How much of the recording is loud enough to be the coach's voice (s)."""
+    frames = audio[: len(audio) // 480 * 480].reshape(-1, 480)
+    rms = np.sqrt(np.mean(frames ** 2, axis=1))
+    return float(np.sum(rms > 300) * 0.03)
+
+
+QUESTION = "better, worse, or the same?"
+# Check-ins are skipped; after two misunderstandings the coach pauses and a person says "resume".
+CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
+             "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
+REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
+TALKED_OVER = "Sorry, please say it again."  # the coach heard an answer begun while it talked (dropped)
+
+
+def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
+    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"], **CHECK_INS})
+    assert code == 0, err
+    assert "neural voice is not available" not in err, "hibari is the default voice"
+    assert "Good. Bending your back eased your pain." in said, said
+    assert "Lying on your stomach" not in " ".join(said)
+    assert speech_seconds(audio) > 15, "the coach's voice should be on the loudspeaker"
+    store = Store(tmp_path / "history.sqlite3")
+    assert store.get_fact("preference")["value"] == "flexion"
+
+
+def test_worse_then_better_means_extension(pulse, tmp_path):
+    code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment",
+                                             {QUESTION: ["worse", "better"], **CHECK_INS})
+    assert code == 0, err
+    joined = "\n".join(said)
+    assert "Thanks. Let's try arching instead." in joined
+    assert "Good. Arching your back eased your pain." in joined, said
+    assert Store(tmp_path / "history.sqlite3").get_fact("preference")["value"] == "extension"

@@ -1,0 +1,161 @@
+"""The Whisper recognizer on real human recordings, through the real listening pipeline.
+
+Real model (from its pinned wheel), real endpointer and VAD; no microphone needed. The
+recordings in tests/audio/human are real people (see its README); accuracy on many
+speakers is measured by scripts/bench_human.py, not here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.hearing.whisper import ModelUnavailable, WhisperRecognizer, WhisperTranscriber, verify_model
+from voicecoach.cli.main import build_pipeline
+from voicecoach.hearing.recognizer import understand
+from voicecoach.content.vocabulary import Vocabulary
+from tests.support.paths import AUDIO
+
+HUMAN = AUDIO / "human"
+CONTEXT = {"yes": "yesno", "no": "yesno", "three": "pain", "two": "pain", "up": "movement", "down": "movement",
+           "stop": "rating"}
+INTENT = {"yes": "yes", "no": "no", "three": "score:3", "two": "score:2", "up": "moved:up",
+          "down": "moved:down", "stop": "stop"}
+
+
+def human(word: str, lead_s: float = 0.5, tail_s: float = 0.7) -> bytes:
+    with wave.open(str(HUMAN / f"{word}.wav"), "rb") as w:
+        pcm = w.readframes(w.getnframes())
+    return b"\0" * int(lead_s * 32000) + pcm + b"\0" * int(tail_s * 32000)
+
+
+@pytest.fixture(scope="module")
+def whisper(library):
+    return WhisperRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
+
+
+def hear(recognizer, pcm: bytes, context: str):
+    pipeline = build_pipeline(recognizer)
+    pipeline.set_context(context)
+    return pipeline.hear_all(pcm)
+
+
+@pytest.mark.parametrize("word", sorted(INTENT))
+def test_human_answers_are_understood_in_their_context(whisper, word):
+    heard = hear(whisper, human(word), CONTEXT[word])
+    assert [(h.intent, h.engine) for h in heard] == [(INTENT[word], "whisper")], heard
+
+
+@pytest.mark.parametrize("word,context", [("yes", "rating"), ("three", "yesno"), ("up", "pain"), ("go", "exercise"),
+                                          ("go", "menu"), ("no", "movement")])
+def test_words_that_are_not_answers_here_are_refused(whisper, word, context):
+    heard = hear(whisper, human(word), context)
+    assert heard and all(h.intent is None for h in heard), heard
+    assert all(h.reason in ("no phrase", "not speech", "low confidence") for h in heard)
+
+
+def test_noise_and_silence_are_never_answers(whisper):
+    rng = np.random.default_rng(5)
+    swell = 1 + 0.8 * np.sin(np.arange(16000 * 8) / 16000 * 2 * np.pi * 0.3)
+    noise = (rng.standard_normal(16000 * 8) * 2000 * swell).astype("<i2").tobytes()
+    for context in ("yesno", "pain", "menu"):
+        assert all(h.intent is None for h in hear(whisper, noise, context))
+    assert hear(whisper, b"\0" * 32000 * 2, "yesno") == []
+
+
+def test_a_sentence_is_never_an_answer(whisper, tmp_path):
+    raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
+    subprocess.run(["espeak-ng", "-w", str(raw), "yes please, a large oat milk latte and a muffin"], check=True)
+    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.4", "0.6"],
+                   check=True)
+    with wave.open(str(out), "rb") as w:
+        heard = hear(whisper, w.readframes(w.getnframes()), "yesno")
+    assert heard and all(h.intent is None for h in heard), heard
+
+
+def test_the_weights_are_checked_before_loading(tmp_path):
+    fake = tmp_path / "model"
+    fake.mkdir()
+    (fake / "model.bin").write_bytes(b"not the model")
+    with pytest.raises(ModelUnavailable, match="not the expected model"):
+        verify_model(fake)
+    with pytest.raises(ModelUnavailable, match="not the expected model"):
+        WhisperTranscriber(folder=fake)
+
+
+def test_a_damaged_model_falls_back_to_pocketsphinx(tmp_path, monkeypatch):
+    """The coach still listens, with the reason said, if Whisper's weights are not the pinned ones."""
+    from voicecoach.hearing import whisper as asr_whisper
+    from voicecoach.cli.main import build_recognizer
+    from voicecoach.settings.schema import ListeningSettings
+    monkeypatch.setattr(asr_whisper, "MODEL_SHA256", "0" * 64)
+    from voicecoach.content.loader import load_library
+    vocab = Vocabulary.load().with_routines(load_library(include_user=False).spoken_names())
+    rec = build_recognizer(vocab, ListeningSettings(engine="whisper"))
+    assert rec.engine == "pocketsphinx"
+
+
+def test_transcripts_map_to_intents_only_by_exact_phrase(vocabulary):
+    assert understand(vocabulary, "Two.", "pain") == ("score:2", "accepted")
+    assert understand(vocabulary, "Yes, please.", "yesno") == ("yes", "accepted")
+    assert understand(vocabulary, "Yes, I think so.", "yesno") == (None, "no phrase")
+    assert understand(vocabulary, "...", "yesno") == (None, "no words")
+
+
+def test_hear_json_reports_engine_transcript_and_intent_or_reason(tmp_path):
+    files = []
+    for word in ("yes", "go"):
+        files.append(tmp_path / f"{word}.wav")
+        with wave.open(str(files[-1]), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+            w.writeframes(human(word))
+    out = subprocess.run([sys.executable, "-m", "voicecoach", "hear", "--json", "--listen-for", "yesno", *map(str, files)],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["engine"], r["intent"]) for r in rows] == [("whisper", "yes"), ("whisper", None)], rows
+    assert rows[0]["text"].lower().startswith("yes") and rows[0]["reason"] == "accepted"
+    assert rows[1]["reason"] in ("no phrase", "not speech", "low confidence")
+
+
+class _NoModel:
+    """The decision rules need no model: they judge two transcripts."""
+
+
+def _t(text, logprob=-0.2, no_speech=0.2):
+    from voicecoach.hearing.whisper import Transcript
+    return Transcript(text, logprob, no_speech, 2, 10.0)
+
+
+@pytest.fixture
+def judge(vocabulary):
+    return WhisperRecognizer(vocabulary, transcriber=_NoModel()).judge
+
+
+def test_a_plain_match_is_accepted_unless_the_prompted_decode_heard_another_answer(judge):
+    assert judge(_t("No."), _t("No."), "yesno").intent == "no"
+    assert judge(_t("No."), _t("Now."), "yesno").intent == "no"
+    r = judge(_t("Yes."), _t("No."), "yesno")
+    assert (r.intent, r.reason) == (None, "ambiguous")
+
+
+def test_a_prompted_match_needs_confidence_and_less_for_stop(judge):
+    assert judge(_t("Stock."), _t("Stop.", logprob=-0.8), "exercise").intent == "stop"   # never miss a stop
+    r = judge(_t("Yet."), _t("Yes.", logprob=-0.8), "yesno")
+    assert (r.intent, r.reason) == (None, "low confidence")                               # never guess a branch
+    assert judge(_t("Yet."), _t("Yes.", logprob=-0.3), "yesno").intent == "yes"
+    assert judge(_t("Stock."), _t("Stop.", logprob=-1.3), "exercise").intent is None
+
+
+def test_no_speech_is_never_an_answer(judge):
+    r = judge(_t("Yes.", no_speech=0.9), _t("Yes.", no_speech=0.9), "yesno")
+    assert (r.intent, r.reason) == (None, "not speech")
+
+
+def test_okay_is_not_a_yes(vocabulary):
+    assert vocabulary.match("Okay.", vocabulary.intents_for("yesno")) is None
+    assert vocabulary.match("Four, four,", vocabulary.intents_for("pain")) == "score:4"

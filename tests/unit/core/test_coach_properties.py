@@ -1,0 +1,367 @@
+"""Property-based tests of the pure coach (Hypothesis): generated sessions, invariants.
+
+Each example is one session over a shipped routine or the menu, with the safety screen
+on or off, check-ins on or off, and sometimes a safety stop remembered from last time.
+A *person* is drawn first: the few commands they tend to use and a favourite answer per
+question kind. Then a random stretch of events: what the recognizer can return in that
+context, intents it cannot, not-understood, silence, time passing (to the end of a wait
+or part of it), pause/resume/skip/back/repeat/stop/pain/worse at any point. Then the
+person cooperates (answers, resumes, lets time pass) and the session must end. A session
+that ends with a safety stop is followed by the next one, built from the history the way
+``voicecoach`` builds it.
+
+Invariants, checked after every event (``Observer``): a branch or safety-screen outcome
+is only taken after the answer selecting it was heard in that question (its answer record
+names that question and intent); after "stop", "pain" or "worse" no hold starts before a
+heard "yes"; "pain", "stop" and "worse" during a hold end it at once and ask whether to go
+on; any red-flag "yes" ends with urgent-care advice; worse in both directions ends with
+the stop-and-consult advice; pain spreading down the leg or rising by 3 ends the session;
+a remembered safety stop is named first and asked about; every session ends, no question
+is entered more than twice while the person only answers (the assessment's rounds are
+limited); seconds left are never negative, no hold of under a second is announced; no
+exception.
+
+CI (``CI=true``): derandomized, no example database, a fixed number of examples.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from voicecoach.cli import main as cli
+from voicecoach.core import events as ev
+from voicecoach.core.coach import Coach
+from voicecoach.content.loader import load_library
+from voicecoach.core.program import Question
+from voicecoach.store.history import Store
+from voicecoach.content.vocabulary import START_PREFIX, Vocabulary
+
+from tests.support.fakes import FakeClock
+
+LIBRARY = load_library(include_user=False)
+VOCAB = Vocabulary.load().with_routines(LIBRARY.spoken_names())
+ROUTINES = sorted(LIBRARY.routines) + [None]  # None: the menu
+ALL_INTENTS = sorted(VOCAB.phrases)
+COMMANDS = ("pause", "resume", "skip", "back", "repeat", "stop", "pain", "worse", "help", "time_left",
+            "longer", "shorter", "slower", "faster")
+STOPS = ("stop", "pain", "worse")
+GO_ON = "Do you want to go on with the session?"
+REMEMBERED = {  # safety stops as the history keeps them (reason, advice)
+    "red flag": ("You told me about a new change in bladder or bowel control.",
+                 "Please do not exercise now. This needs urgent medical care. Contact a doctor or emergency "
+                 "services today."),
+    "worse": ("Both bending and arching made your leg worse.",
+              "Both bending and arching made your leg worse. Let's stop here. Please rest, and talk to a doctor "
+              "or physiotherapist before you exercise again."),
+}
+MAX_EVENTS = 20_000  # a cooperative session that has not ended by then never will
+ON_CI = bool(os.environ.get("CI"))
+EXAMPLES = int(os.environ.get("VOICECOACH_PROPERTY_EXAMPLES", "2500"))
+PROFILE = settings(max_examples=EXAMPLES, deadline=None, derandomize=ON_CI, database=None if ON_CI else
+                   settings.default.database, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+                   print_blob=True)
+SPEAKS_SAFETY_STOP = "safety_stop" in inspect.signature(Coach).parameters
+STATS = {"sessions": 0, "events": 0}
+
+
+class Violation(AssertionError):
+    pass
+
+
+@dataclass
+class Person:
+    """What one generated person tends to do."""
+
+    commands: tuple[str, ...]           # the few commands they use
+    favourite: dict[str, int]           # context -> index of the answer they give when cooperating
+    command_share: int                  # percent of their random events that are commands
+    red_flag: bool                      # answers "yes" to the safety questions when cooperating
+
+
+@dataclass
+class Observer:
+    """Watches one session's events and replies and checks the invariants."""
+
+    coach: Coach
+    clock: FakeClock
+    remembered: tuple[str, str] | None = None   # (reason, advice) from last time, if any
+    said: list[str] = field(default_factory=list)
+    records: list[tuple[str, dict]] = field(default_factory=list)
+    ended: str | None = None
+    listen: ev.Listen | None = None
+    wait: ev.Wait | None = None
+    gate: int | None = None           # pc of the branching question being asked
+    asked: int | None = None          # pc of the question (any) last asked
+    menu: bool = False                # the menu is being asked
+    awaiting_yes: bool = False        # stop/pain/worse heard, no "yes" since
+    pain_base: int | None = None
+    place_base: int | None = None
+    flexion_worse: bool = False
+    screen_answers: set[str] = field(default_factory=set)
+    entered: dict[int, int] = field(default_factory=dict)  # question pc -> times entered (cooperative part)
+    counting: bool = False
+    first_listen_checked: bool = False
+
+    # -- driving ------------------------------------------------------------------------
+    def start(self) -> None:
+        self._take(None, self.coach.start())
+
+    def send(self, event: ev.Event) -> None:
+        STATS["events"] += 1
+        before = self._snapshot()
+        reply = self.coach.handle(event)
+        self._check(before, event, reply)
+        self._take(event, reply)
+
+    # -- what the coach asked for -----------------------------------------------------------
+    def _take(self, event, reply: list[ev.Action]) -> None:
+        if not reply or not isinstance(reply[-1], (ev.Listen, ev.End)):
+            raise Violation(f"a reply must end with Listen or End: {reply}")
+        self.listen = next((a for a in reversed(reply) if isinstance(a, ev.Listen)), None)
+        self.wait = next((a for a in reply if isinstance(a, ev.Wait)), None)
+        for a in reply:
+            if isinstance(a, ev.Say):
+                self.said.append(a.text)
+                if re.search(r"(^|\D)(0|-\d+) seconds?\b", a.text):
+                    raise Violation(f"said a hold of under a second: {a.text!r}")
+            elif isinstance(a, ev.Record):
+                self.records.append((a.kind, a.data))
+            elif isinstance(a, ev.Cue) and a.name == "start" and self.awaiting_yes:
+                raise Violation("a hold started after stop/pain/worse without a heard yes")
+            elif isinstance(a, ev.End):
+                self.ended = a.reason
+        left = self.coach.seconds_left()
+        if left < 0:
+            raise Violation(f"seconds left is negative: {left}")
+        # where the coach now asks something that only an answer may settle
+        pc, program = self.coach.pc, self.coach.program
+        asking = self.listen is not None and self.listen.timeout_s is not None and self.ended is None
+        question = program[pc] if 0 <= pc < len(program) and isinstance(program[pc], Question) else None
+        if asking and question is not None and self.listen.context == question.context \
+                and any(isinstance(a, ev.Say) and a.text == question.prompt for a in reply):
+            if self.asked != pc and self.counting:  # entered, not asked again (repeat, resume)
+                self.entered[pc] = self.entered.get(pc, 0) + 1
+            self.asked = pc
+            self.gate = pc if question.answers else None
+        if asking and self.listen.context == "menu":
+            self.menu = True
+        if self.remembered and not self.first_listen_checked and self.listen is not None:
+            self.first_listen_checked = True
+            if self.listen.context != "yesno" or not any("Last time" in s and self.remembered[0] in s
+                                                         for s in self.said):
+                raise Violation(f"a remembered safety stop was not named and asked about first: {self.said}")
+
+    def _snapshot(self):
+        return dict(gate=self.gate, menu=self.menu, mode=self.coach.mode.name, listen=self.listen, wait=self.wait)
+
+    # -- the invariants ---------------------------------------------------------------------
+    def _check(self, before, event, reply: list[ev.Action]) -> None:
+        heard = event.intent if isinstance(event, ev.Heard) else None
+        records = [(a.kind, a.data) for a in reply if isinstance(a, ev.Record)]
+        says = [a.text for a in reply if isinstance(a, ev.Say)]
+        end = next((a.reason for a in reply if isinstance(a, ev.End)), None)
+        program = self.coach.program
+        if heard == "back":
+            self.flexion_worse = False  # the way back can revisit either branch
+        # stop, pain, worse
+        listening_for = before["listen"].context if before["listen"] else None
+        takes_worse = listening_for == "rating"
+        if heard in STOPS and not (heard == "worse" and takes_worse):
+            if end is None:
+                self.awaiting_yes = True
+            running = before["mode"] == "HOLDING"
+            if running and not any(k == "hold" and d.get("completed") is False for k, d in records):
+                raise Violation(f"{heard!r} during a hold did not end it at once: {reply}")
+            if running and end is None and GO_ON not in says:
+                raise Violation(f"{heard!r} during a hold did not ask whether to go on: {says}")
+        if heard == "yes" and listening_for == "yesno":
+            self.awaiting_yes = False
+        # a branch is taken only after the answer that selects it, heard in that question
+        gate = before["gate"]
+        if gate is not None and (self.coach.pc != gate or end is not None):
+            q = program[gate]
+            answered = [d for k, d in records if k == "answer" and d.get("question") == q.qid]
+            went_back = heard == "back" and self.coach.pc < gate and end is None
+            if not (went_back or end == "stopped" or (answered and heard in q.answers
+                                                      and answered[0]["intent"] == heard)):
+                raise Violation(f"left the question {q.prompt!r} without its answer (event {event}, "
+                                f"end {end}): {says}")
+            if answered and q.block.routine == "safety-screen" and heard == "yes":
+                if end != "safety" or not any("urgent medical care" in s for s in says):
+                    raise Violation(f"a red-flag yes did not end with urgent-care advice: {says}")
+            if answered and q.block.routine == "safety-screen" and heard == "no":
+                self.screen_answers.add(q.qid)
+            if answered and q.block.routine == "assessment" and q.context == "rating":
+                exercise = next(i.block.exercise for i in reversed(program[:gate]) if i.block.exercise)
+                if exercise == "knees-to-chest":
+                    self.flexion_worse = heard == "worse"
+                elif exercise == "prone-elbows" and heard == "worse" and self.flexion_worse:
+                    if end != "safety" or not any("talk to a doctor or physiotherapist" in s for s in says):
+                        raise Violation(f"worse in both directions did not stop with advice: {says}")
+            if answered and q.qid == "safety/clinician-seen" and self.remembered:
+                if heard == "no" and (end != "safety" or self.remembered[1] not in says):
+                    raise Violation(f"'not seen by a clinician' did not end with the same advice: {says}")
+                if heard == "yes" and not any("safety questions" in s for s in says):
+                    raise Violation(f"'seen by a clinician' did not lead to the safety questions: {says}")
+            self.gate = self.asked = None
+        if before["menu"] and self.coach.mode.name != "MENU" and self.coach.mode.name != "PAUSED" \
+                and self.coach.mode.name != "CONFIRM_STOP":
+            chose = any(k == "answer" and d.get("question") == "menu" for k, d in records)
+            if not (chose or end == "stopped"):
+                raise Violation(f"left the menu without a choice (event {event}, end {end}): {says}")
+            self.menu = False
+        if any(k == "screen_passed" for k, _ in records):
+            screen = [i.qid for i in program if isinstance(i, Question) and i.block.routine == "safety-screen"]
+            if not set(screen) <= self.screen_answers:
+                raise Violation(f"screen recorded as passed with unanswered questions: {set(screen) - self.screen_answers}")
+        # check-ins: pain spreading down the leg or rising by 3 stops the session
+        for kind, data in records:
+            if kind != "check" or data.get("value") is None:
+                continue
+            if data["kind"] == "pain":
+                score = int(data["value"])
+                self.pain_base = score if self.pain_base is None else self.pain_base
+                if score >= self.pain_base + 3 and end != "safety":
+                    raise Violation(f"pain rose from {self.pain_base} to {score} and the session went on")
+            if data["kind"] == "location":
+                where = [i.split(":")[1] for i in VOCAB.answers_for("location")].index(data["value"])
+                self.place_base = where if self.place_base is None else self.place_base
+                if where > self.place_base and end != "safety":
+                    raise Violation("the pain spread down the leg and the session went on")
+        if self.ended is not None:
+            raise Violation("an event was handled after the end")
+
+
+# ---------------------------------------------------------------------------- generating
+def people():
+    return st.builds(
+        Person,
+        commands=st.lists(st.sampled_from(COMMANDS), min_size=1, max_size=3, unique=True).map(tuple),
+        favourite=st.fixed_dictionaries({c: st.integers(0, 10) for c in VOCAB.contexts}),
+        command_share=st.sampled_from([10, 40, 70]),
+        red_flag=st.sampled_from([False, False, False, True]),
+    )
+
+
+def random_event(data, obs: Observer, person: Person) -> ev.Event:
+    """Anything at all that can happen now (and some things that cannot)."""
+    listen = obs.listen
+    roll = data.draw(st.integers(0, 99), label="roll")
+    if obs.wait is not None and roll < 90:  # time passes before whatever comes next
+        share = data.draw(st.sampled_from([1.0, 0.0, 0.6, 0.99]), label="time")
+        obs.clock.t = max(obs.clock.t, obs.clock.t + share * (obs.wait.until - obs.clock.t))
+    if roll < person.command_share:
+        return ev.Heard(data.draw(st.sampled_from(person.commands), label="command"))
+    if roll < 80:
+        return ev.Heard(data.draw(st.sampled_from(listen.intents), label="intent"))
+    if roll < 84:
+        return ev.Heard(data.draw(st.sampled_from(ALL_INTENTS), label="any intent"))
+    if roll < 87:
+        return ev.NotUnderstood("a large latte please")
+    if roll < 90:
+        return ev.Silence()
+    if obs.wait is None:
+        obs.clock.t += data.draw(st.sampled_from([0.5, 5.0, 60.0]), label="idle")
+    return ev.Tick()
+
+
+def cooperative_event(obs: Observer, person: Person) -> ev.Event:
+    """What a person who only answers does: time passes, resume if paused, answer."""
+    listen = obs.listen
+    if obs.wait is not None:
+        obs.clock.t = max(obs.clock.t, obs.wait.until)
+        return ev.Tick()
+    if listen.timeout_s is None:
+        return ev.Heard("resume")
+    answers = VOCAB.answers_for(listen.context)
+    q = obs.coach.program[obs.coach.pc] if obs.coach.pc < len(obs.coach.program) else None
+    if isinstance(q, Question) and q.block.routine == "safety-screen" and obs.gate == obs.coach.pc:
+        return ev.Heard("yes" if person.red_flag else "no")
+    if listen.context == "menu":
+        answers = tuple(i for i in answers if i.startswith(START_PREFIX))
+    return ev.Heard(answers[person.favourite[listen.context] % len(answers)])
+
+
+def play(data, routine, screen, checkins, remembered, person, prefix) -> Observer:
+    clock = FakeClock()
+    kw = {}
+    if remembered and SPEAKS_SAFETY_STOP:
+        from voicecoach.core.safety import SafetyStop
+        kw["safety_stop"] = SafetyStop(*remembered)
+    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=screen, checkins=checkins, **kw)
+    obs = Observer(coach, clock, remembered=remembered)
+    STATS["sessions"] += 1
+    obs.start()
+    for _ in range(prefix):
+        if obs.ended:
+            break
+        obs.send(random_event(data, obs, person))
+    obs.counting = True
+    for _ in range(MAX_EVENTS):
+        if obs.ended:
+            break
+        obs.send(cooperative_event(obs, person))
+        over = [pc for pc, n in obs.entered.items() if n > 2]
+        if over:
+            q = coach.program[over[0]]
+            raise Violation(f"the question {q.prompt!r} was entered {obs.entered[over[0]]} times "
+                            "while the person only answered: rounds are not limited")
+    if not obs.ended:
+        raise Violation(f"the session did not end within {MAX_EVENTS} cooperative events")
+    return obs
+
+
+def next_session(first: Observer, routine, checkins) -> tuple[Coach, tuple[str, str] | None]:
+    """The session after ``first``, set up from its history as ``voicecoach`` does."""
+    store = Store(Path(":memory:"))
+    store.begin_session(routine)
+    for kind, data in first.records:
+        store.record(kind, data)
+    kw = {}
+    if hasattr(cli, "last_safety_stop"):
+        kw["safety_stop"] = cli.last_safety_stop(store)
+    remembered = (kw["safety_stop"].reason, kw["safety_stop"].advice) if kw.get("safety_stop") else None
+    stored = store.get_fact("safety_stop") or {}
+    clock = FakeClock()
+    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=not store.get_fact("screen_passed", False),
+                  checkins=checkins, notices=cli._notices(store), **kw)
+    store.close()
+    return coach, clock, remembered or (stored.get("reason") or "<the reason>", stored.get("advice") or "")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report(request):
+    yield
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture and STATS["sessions"]:  # the figure the closing note quotes: shown, not captured
+        with capture.global_and_fixture_disabled():
+            print(f"\ncoach properties: {STATS['sessions']} sessions, {STATS['events']} events")
+
+
+@PROFILE
+@given(data=st.data(), routine=st.sampled_from(ROUTINES), screen=st.booleans(), checkins=st.booleans(),
+       remembered=st.sampled_from([None, None, None, *REMEMBERED.values()]), person=people(),
+       prefix=st.integers(0, 60))
+def test_generated_sessions_keep_the_safety_invariants(data, routine, screen, checkins, remembered, person, prefix):
+    first = play(data, routine, screen, checkins, remembered, person, prefix)
+    if first.ended != "safety":
+        return
+    # a safety end is remembered: the next session names it and asks first
+    coach, clock, remembered = next_session(first, routine, checkins)
+    obs = Observer(coach, clock, remembered=remembered)
+    STATS["sessions"] += 1
+    obs.start()
+    obs.counting = True
+    for _ in range(MAX_EVENTS):
+        if obs.ended:
+            break
+        obs.send(cooperative_event(obs, person))
+    assert obs.ended

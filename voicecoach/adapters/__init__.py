@@ -1,1 +1,0 @@
-"""Device adapters. Each device library is imported in exactly one module here."""

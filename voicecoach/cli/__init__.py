@@ -1,0 +1,1 @@
+"""The command line: parser, composition root and one module per command."""

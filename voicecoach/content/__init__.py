@@ -1,0 +1,1 @@
+"""Content: routines, their loader and the vocabulary, all data."""

@@ -1,0 +1,1 @@
+"""The pure core: the coach's state machine, its program and its rules. No I/O."""

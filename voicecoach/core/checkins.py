@@ -1,0 +1,91 @@
+"""Check-ins (pain score, where the pain reaches, how it moved) and the trend rules.
+
+A check-in records without choosing a branch, so it may be skipped. Its answers are
+compared with the first ones of the session (the *baseline*): pain that reaches further
+down the leg, or a score 3 or more points higher, is a warning sign that stops the session.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from voicecoach.core import events as ev
+from voicecoach.core.program import Question
+from voicecoach.content.vocabulary import Vocabulary
+
+CHECK_IN_ROUTINE = "check-in"
+CHECK_CONTEXTS = ("pain", "location", "movement")
+SCORE_RISE_LIMIT = 3  # points on the 0-10 scale since the start of the session
+MOVEMENT_REPLIES = {"up": "Good. Pain moving up toward the back is a good sign.",
+                    "down": "Noted. Pain moving down the leg is a warning sign; tell me if it grows.",
+                    "stayed": "Okay."}
+
+
+def is_check(q) -> bool:
+    """A check-in question: it records, it does not branch, it may be skipped."""
+    return isinstance(q, Question) and not q.answers and q.context in CHECK_CONTEXTS
+
+
+def trend_advice(warning: str) -> str:
+    """What the coach says when a trend rule stops the session."""
+    return (f"{warning} That is a warning sign, so we'll stop here. Please rest, and contact a "
+            "doctor or physiotherapist before you exercise again.")
+
+
+class CheckIns:
+    """The session's check-in answers, measured against its first ones."""
+
+    def __init__(self, vocabulary: Vocabulary):
+        self.vocab = vocabulary
+        #: first pain score (0-10) and location index (0 = back ... 5 = foot) of the session
+        self.baseline: dict[str, int] = {}
+
+    @property
+    def locations(self) -> list[str]:
+        """Places the pain can reach, from the back down to the foot."""
+        return [i.split(":", 1)[1] for i in self.vocab.answers_for("location")]
+
+    def keep_baseline(self, answers: Mapping[str, str]) -> None:
+        """Start from the answers of an interrupted session (kind -> value)."""
+        if answers.get("pain") is not None:
+            self.baseline["pain"] = int(answers["pain"])
+        if answers.get("location") in self.locations:
+            self.baseline["location"] = self.locations.index(answers["location"])
+
+    def takes(self, q: Question, intent: str) -> bool:
+        return is_check(q) and intent in self.vocab.answers_for(q.context)
+
+    def options(self, q: Question) -> str:
+        if q.context == "pain":
+            return "a number from zero to ten, or skip"
+        return self.vocab.describe(self.vocab.answers_for(q.context)) + ", or skip"
+
+    def answer(self, q: Question, intent: str, text: str, out: list[ev.Action]) -> tuple[str, str] | None:
+        """Record a check-in answer. If a trend rule is broken, return the warning to say
+        now and the reason to name at the next session."""
+        kind, value = q.context, intent.split(":", 1)[1]
+        phase = "before" if kind not in self.baseline else "later"
+        out.append(ev.Record("check", {"kind": kind, "value": value, "phase": phase, "question": q.qid,
+                                       "text": text}))
+        if kind == "pain":
+            score = int(value)
+            start = self.baseline.setdefault("pain", score)
+            if score >= start + SCORE_RISE_LIMIT:
+                return (f"Your pain has gone up from {start} to {score} since we started.",
+                        f"Your pain went up from {start} to {score} during the session.")
+        elif kind == "location":
+            where = self.locations.index(value)
+            start = self.baseline.setdefault("location", where)
+            if where > start:
+                return (f"The pain now reaches your {value}, further down your leg than when we "
+                        f"started, at your {self.locations[start]}.",
+                        f"The pain spread further down your leg, from your {self.locations[start]} "
+                        f"to your {value}.")
+        elif kind == "movement":
+            out.append(ev.Say(MOVEMENT_REPLIES[value]))
+        return None
+
+    @staticmethod
+    def skip(q: Question, out: list[ev.Action]) -> None:
+        out.append(ev.Record("check", {"kind": q.context, "value": None, "question": q.qid, "skipped": True}))
+        out.append(ev.Say("Skipped."))

@@ -1,0 +1,1 @@
+"""Devices: the PortAudio microphone and loudspeaker."""

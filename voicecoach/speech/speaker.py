@@ -1,0 +1,91 @@
+"""The Speaker port in voice: synthesize (hibari or espeak-ng, see ``speech_engines.py``),
+play through PortAudio.
+
+Playing the samples ourselves means speech can be cut off, the coach knows exactly
+when it stopped talking (the listener ignores the microphone until then, so the coach
+never hears itself), and repeated sentences (countdown numbers, prompts) come from a
+cache. The output stream runs at the engine's rate (24 kHz for hibari, 22050 Hz for
+espeak-ng) and the cue sounds are rendered at that rate, so one stream plays both.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+from voicecoach.speech import cues
+
+
+class VoiceSpeaker:
+    ECHO_TAIL_S = 0.3  # room echo and buffering after the last sample (s)
+
+    def __init__(self, synth, loudspeaker, cache_size: int = 256, captions=None, cue_sounds: bool = True):
+        self.synth = synth
+        self.loudspeaker = loudspeaker
+        self.cache: OrderedDict[str, bytes] = OrderedDict()
+        self.cache_size = cache_size
+        self.captions = captions  # a Speaker that shows the text (or None)
+        self.cue_sounds = cue_sounds
+        self.quiet_from = 0.0  # monotonic time (s) after which the microphone may listen again
+        self.last_first_audio_s: float | None = None
+        self._cues = {name: cues.load(name, rate=loudspeaker.rate) for name in cues.CUES}
+
+    def pcm_for(self, text: str) -> bytes:
+        pcm = self.cache.get(text)
+        if pcm is not None:
+            self.cache.move_to_end(text)
+            return pcm
+        pcm, rate = _interruptible(self.synth.synthesize, text)
+        if rate != self.loudspeaker.rate:
+            raise RuntimeError(f"speech at {rate} Hz but the output runs at {self.loudspeaker.rate} Hz")
+        self.cache[text] = pcm
+        if len(self.cache) > self.cache_size:
+            self.cache.popitem(last=False)
+        return pcm
+
+    def say(self, text: str) -> None:
+        if self.captions:
+            self.captions.say(text)
+        t0 = time.perf_counter()
+        pcm = self.pcm_for(text)
+        self._play(pcm, t0)
+
+    def cue(self, name: str) -> None:
+        if self.cue_sounds and name in self._cues:
+            self._play(self._cues[name], time.perf_counter())
+
+    def _play(self, pcm: bytes, t0: float) -> None:
+        def first():
+            self.last_first_audio_s = time.perf_counter() - t0
+        self.quiet_from = float("inf")
+        try:
+            self.loudspeaker.play(pcm, on_first_chunk=first)
+        finally:
+            self.quiet_from = time.monotonic() + self.loudspeaker.latency_s + self.ECHO_TAIL_S
+
+    def stop(self) -> None:
+        """Cut off speech in progress (from another thread)."""
+        self.loudspeaker.stop()
+
+
+def _interruptible(work, *args):
+    """``work(*args)`` on a helper thread, waited for in short steps: a long synthesis runs in
+    native code, where Ctrl-C would wait for it to finish; here it stops the coach at once
+    (the helper's result is then dropped)."""
+    result: list = []
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            result.append(work(*args))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="synthesis", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.05)
+    if failure:
+        raise failure[0]
+    return result[0]

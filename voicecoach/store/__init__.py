@@ -1,0 +1,1 @@
+"""The store: session history (SQLite) and its report."""

@@ -1,0 +1,1 @@
+"""Views: the view model, the terminal floor view and the web view."""

@@ -1,0 +1,162 @@
+"""The live web view: one page, readable across the room, that follows the coach.
+
+A small Starlette app served by uvicorn in a background thread. The page (``web/live.html``,
+everything inline: it works with no network beyond this machine) gets the one
+:class:`~voicecoach.views.model.ViewState` pushed as Server-Sent Events on every change, and
+four times a second while a countdown runs or a microphone level is shown. ``/history`` shows the pain chart of the
+history (``report.write_chart``), ``/pictures/NAME.svg`` the position drawings.
+
+It binds 127.0.0.1 unless ``lan`` is set (the setting ``view.web_lan``): the page shows
+what the coach says and hears, so anyone on the network could read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+from voicecoach.views.model import ViewModel, ViewState
+
+WEB = Path(__file__).parent / "pages"
+TICK_S = 0.25  # real seconds between pushes while a countdown runs
+LINGER_S = 1.0  # real seconds the last state is still served after the session ends
+
+
+class WebView:
+    """Serves the live page for ``model`` on ``http://host:port/`` (port 0: any free port)."""
+
+    def __init__(self, model: ViewModel, clock: Callable[[], float], history: Path | None = None,
+                 port: int = 8765, lan: bool = False, routine_dirs: Iterable[Path] = ()):
+        self.model, self.clock, self.history = model, clock, history
+        self.host = "0.0.0.0" if lan else "127.0.0.1"
+        self.port = port
+        self.routine_dirs = list(routine_dirs)
+        self._clients: set[asyncio.Queue] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server = None
+        self._thread: threading.Thread | None = None
+        model.watch(self._changed)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host == "0.0.0.0" else self.host
+        return f"http://{host}:{self.port}/"
+
+    def start(self) -> str:
+        """Start serving; returns the page's address once it accepts connections."""
+        import uvicorn
+        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="warning",
+                                lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="voicecoach-web", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(f"the web view could not listen on {self.host}:{self.port}")
+            time.sleep(0.02)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        time.sleep(LINGER_S if self._clients else 0)  # let open pages get the last state
+        self._server.should_exit = True
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    # ------------------------------------------------------------------ pushing state
+    def _changed(self, state: ViewState) -> None:
+        """From the session's thread: queue the new state for every open page."""
+        loop = self._loop
+        if loop is None or not self._clients:
+            return
+        snap = self.model.snapshot(self.clock())
+        for queue in list(self._clients):
+            loop.call_soon_threadsafe(queue.put_nowait, snap)
+
+    async def _stream(self, queue: asyncio.Queue):
+        try:
+            yield {"data": json.dumps(self.model.snapshot(self.clock()))}
+            while True:
+                try:
+                    snap = await asyncio.wait_for(queue.get(), TICK_S)
+                except asyncio.TimeoutError:
+                    snap = self.model.snapshot(self.clock())
+                    if snap["seconds_left"] is None and snap["level_db"] is None:
+                        yield {"comment": "still here"}  # keeps proxies and the page's watchdog calm
+                        continue
+                yield {"data": json.dumps(snap)}
+        finally:
+            self._clients.discard(queue)
+
+    # ------------------------------------------------------------------ the app
+    def app(self):
+        from sse_starlette.sse import EventSourceResponse
+        from starlette.applications import Starlette
+        from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+        from starlette.routing import Route
+
+        from voicecoach.content.routine import find_picture
+
+        async def live(request):
+            return HTMLResponse((WEB / "live.html").read_text())
+
+        async def events(request):
+            self._loop = asyncio.get_running_loop()
+            queue: asyncio.Queue = asyncio.Queue()
+            self._clients.add(queue)
+            return EventSourceResponse(self._stream(queue), ping=15)
+
+        async def state(request):
+            return JSONResponse(self.model.snapshot(self.clock()))
+
+        async def picture(request):
+            path = find_picture(request.path_params["name"], self.routine_dirs)
+            if path is None:
+                return PlainTextResponse("no such picture", status_code=404)
+            return FileResponse(path, media_type="image/svg+xml")
+
+        async def history_page(request):
+            return HTMLResponse((WEB / "history.html").read_text())
+
+        def chart_png() -> bytes | None:
+            from voicecoach.store.report import write_chart
+            from voicecoach.store.history import Store
+            store = Store(self.history)  # its own connection: this is the server's thread
+            try:
+                rows = store.summaries(limit=10_000)
+            finally:
+                store.close()
+            if not rows:
+                return None
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "chart.png"
+                write_chart(rows, out)
+                return out.read_bytes()
+
+        async def chart(request):
+            png = await asyncio.to_thread(chart_png)
+            if png is None:
+                return PlainTextResponse("No sessions yet: nothing to chart.", status_code=404)
+            return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+        return Starlette(routes=[Route("/", live), Route("/events", events), Route("/state", state),
+                                 Route("/pictures/{name}", picture), Route("/history", history_page),
+                                 Route("/history.png", chart)])
