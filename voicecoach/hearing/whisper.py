@@ -17,8 +17,12 @@ timestamps, a few tokens: answers are short):
   (average token log-probability >= ``min_logprob``; ``min_logprob_always`` for stop, pain and
   worse, which must never be missed), and never against a plain match of another intent.
 
-Both must also find speech (no-speech probability below ``max_no_speech``). The thresholds
-were chosen on the development recordings with ``scripts/bench_human.py``.
+Both must also find speech (no-speech probability below ``max_no_speech``), and the
+utterance must not be longer than what was written: Whisper often writes only the first words
+of a sentence ("Yes, please." for "Yes please, a large oat milk latte and a muffin"), so an
+accepted transcript is refused when the voiced time of the audio (:func:`voiced_s`) is more
+than ``VOICED_BASE_S`` plus ``VOICED_PER_WORD_S`` per written word. The thresholds were chosen on
+the development recordings with ``scripts/bench_human.py``.
 """
 
 from __future__ import annotations
@@ -57,6 +61,39 @@ def min_logprob_for_sensitivity(sensitivity: int) -> float:
 
 #: Answers are a few words: more tokens than this is a sentence, not an answer.
 MAX_NEW_TOKENS = 12
+#: An accepted transcript of N words may come from at most this much voiced audio (s):
+#: ``VOICED_BASE_S + N * VOICED_PER_WORD_S``. On the development recordings one-word answers
+#: have 0.2-0.9 s voiced; a sentence of which Whisper wrote two words has 2-3 s.
+VOICED_BASE_S = 0.8
+VOICED_PER_WORD_S = 0.5
+#: A 20 ms frame counts as voiced within this many dB of the loudest frame ...
+VOICED_RANGE_DB = 30.0
+#: ... and at least this many dB above the quietest tenth of the frames (the room).
+VOICED_ABOVE_FLOOR_DB = 10.0
+
+
+def voiced_s(pcm: bytes, rate: int = SAMPLE_RATE) -> float:
+    """Seconds of ``pcm`` (16-bit mono) that sound like the speaker rather than the room.
+
+    A frame is voiced when it is loud for this utterance (within ``VOICED_RANGE_DB`` of the
+    loudest 20 ms) and clearly above its quietest tenth, the room's floor: steady noise under
+    the word does not count, and neither do the silences the endpointer keeps around it."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    n = int(rate * 0.02)
+    frames = len(x) // n
+    if frames == 0:
+        return 0.0
+    power = (x[: frames * n].reshape(frames, n) ** 2).mean(axis=1) + 1e-3
+    db = 10 * np.log10(power)
+    floor = np.percentile(db, 10)
+    loud = db >= max(db.max() - VOICED_RANGE_DB, floor + VOICED_ABOVE_FLOOR_DB)
+    return float(loud.sum()) * 0.02
+
+
+def too_long_for(text: str, voiced: float) -> bool:
+    """True when ``voiced`` seconds of speech are more than ``text`` can have taken to say."""
+    words = len(text.split())  # as written, before repeats are merged: "Stop, stop." is two
+    return voiced > VOICED_BASE_S + VOICED_PER_WORD_S * max(1, words)
 
 
 class ModelUnavailable(RuntimeError):
@@ -184,10 +221,21 @@ class WhisperRecognizer:
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
         plain = self.transcriber.transcribe(pcm)
         prompted = self.transcriber.transcribe(pcm, self.prompt_for(context))
-        return self.judge(plain, prompted, context)
+        return self.judge(plain, prompted, context, voiced=voiced_s(pcm))
 
-    def judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:
-        """The intent of ``context`` the two decodes of one utterance support, or why none."""
+    def judge(self, plain: Transcript, prompted: Transcript, context: str,
+              voiced: float | None = None) -> Recognition:
+        """The intent of ``context`` the two decodes of one utterance support, or why none.
+
+        ``voiced``: seconds of speech in the utterance (:func:`voiced_s`); None skips the
+        check that the transcript accounts for all of it."""
+        found = self._judge(plain, prompted, context)
+        if found.intent and voiced is not None and too_long_for(found.text, voiced):
+            return Recognition(found.text, None, found.confidence, found.margin, found.decode_ms,
+                               "more than the phrase", self.engine)
+        return found
+
+    def _judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:
         decode_ms = plain.decode_ms + prompted.decode_ms
         a, why_a = understand(self.vocab, plain.text, context)
         b, why_b = understand(self.vocab, prompted.text, context)

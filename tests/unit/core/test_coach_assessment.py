@@ -71,11 +71,9 @@ def test_safety_screen_passed_is_recorded_once(play):
     assert p.reason == "done"
 
 
-def test_whole_program_runs_in_milliseconds_but_takes_minutes_of_clock(play):
-    import time
-    t0 = time.perf_counter()
+def test_whole_program_takes_minutes_of_the_injected_clock(play):
+    """The core never sleeps: the whole program runs on the fake clock, which moves by minutes."""
     p = play("full-program", ["moved:stayed", "better"], seconds_per_word=0.35)
-    assert time.perf_counter() - t0 < 2.0
     assert p.clock.now() > 10 * 60
 
 

