@@ -25,8 +25,27 @@ from voicecoach.store.history import Store
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.speech.captions import PrintSpeaker
 from voicecoach.content.vocabulary import Vocabulary
+from voicecoach.content.yamlio import shown
 
 CONTEXTS = ("menu", "rating", "yesno", "exercise", "pain", "location", "movement")
+
+
+# Exit codes (listed in the README): one meaning each, whatever the command.
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SESSION, EXIT_FILES, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141  # Ctrl-C; output into a closed pipe (128 + SIGPIPE, as shells do)
+
+
+def _number(kind, low: float, high: float, what: str):
+    """An argparse ``type``: a finite ``kind`` within ``low``..``high`` (else a usage error, exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not (low <= value <= high):  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: {what}")
+        return value
+    return parse
 
 
 def _routines_opt(parser: argparse.ArgumentParser) -> None:
@@ -38,14 +57,14 @@ def _play_opts(parser: argparse.ArgumentParser) -> None:
     _routines_opt(parser)
     parser.add_argument("--text", action="store_true",
                         help="typed mode: print what the coach says, read answers from stdin")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+    parser.add_argument("--speed", type=_number(float, 1e-3, 1e6, "0.001 to 1000000"), default=1.0, metavar="FACTOR",
                         help="compress all waiting by FACTOR (demos and tests; 1000 plays a program in a second)")
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
     parser.add_argument("--view", choices=("terminal", "web"),
                         help="web: also serve the live view as a local web page (setting view.web)")
-    parser.add_argument("--web-port", type=int, metavar="PORT", help="port of the web view (0: any free port)")
+    parser.add_argument("--web-port", type=_number(int, 0, 65535, "0 to 65535"), metavar="PORT", help="port of the web view (0: any free port)")
     _device_opts(parser)
 
 
@@ -97,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _routines_opt(hear)
 
     check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
-    check.add_argument("--seconds", type=float, default=8.0,
+    check.add_argument("--seconds", type=_number(float, 0.1, 3600, "0.1 to 3600 seconds"), default=8.0,
                        help="how long to wait for speech after the last thing heard (s)")
     _device_opts(check)
     _routines_opt(check)
@@ -112,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hist = sub.add_parser("history", help="recent sessions: date, routine, minutes, result")
     hist.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
-    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--limit", type=_number(int, 1, 1_000_000, "1 to 1000000 sessions"), default=20)
 
     rep = sub.add_parser("report", help="chart of pain score and location over time (PNG), or --csv")
     rep.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
@@ -122,16 +141,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    command = args.command or "menu"
-    handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines,
-                "validate": cmd_validate, "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
-                "report": cmd_report, "config": cmd_config}
+    """Every command's errors end here: one plain line on stderr and a documented exit code
+    (``EXIT_*``), never a traceback."""
     try:
+        args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
+        command = args.command or "menu"
+        handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines,
+                    "validate": cmd_validate, "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices,
+                    "history": cmd_history, "report": cmd_report, "config": cmd_config}
         return handlers[command](args)
     except KeyboardInterrupt:
-        print("\nStopped.", file=sys.stderr)
-        return 130
+        _say("\nStopped.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (``voicecoach history | head -1``): end quietly; point stdout at
+        # /dev/null so the interpreter's final flush does not complain either
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, AttributeError, ValueError):
+            pass
+        return EXIT_PIPE
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # raise SystemExit("voicecoach: --flag: problem")
+            _say(exc.code)
+            return EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a line
+        return _failure(exc)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, even if stderr itself is closed or a closed pipe."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _failure(exc: BaseException) -> int:
+    """The one line and exit code for an error no command handled itself."""
+    import sqlite3
+
+    from voicecoach.content.loader import RoutinesFolderError
+    if isinstance(exc, RoutinesFolderError):
+        _say(f"voicecoach: {exc}")
+        return EXIT_USAGE
+    if isinstance(exc, SettingsError):
+        _say(f"voicecoach: {' '.join(str(exc).splitlines())}")
+        return EXIT_USAGE
+    if isinstance(exc, sqlite3.Error):
+        _say(f"voicecoach: the history could not be read or written ({exc}); nothing was changed by this error")
+        return EXIT_FILES
+    if isinstance(exc, OSError):
+        where = f"{shown(str(exc.filename))}: " if exc.filename else ""
+        _say(f"voicecoach: {where}{exc.strerror or exc}")
+        return EXIT_FILES
+    if isinstance(exc, RecursionError):
+        _say("voicecoach: an input is nested too deeply to read")
+        return EXIT_FILES
+    _say(f"voicecoach: internal error ({type(exc).__name__}: {shown(' '.join(str(exc).splitlines())[:200])}); "
+         "please report it")
+    return EXIT_INTERNAL
 
 
 MY_ROUTINE = "my routine"
@@ -141,6 +211,8 @@ def _library(args, store: Store | None = None) -> Library:
     lib = load_library(args.routines)
     for err in lib.errors:
         print(f"warning: skipped routine: {err}", file=sys.stderr)
+    for warning in lib.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     _add_my_routine(lib, store)
     return lib
 
@@ -212,10 +284,15 @@ def cmd_validate(args) -> int:
         if isinstance(result, Routine):
             lib.routines[path.stem] = result
     bad = 0
+    from voicecoach.content.loader import text_warnings
+    for warning in lib.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in args.files:
         result = check_file(str(path), lib)
         if isinstance(result, Routine):
-            print(f"{path}: ok ({len(result.steps)} steps)")
+            for warning in text_warnings(str(path), result):
+                print(warning, file=sys.stderr)
+            print(f"{shown(str(path))}: ok ({len(result.steps)} steps)")
         else:
             for err in result:
                 print(err, file=sys.stderr)
