@@ -129,7 +129,8 @@ def test_the_countdown_is_large_and_the_picture_and_chart_show(browser, history)
         page.wait_for_function("document.getElementById('step').textContent === 'check in'", timeout=15000)
         coach.type("skip", "skip")
         page.wait_for_function(r"/^\d+$/.test(document.getElementById('countdown').textContent)", timeout=30000)
-        page.wait_for_selector("#picture svg", timeout=10000)
+        page.wait_for_selector("#picture:not(.hidden) img", timeout=10000)  # an image, never markup
+        assert page.eval_on_selector("#picture img", "img => img.naturalWidth") > 0
         page.wait_for_timeout(600)
         box = page.locator("#countdown").bounding_box()
         font_px = float(page.eval_on_selector("#countdown", "e => getComputedStyle(e).fontSize")[:-2])
