@@ -21,7 +21,7 @@ from voicecoach.content.routine import Routine
 from voicecoach.core.safety import SafetyStop
 from voicecoach.session.loop import Session
 from voicecoach.settings.schema import Settings, SettingsError, SettingsFile, SpeechSettings, settings_path
-from voicecoach.store.history import Store
+from voicecoach.store.history import Store, StoreError, open_for_session
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.speech.captions import PrintSpeaker
 from voicecoach.content.vocabulary import Vocabulary
@@ -393,7 +393,7 @@ def _log_heard(heard) -> None:
 # ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
     _stop_on_signals()
-    store = Store(args.history)
+    store = open_for_session(args.history, warn=lambda message: _say(f"warning: {message}"))
     lib = _library(args, store)
     settings = _settings(args, lib)
     routine_id = None
@@ -415,7 +415,8 @@ def cmd_play(args) -> int:
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
-        speaker, listener, live = PrintSpeaker(), TypedListener(coach.vocab, clock), False
+        speaker, live = PrintSpeaker(), False
+        listener = TypedListener(coach.vocab, clock, inp=BoundedLines(sys.stdin))
     else:
         speaker = build_speaker(settings.speech, captions=None)
         listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
@@ -450,6 +451,8 @@ def cmd_play(args) -> int:
         if web:
             web.stop()
         store.close()
+        if store.memory_only or store.unsaved:
+            _say(f"warning: this session's history could not be saved to {store.path}")
         _keep_adjustments(coach.adjustments, lib)
         if reason != "interrupted":
             for m in recovery.mics:
@@ -565,14 +568,71 @@ def _keep_adjustments(adjustments: dict, lib: Library) -> None:
     print(f"Saved to {settings_path()}: {changed}")
 
 
+def _stored_summaries(path: Path | None, limit: int) -> list[dict]:
+    """The sessions of a history, read from a copy (the file is never written); a missing
+    file has none (said on stderr), an unusable one ends the command (exit 4)."""
+    from voicecoach.store.history import default_path
+    target = path or default_path()
+    if not target.exists():
+        if path is not None:
+            _say(f"note: there is no history at {shown(str(target))}")
+        return []
+    try:
+        store = Store(target, readonly=True)
+    except StoreError as exc:
+        _say(f"voicecoach: {exc}")
+        raise SystemExit(EXIT_FILES) from None
+    try:
+        return store.summaries(limit)
+    except StoreError as exc:
+        _say(f"voicecoach: {exc}")
+        raise SystemExit(EXIT_FILES) from None
+    finally:
+        store.close()
+
+
+class BoundedLines:
+    """stdin for typed answers, every line read bounded to :data:`MAX_LINE` characters: a
+    longer line (``/dev/zero``, a binary file) ends the input with a message, as does a
+    closed stdin (``<&-``)."""
+
+    MAX_LINE = 4096  # characters; an answer is a few words
+
+    def __init__(self, inp):
+        self.inp = inp
+
+    def readline(self) -> str:
+        if self.inp is None:
+            return ""
+        try:
+            line = self.inp.readline(self.MAX_LINE + 1)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            _say(f"warning: typed input cannot be read ({exc}); stopping")
+            return ""
+        if len(line) > self.MAX_LINE or "\0" in line:
+            _say(f"warning: typed input is not lines of text (a line over {self.MAX_LINE} characters or a NUL); stopping")
+            self.inp = None
+            return ""
+        return line
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.inp) and self.inp.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.inp is None:
+            raise ValueError("no input")
+        return self.inp.fileno()
+
+
 def cmd_history(args) -> int:
     import datetime as dt
 
     from rich.console import Console
     from rich.table import Table
-    store = Store(args.history)
-    rows = store.summaries(args.limit)
-    store.close()
+    rows = _stored_summaries(args.history, args.limit)
     if not rows:
         print("No sessions yet.")
         return 0
@@ -593,13 +653,17 @@ def cmd_history(args) -> int:
 
 def cmd_report(args) -> int:
     from voicecoach.store.report import write_chart, write_csv
-    store = Store(args.history)
-    rows = store.summaries(limit=10_000)
-    out = args.out or store.path.with_name("report.png")
-    store.close()
+    from voicecoach.store.history import default_path
+    rows = _stored_summaries(args.history, 10_000)
+    out = args.out or (args.history or default_path()).with_name("report.png")
     if not rows:
         print("No sessions yet: nothing to chart.")
         return 1
+    for path in filter(None, (out, args.csv)):  # say why before drawing anything
+        if path.is_dir():
+            raise SystemExit(f"voicecoach: {shown(str(path))} is a folder; give a file name, e.g. {path / 'report.png'}")
+        if not path.parent.is_dir():
+            raise SystemExit(f"voicecoach: {shown(str(path))}: no folder {shown(str(path.parent))}")
     write_chart(rows, out)
     print(f"Chart saved to {out}")
     if args.csv:
