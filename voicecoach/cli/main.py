@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Every command's errors end here: one plain line on stderr and a documented exit code
     (``EXIT_*``), never a traceback."""
+    _pipe_errors_reach_main()
     try:
         args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
         command = args.command or "menu"
@@ -168,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a line
         return _failure(exc)
+
+
+def _pipe_errors_reach_main() -> None:
+    """rich ends the program itself (exit 1) on a closed pipe; let it reach :func:`main` instead,
+    so every command ends the same quiet way with :data:`EXIT_PIPE`."""
+    from rich.console import Console
+
+    def on_broken_pipe(console) -> None:
+        console.quiet = True
+        raise BrokenPipeError
+    Console.on_broken_pipe = on_broken_pipe
 
 
 def _say(line: str) -> None:

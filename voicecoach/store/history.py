@@ -397,7 +397,7 @@ FACT_SHAPES: dict[str, tuple] = {
 
 
 def _fits(value, shape: tuple) -> bool:
-    if not isinstance(value, shape[0]) and not (shape[0] is dict and value is None):
+    if not isinstance(value, shape[0]):  # (a stored null, a cleared fact, is taken before this)
         return False
     if shape[0] is dict and isinstance(value, dict):
         return all(isinstance(value.get(k), t) for k, t in shape[1].items())
