@@ -253,3 +253,16 @@ def test_the_app_refuses_other_hosts_and_sends_a_strict_policy():
     picture = client.get("/pictures/figure-4.svg")
     assert picture.headers["content-type"].startswith("image/svg+xml")
     assert "sandbox" in picture.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("".join(f"[t{i}]\nx = 1\n" for i in range(5000)), "entries"),
+    ("a = " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+    ("a = " + "{b = " * 50 + "1" + "}" * 50 + "\n", "nested"),
+], ids=["thousands-of-tables", "deep-arrays", "deep-tables"])
+def test_settings_files_too_big_or_deep_end_in_one_line(tmp_path, text, words):
+    (tmp_path / "config" / "voicecoach").mkdir(parents=True)
+    (tmp_path / "config" / "voicecoach" / "settings.toml").write_text(text)
+    done = cli("config", cwd=tmp_path)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err and words in err and len(err.splitlines()) == 1, err
