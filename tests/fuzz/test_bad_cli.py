@@ -88,6 +88,8 @@ CASES = [
     ("validate-reserved", ["validate", "config/voicecoach/routines/safety-screen.yaml"], 1, "shipped safety routine"),
     ("run-on-not-a-db", RUN + ["--history", "not-a-db.sqlite3"], 0, None),
     ("run-on-other-program", RUN + ["--history", "other-program.db"], 0, None),
+    ("stdout-closed", f"exec {sys.executable} -m voicecoach history --history good.sqlite3 >&-", 0, None),
+    ("stderr-closed", f"exec {sys.executable} -m voicecoach validate config/voicecoach/routines/evil.yaml 2>&-", 0, None),
     ("run-stdin-closed", f"exec {sys.executable} -m voicecoach {' '.join(RUN)} --history new.sqlite3 <&-", 0, None),
 ]
 

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     """Every command's errors end here: one plain line on stderr and a documented exit code
     (``EXIT_*``), never a traceback."""
     _pipe_errors_reach_main()
+    _closed_streams_to_devnull()
     try:
         args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
         command = args.command or "menu"
@@ -169,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a line
         return _failure(exc)
+
+
+def _closed_streams_to_devnull() -> None:
+    """Started with a standard stream closed (``<&-``, ``>&-``, ``2>&-``), Python has None for it,
+    and ``print(file=None)`` would even write warnings to stdout: give each closed one /dev/null
+    (a closed stdin reads as the end of input)."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
 
 
 def _pipe_errors_reach_main() -> None:
