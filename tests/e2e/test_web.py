@@ -90,9 +90,22 @@ def browser():
         chromium.close()
 
 
+def wait_for(page, expression: str, timeout: int) -> None:
+    """Poll ``expression`` in the page until true. (Playwright's wait_for_function evaluates a
+    string, which the page's strict Content-Security-Policy rightly forbids; page.evaluate
+    goes through the debugger protocol instead.) ``timeout`` in ms, a give-up bound only."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the page never showed: {expression}")
+        page.wait_for_timeout(50)
+
+
 def open_page(browser, url: str, requests: list[str]):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.on("request", lambda r: requests.append(r.url))
+    page.violations = []  # the page must work under its own CSP: nothing it needs is refused
+    page.on("console", lambda m: page.violations.append(m.text) if "Content Security Policy" in m.text else None)
     page.add_init_script(RECORDER)
     page.goto(url)
     return page
@@ -103,11 +116,11 @@ def test_the_page_follows_a_whole_routine(browser, history):
     requests: list[str] = []
     try:
         page = open_page(browser, coach.url, requests)
-        page.wait_for_function("document.getElementById('step').textContent === 'check in'", timeout=15000)
+        wait_for(page, "document.getElementById('step').textContent === 'check in'", timeout=15000)
         coach.type(*["skip"] * 8)  # the check-ins before and after
         coach.proc.stdin.close()
         assert coach.proc.wait(timeout=90) == 0, "".join(coach.out[-5:])
-        page.wait_for_function("document.getElementById('countdown').textContent === 'FINISHED'", timeout=10000)
+        wait_for(page, "document.getElementById('countdown').textContent === 'FINISHED'", timeout=10000)
         seen = page.evaluate("window.__seen")
     finally:
         coach.close()
@@ -119,6 +132,7 @@ def test_the_page_follows_a_whole_routine(browser, history):
     countdowns = [c for _, _, c in seen if re.fullmatch(r"\d+", c)]
     assert len(set(countdowns)) >= 5, "the countdown should tick on the page"
     assert all(u.startswith(coach.url) for u in requests), "the page must need nothing beyond this machine"
+    assert not page.violations, page.violations
 
 
 def test_the_countdown_is_large_and_the_picture_and_chart_show(browser, history):
@@ -126,10 +140,11 @@ def test_the_countdown_is_large_and_the_picture_and_chart_show(browser, history)
     requests: list[str] = []
     try:
         page = open_page(browser, coach.url, requests)
-        page.wait_for_function("document.getElementById('step').textContent === 'check in'", timeout=15000)
+        wait_for(page, "document.getElementById('step').textContent === 'check in'", timeout=15000)
         coach.type("skip", "skip")
-        page.wait_for_function(r"/^\d+$/.test(document.getElementById('countdown').textContent)", timeout=30000)
-        page.wait_for_selector("#picture svg", timeout=10000)
+        wait_for(page, r"/^\d+$/.test(document.getElementById('countdown').textContent)", timeout=30000)
+        page.wait_for_selector("#picture:not(.hidden) img", timeout=10000)  # an image, never markup
+        assert page.eval_on_selector("#picture img", "img => img.naturalWidth") > 0
         page.wait_for_timeout(600)
         box = page.locator("#countdown").bounding_box()
         font_px = float(page.eval_on_selector("#countdown", "e => getComputedStyle(e).fontSize")[:-2])
@@ -140,6 +155,7 @@ def test_the_countdown_is_large_and_the_picture_and_chart_show(browser, history)
         chart = browser.new_page()
         chart.goto(coach.url + "history")
         chart.wait_for_load_state("networkidle")
+        assert not page.violations, page.violations
         assert chart.eval_on_selector("#chart", "img => img.naturalWidth") > 500  # the finished session's chart
     finally:
         coach.close()

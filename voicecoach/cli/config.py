@@ -15,6 +15,13 @@ def config(args, lib: Library) -> int:
         if args.key is None or args.value is None:
             print("usage: voicecoach config set KEY VALUE (see 'voicecoach config' for the keys)", file=sys.stderr)
             return 2
+        for part in (args.key, args.value):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:  # bytes the terminal could not decode (surrogate escapes)
+                print(f"Not changed: {part.encode('utf-8', 'backslashreplace').decode()!r} is not UTF-8 text",
+                      file=sys.stderr)
+                return 2
         try:
             value = parse_value(args.value, args.key)
             if args.key == "speech.voice" and file.load(lib)[0].speech.engine == "espeak":

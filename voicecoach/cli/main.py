@@ -21,12 +21,31 @@ from voicecoach.content.routine import Routine
 from voicecoach.core.safety import SafetyStop
 from voicecoach.session.loop import Session
 from voicecoach.settings.schema import Settings, SettingsError, SettingsFile, SpeechSettings, settings_path
-from voicecoach.store.history import Store
+from voicecoach.store.history import Store, StoreError, open_for_session
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.speech.captions import PrintSpeaker
 from voicecoach.content.vocabulary import Vocabulary
+from voicecoach.content.yamlio import shown
 
 CONTEXTS = ("menu", "rating", "yesno", "exercise", "pain", "location", "movement")
+
+
+# Exit codes (listed in the README): one meaning each, whatever the command.
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_SESSION, EXIT_FILES, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141  # Ctrl-C; output into a closed pipe (128 + SIGPIPE, as shells do)
+
+
+def _number(kind, low: float, high: float, what: str):
+    """An argparse ``type``: a finite ``kind`` within ``low``..``high`` (else a usage error, exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not (low <= value <= high):  # NaN fails this too
+            raise argparse.ArgumentTypeError(f"{text[:40]} is out of range: {what}")
+        return value
+    return parse
 
 
 def _routines_opt(parser: argparse.ArgumentParser) -> None:
@@ -38,14 +57,14 @@ def _play_opts(parser: argparse.ArgumentParser) -> None:
     _routines_opt(parser)
     parser.add_argument("--text", action="store_true",
                         help="typed mode: print what the coach says, read answers from stdin")
-    parser.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+    parser.add_argument("--speed", type=_number(float, 1e-3, 1e6, "0.001 to 1000000"), default=1.0, metavar="FACTOR",
                         help="compress all waiting by FACTOR (demos and tests; 1000 plays a program in a second)")
     parser.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
     parser.add_argument("--silence-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for an answer before asking again (s)")
     parser.add_argument("--view", choices=("terminal", "web"),
                         help="web: also serve the live view as a local web page (setting view.web)")
-    parser.add_argument("--web-port", type=int, metavar="PORT", help="port of the web view (0: any free port)")
+    parser.add_argument("--web-port", type=_number(int, 0, 65535, "0 to 65535"), metavar="PORT", help="port of the web view (0: any free port)")
     _device_opts(parser)
 
 
@@ -97,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     _routines_opt(hear)
 
     check = sub.add_parser("check", help="speak a test sentence, listen, show the level and what was heard")
-    check.add_argument("--seconds", type=float, default=8.0,
+    check.add_argument("--seconds", type=_number(float, 0.1, 3600, "0.1 to 3600 seconds"), default=8.0,
                        help="how long to wait for speech after the last thing heard (s)")
     _device_opts(check)
     _routines_opt(check)
@@ -112,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hist = sub.add_parser("history", help="recent sessions: date, routine, minutes, result")
     hist.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
-    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--limit", type=_number(int, 1, 1_000_000, "1 to 1000000 sessions"), default=20)
 
     rep = sub.add_parser("report", help="chart of pain score and location over time (PNG), or --csv")
     rep.add_argument("--history", type=Path, metavar="FILE", help="history database (default: XDG data dir)")
@@ -122,16 +141,89 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    command = args.command or "menu"
-    handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines,
-                "validate": cmd_validate, "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices, "history": cmd_history,
-                "report": cmd_report, "config": cmd_config}
+    """Every command's errors end here: one plain line on stderr and a documented exit code
+    (``EXIT_*``), never a traceback."""
+    _pipe_errors_reach_main()
+    _closed_streams_to_devnull()
     try:
+        args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
+        command = args.command or "menu"
+        handlers = {"menu": cmd_play, "run": cmd_play, "resume": cmd_play, "routines": cmd_routines,
+                    "validate": cmd_validate, "hear": cmd_hear, "check": cmd_check, "devices": cmd_devices,
+                    "history": cmd_history, "report": cmd_report, "config": cmd_config}
         return handlers[command](args)
     except KeyboardInterrupt:
-        print("\nStopped.", file=sys.stderr)
-        return 130
+        _say("\nStopped.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (``voicecoach history | head -1``): end quietly; point stdout at
+        # /dev/null so the interpreter's final flush does not complain either
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, AttributeError, ValueError):
+            pass
+        return EXIT_PIPE
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # raise SystemExit("voicecoach: --flag: problem")
+            _say(exc.code)
+            return EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into a line
+        return _failure(exc)
+
+
+def _closed_streams_to_devnull() -> None:
+    """Started with a standard stream closed (``<&-``, ``>&-``, ``2>&-``), Python has None for it,
+    and ``print(file=None)`` would even write warnings to stdout: give each closed one /dev/null
+    (a closed stdin reads as the end of input)."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
+
+
+def _pipe_errors_reach_main() -> None:
+    """rich ends the program itself (exit 1) on a closed pipe; let it reach :func:`main` instead,
+    so every command ends the same quiet way with :data:`EXIT_PIPE`."""
+    from rich.console import Console
+
+    def on_broken_pipe(console) -> None:
+        console.quiet = True
+        raise BrokenPipeError
+    Console.on_broken_pipe = on_broken_pipe
+
+
+def _say(line: str) -> None:
+    """One line on stderr, even if stderr itself is closed or a closed pipe."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _failure(exc: BaseException) -> int:
+    """The one line and exit code for an error no command handled itself."""
+    import sqlite3
+
+    from voicecoach.content.loader import RoutinesFolderError
+    if isinstance(exc, RoutinesFolderError):
+        _say(f"voicecoach: {exc}")
+        return EXIT_USAGE
+    if isinstance(exc, SettingsError):
+        _say(f"voicecoach: {' '.join(str(exc).splitlines())}")
+        return EXIT_USAGE
+    if isinstance(exc, sqlite3.Error):
+        _say(f"voicecoach: the history could not be read or written ({exc}); nothing was changed by this error")
+        return EXIT_FILES
+    if isinstance(exc, OSError):
+        where = f"{shown(str(exc.filename))}: " if exc.filename else ""
+        _say(f"voicecoach: {where}{exc.strerror or exc}")
+        return EXIT_FILES
+    if isinstance(exc, RecursionError):
+        _say("voicecoach: an input is nested too deeply to read")
+        return EXIT_FILES
+    _say(f"voicecoach: internal error ({type(exc).__name__}: {shown(' '.join(str(exc).splitlines())[:200])}); "
+         "please report it")
+    return EXIT_INTERNAL
 
 
 MY_ROUTINE = "my routine"
@@ -141,6 +233,8 @@ def _library(args, store: Store | None = None) -> Library:
     lib = load_library(args.routines)
     for err in lib.errors:
         print(f"warning: skipped routine: {err}", file=sys.stderr)
+    for warning in lib.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     _add_my_routine(lib, store)
     return lib
 
@@ -212,10 +306,15 @@ def cmd_validate(args) -> int:
         if isinstance(result, Routine):
             lib.routines[path.stem] = result
     bad = 0
+    from voicecoach.content.loader import text_warnings
+    for warning in lib.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for path in args.files:
         result = check_file(str(path), lib)
         if isinstance(result, Routine):
-            print(f"{path}: ok ({len(result.steps)} steps)")
+            for warning in text_warnings(str(path), result):
+                print(warning, file=sys.stderr)
+            print(f"{shown(str(path))}: ok ({len(result.steps)} steps)")
         else:
             for err in result:
                 print(err, file=sys.stderr)
@@ -316,7 +415,7 @@ def _log_heard(heard) -> None:
 # ---------------------------------------------------------------------- playing
 def cmd_play(args) -> int:
     _stop_on_signals()
-    store = Store(args.history)
+    store = open_for_session(args.history, warn=lambda message: _say(f"warning: {message}"))
     lib = _library(args, store)
     settings = _settings(args, lib)
     routine_id = None
@@ -338,7 +437,8 @@ def cmd_play(args) -> int:
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
-        speaker, listener, live = PrintSpeaker(), TypedListener(coach.vocab, clock), False
+        speaker, live = PrintSpeaker(), False
+        listener = TypedListener(coach.vocab, clock, inp=BoundedLines(sys.stdin))
     else:
         speaker = build_speaker(settings.speech, captions=None)
         listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
@@ -373,6 +473,8 @@ def cmd_play(args) -> int:
         if web:
             web.stop()
         store.close()
+        if store.memory_only or store.unsaved:
+            _say(f"warning: this session's history could not be saved to {store.path}")
         _keep_adjustments(coach.adjustments, lib)
         if reason != "interrupted":
             for m in recovery.mics:
@@ -488,14 +590,71 @@ def _keep_adjustments(adjustments: dict, lib: Library) -> None:
     print(f"Saved to {settings_path()}: {changed}")
 
 
+def _stored_summaries(path: Path | None, limit: int) -> list[dict]:
+    """The sessions of a history, read from a copy (the file is never written); a missing
+    file has none (said on stderr), an unusable one ends the command (exit 4)."""
+    from voicecoach.store.history import default_path
+    target = path or default_path()
+    if not target.exists():
+        if path is not None:
+            _say(f"note: there is no history at {shown(str(target))}")
+        return []
+    try:
+        store = Store(target, readonly=True)
+    except StoreError as exc:
+        _say(f"voicecoach: {exc}")
+        raise SystemExit(EXIT_FILES) from None
+    try:
+        return store.summaries(limit)
+    except StoreError as exc:
+        _say(f"voicecoach: {exc}")
+        raise SystemExit(EXIT_FILES) from None
+    finally:
+        store.close()
+
+
+class BoundedLines:
+    """stdin for typed answers, every line read bounded to :data:`MAX_LINE` characters: a
+    longer line (``/dev/zero``, a binary file) ends the input with a message, as does a
+    closed stdin (``<&-``)."""
+
+    MAX_LINE = 4096  # characters; an answer is a few words
+
+    def __init__(self, inp):
+        self.inp = inp
+
+    def readline(self) -> str:
+        if self.inp is None:
+            return ""
+        try:
+            line = self.inp.readline(self.MAX_LINE + 1)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            _say(f"warning: typed input cannot be read ({exc}); stopping")
+            return ""
+        if len(line) > self.MAX_LINE or "\0" in line:
+            _say(f"warning: typed input is not lines of text (a line over {self.MAX_LINE} characters or a NUL); stopping")
+            self.inp = None
+            return ""
+        return line
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self.inp) and self.inp.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self.inp is None:
+            raise ValueError("no input")
+        return self.inp.fileno()
+
+
 def cmd_history(args) -> int:
     import datetime as dt
 
     from rich.console import Console
     from rich.table import Table
-    store = Store(args.history)
-    rows = store.summaries(args.limit)
-    store.close()
+    rows = _stored_summaries(args.history, args.limit)
     if not rows:
         print("No sessions yet.")
         return 0
@@ -516,13 +675,17 @@ def cmd_history(args) -> int:
 
 def cmd_report(args) -> int:
     from voicecoach.store.report import write_chart, write_csv
-    store = Store(args.history)
-    rows = store.summaries(limit=10_000)
-    out = args.out or store.path.with_name("report.png")
-    store.close()
+    from voicecoach.store.history import default_path
+    rows = _stored_summaries(args.history, 10_000)
+    out = args.out or (args.history or default_path()).with_name("report.png")
     if not rows:
         print("No sessions yet: nothing to chart.")
         return 1
+    for path in filter(None, (out, args.csv)):  # say why before drawing anything
+        if path.is_dir():
+            raise SystemExit(f"voicecoach: {shown(str(path))} is a folder; give a file name, e.g. {path / 'report.png'}")
+        if not path.parent.is_dir():
+            raise SystemExit(f"voicecoach: {shown(str(path))}: no folder {shown(str(path.parent))}")
     write_chart(rows, out)
     print(f"Chart saved to {out}")
     if args.csv:

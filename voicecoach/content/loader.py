@@ -15,11 +15,27 @@ import platformdirs
 from pydantic import ValidationError
 
 from voicecoach.content.routine import STEP_KEYS, Routine, run_targets
-from voicecoach.content.yamlio import YamlError, line_of, load_with_nodes, read_text
+from voicecoach.content.yamlio import YamlError, line_of, load_with_nodes, read_text, shown, unsafe_chars
 
 
 class RoutineError(YamlError):
     """A routine file is invalid; ``str()`` is ``file:line: what is wrong``."""
+
+
+#: Shipped routines a user file may neither replace nor take the spoken name of: the safety
+#: screen (red flags), the check-in that feeds the trend rule, and the assessment whose result
+#: picks what is played. The ids match core's SAFETY_ROUTINE and CHECK_IN_ROUTINE.
+RESERVED = ("safety-screen", "check-in", "assessment")
+
+
+def reserved_problem(rid: str) -> str | None:
+    """Why a user routine file may not have the id ``rid`` (None if it may)."""
+    if rid in RESERVED:
+        return (f"{rid!r} is a shipped safety routine and cannot be replaced by a routine file; "
+                "rename the file to give your routine another id")
+    if unsafe_chars(rid):
+        return "the file name contains control or invisible characters; rename the file"
+    return None
 
 
 def user_routine_dir() -> Path:
@@ -117,6 +133,16 @@ def check_file(path: str, lib: Library) -> Routine | list[RoutineError]:
     except YamlError:
         return errors
     own = Path(path).stem
+    if not _is_shipped(path) and (problem := reserved_problem(own)):
+        errors.append(RoutineError(path, 1, problem))
+    elif not _is_shipped(path) and isinstance(data, dict):
+        taken = _reserved_names(lib)
+        for i, name in enumerate([data.get("name"), *(data.get("aliases") or [])]
+                                 if isinstance(data.get("aliases") or [], list) else [data.get("name")]):
+            if isinstance(name, str) and normalised(name) in taken:
+                loc = ("name",) if i == 0 else ("aliases", i - 1)
+                errors.append(RoutineError(path, line_of(node, loc), f"{'.'.join(map(str, loc))}: {name!r} is the "
+                                           f"spoken name of the shipped safety routine {taken[normalised(name)]!r}"))
     targets = raw_run_targets(data)
     for i, target in targets:
         if target not in lib.routines and target != own:
@@ -132,6 +158,54 @@ def check_file(path: str, lib: Library) -> Routine | list[RoutineError]:
         seen: set[str] = set()
         return sorted((e for e in errors if not (str(e) in seen or seen.add(str(e)))), key=lambda e: e.line)
     return result
+
+
+def text_warnings(path: str, routine: Routine) -> list[str]:
+    """``validate``: names and sentences with control or invisible characters (bidirectional
+    overrides, zero-width spaces, escape codes). The loader strips them; the author should know."""
+    found: list[str] = []
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, str):
+            bad = unsafe_chars(value, keep="\n\t")
+            if bad:
+                codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+                found.append(f"{shown(path)}: warning: {where}: contains control or invisible characters "
+                             f"({codes}); they are removed")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k, where)
+                walk(v, f"{where}.{k}" if where else str(k))
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(v, f"{where}.{i}")
+
+    try:
+        data, _ = load_with_nodes(path)
+    except YamlError:
+        return found
+    walk(data, "")
+    return found
+
+
+def _is_shipped(path: str) -> bool:
+    """Is ``path`` one of the shipped routine files (validating those is allowed)?"""
+    shipped = Path(str(resources.files("voicecoach.content") / "routines"))
+    try:
+        return Path(path).resolve().parent == shipped.resolve()
+    except OSError:
+        return False
+
+
+def normalised(name: str) -> str:
+    from voicecoach.content.vocabulary import normalise
+    return normalise(name.replace("-", " "))
+
+
+def _reserved_names(lib: "Library") -> dict[str, str]:
+    """Spoken name (normalised) -> the reserved routine it starts."""
+    return {normalised(n): rid for rid in RESERVED if rid in lib.routines
+            for n in (rid, *lib.routines[rid].spoken_names())}
 
 
 def raw_run_targets(data) -> list[tuple[int, str]]:
@@ -155,6 +229,7 @@ class Library:
     routines: dict[str, Routine] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     errors: list[RoutineError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # loaded, but worth knowing (one line each)
     texts: dict[str, str] = field(default_factory=dict)  # id -> file text (for line numbers)
 
     def find(self, name: str) -> str | None:
@@ -163,7 +238,8 @@ class Library:
         if name in self.routines:
             return name
         wanted = normalise(name.replace("-", " "))
-        for rid, routine in self.routines.items():
+        # sorted like the vocabulary's start intents, so a name typed and a name said start the same
+        for rid, routine in sorted(self.routines.items()):
             if wanted in {normalise(n) for n in (rid.replace("-", " "), *routine.spoken_names())}:
                 return rid
         return None
@@ -172,8 +248,20 @@ class Library:
         return {rid: r.spoken_names() for rid, r in self.routines.items() if r.menu}
 
 
+class RoutinesFolderError(ValueError):
+    """A folder given with ``--routines`` does not exist or is not a folder."""
+
+
 def load_library(extra_dirs: Iterable[Path] = (), include_user: bool = True) -> Library:
-    """Shipped routines, then the user's folder, then ``extra_dirs``; later ids override."""
+    """Shipped routines, then the user's folder, then ``extra_dirs``; later ids override,
+    except the :data:`RESERVED` safety routines, which user files can neither replace nor
+    take the spoken names of (such a file is refused with the reason; the rest still load).
+    A missing ``extra_dirs`` folder is a :class:`RoutinesFolderError`."""
+    extra_dirs = [Path(d) for d in extra_dirs]
+    for d in extra_dirs:
+        if not d.is_dir():
+            raise RoutinesFolderError(f"--routines {shown(str(d))}: " +
+                                      ("is a file, not a folder" if d.exists() else "no such folder"))
     lib = Library()
     shipped = resources.files("voicecoach.content") / "routines"
     files: list[tuple[str, str, str]] = []  # (id, label, text)
@@ -184,20 +272,56 @@ def load_library(extra_dirs: Iterable[Path] = (), include_user: bool = True) -> 
     for d in dirs:
         if d.is_dir():
             for p in sorted(d.glob("*.y*ml")):
+                if problem := reserved_problem(p.stem):
+                    lib.errors.append(RoutineError(str(p), 1, problem))
+                    continue
                 try:
                     files.append((p.stem, str(p), read_text(p)))
                 except YamlError as exc:  # not UTF-8, too big, unreadable: skip it, keep the rest
                     lib.errors.append(RoutineError(exc.path, exc.line, exc.message))
     for rid, label, text in files:
-        lib.texts[rid] = text
         result = routine_errors(label, text)
         if isinstance(result, Routine):
+            if rid not in RESERVED and (clash := _name_clash(lib, result, rid)):
+                lib.errors.append(RoutineError(label, _line_of_name(label, text, result, clash[0]), clash[1]))
+                continue
+            lib.texts[rid] = text
             lib.routines[rid] = result
             lib.sources[rid] = label
         else:
             lib.errors.extend(result)
     _check_cross_references(lib)
+    lib.warnings += _same_spoken_names(lib)
     return lib
+
+
+def _name_clash(lib: Library, routine: Routine, rid: str) -> tuple[str, str] | None:
+    """(name, why) if ``routine`` would take a spoken name of a reserved safety routine."""
+    taken = _reserved_names(lib)
+    for name in routine.spoken_names():
+        if normalised(name) in taken:
+            return name, f"{name!r} is the spoken name of the shipped safety routine {taken[normalised(name)]!r}"
+    return None
+
+
+def _line_of_name(label: str, text: str, routine: Routine, name: str) -> int:
+    try:
+        _, node = load_with_nodes(label, text)
+    except YamlError:
+        return 1
+    loc = ("name",) if name == routine.name else ("aliases", routine.aliases.index(name))
+    return line_of(node, loc)
+
+
+def _same_spoken_names(lib: Library) -> list[str]:
+    """One warning per spoken name two menu routines share, saying which one it starts (the
+    first id in sorted order, as the vocabulary and :meth:`Library.find` pick it)."""
+    owners: dict[str, list[str]] = {}
+    for rid in sorted(lib.routines):
+        for name in {normalised(n) for n in lib.routines[rid].spoken_names()}:
+            owners.setdefault(name, []).append(rid)
+    return [f"the spoken name {shown(name)!r} belongs to {', '.join(rids)}; saying it starts {rids[0]}"
+            for name, rids in sorted(owners.items()) if len(rids) > 1]
 
 
 def _check_cross_references(lib: Library) -> None:

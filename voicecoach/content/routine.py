@@ -267,6 +267,24 @@ class Routine(_Strict):
     exercises: dict[str, Exercise] = Field(default_factory=dict)
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_texts(cls, data):
+        # Control and invisible characters (escape codes, bidi overrides, zero-width spaces)
+        # would act on the terminal or hide what a name says: removed from every key and text
+        # (``validate`` warns about them).
+        from voicecoach.content.yamlio import clean_text
+
+        def clean(value):
+            if isinstance(value, str):
+                return clean_text(value)
+            if isinstance(value, dict):
+                return {clean(k): clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+        return clean(data)
+
     @model_validator(mode="after")
     def _references(self):
         ids = [s.id for s in self.steps if s.id]

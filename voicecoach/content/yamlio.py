@@ -13,7 +13,10 @@ models, which refuse them at their key with the allowed range.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ import yaml
 MAX_FILE_BYTES = 1_000_000   # a routine or vocabulary file is a few kB; 1 MB is plenty
 MAX_DEPTH = 20               # mappings/lists inside each other (a routine needs about 6)
 MAX_INT_DIGITS = 18          # longer integers are read as floats (see _bounded_int)
+MAX_NODES = 100_000          # values once aliases are expanded ("billion laughs"); a routine has a few hundred
 
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: a 1 MB file in about a second
@@ -69,7 +73,7 @@ class YamlError(ValueError):
 
     def __init__(self, path: str, line: int, message: str):
         message = " ".join(message.splitlines())  # one line, whatever a key or value held
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(f"{shown(path)}:{line}: {shown(message)}")
         self.path, self.line, self.message = path, line, message
 
 
@@ -78,10 +82,16 @@ def read_text(path: Path | str, data: bytes | None = None, what: str = "file") -
     path = str(path)
     if data is None:
         try:
-            size = Path(path).stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise YamlError(path, 1, f"{what} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB)")
-            with open(path, "rb") as f:
+            # O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with open(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if stat.S_ISDIR(info.st_mode):
+                    raise IsADirectoryError
+                if not stat.S_ISREG(info.st_mode):
+                    raise YamlError(path, 1, "is not a regular file (a pipe or device?); only files are read")
+                if info.st_size > MAX_FILE_BYTES:
+                    raise YamlError(path, 1, f"{what} is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,} (1 MB)")
                 data = f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             raise YamlError(path, 1, "no such file") from None
@@ -119,9 +129,9 @@ def load_with_nodes(path: Path | str, text: str | None = None) -> tuple[Any, yam
     loader = StrictBoolLoader(text)
     try:
         node = loader.get_single_node()
-        deep = _depth_line(node) if node is not None else None
-        if deep:
-            raise YamlError(path, deep, f"nested more than {MAX_DEPTH} levels deep")
+        problem = _shape_problem(node) if node is not None else None
+        if problem:
+            raise YamlError(path, *problem)
         data = loader.construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
@@ -140,18 +150,53 @@ def load_with_nodes(path: Path | str, text: str | None = None) -> tuple[Any, yam
     return data, node
 
 
-def _depth_line(node: yaml.Node) -> int | None:
-    """Line of the first node nested deeper than :data:`MAX_DEPTH` (iteratively: no recursion)."""
+def _shape_problem(node: yaml.Node) -> tuple[int, str] | None:
+    """(line, problem) of the first node nested deeper than :data:`MAX_DEPTH`, or of the
+    value that takes the document past :data:`MAX_NODES` values with its aliases expanded
+    (an alias shares its node, so exponential aliases are counted as what they expand to,
+    without building it). Iterative: no recursion, and it stops at the first problem."""
     todo = [(node, 1)]
+    seen = 0
     while todo:
         current, depth = todo.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            return (current.start_mark.line + 1,
+                    f"more than {MAX_NODES:,} values once its aliases (*name) are expanded; is it an alias bomb?")
         if depth > MAX_DEPTH:
-            return current.start_mark.line + 1
+            return current.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep"
         if isinstance(current, yaml.MappingNode):
-            todo.extend((v, depth + 1) for _, v in current.value)
+            todo.extend((v, depth + 1) for kv in current.value for v in kv)
         elif isinstance(current, yaml.SequenceNode):
             todo.extend((v, depth + 1) for v in current.value)
     return None
+
+
+# Characters that change how a terminal shows text rather than being text: C0/C1 controls
+# (escape sequences, carriage return), format characters (bidirectional overrides,
+# zero-width spaces and joiners, BOM), line and paragraph separators.
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def unsafe_chars(text: str, keep: str = "") -> list[str]:
+    """The characters of ``text`` that are controls or invisible formatting (``keep``: allowed ones)."""
+    return [ch for ch in text if ch not in keep and unicodedata.category(ch) in _UNSAFE_CATEGORIES]
+
+
+def clean_text(text: str, keep: str = "\n\t") -> str:
+    """``text`` without control and invisible formatting characters (newlines and tabs kept)."""
+    if text.isprintable():  # the common case, fast
+        return text
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _UNSAFE_CATEGORIES)
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on one terminal line: every control or invisible character
+    written as an escape (``\\x1b``, ``\\u202e``), so nothing is hidden and nothing acts."""
+    if text.isprintable():
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _UNSAFE_CATEGORIES
+                   else ch for ch in text)
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:

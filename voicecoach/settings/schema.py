@@ -114,6 +114,8 @@ class SettingsError(ValueError):
 
 MAX_FILE_BYTES = 100_000  # a settings file is a few hundred bytes
 MAX_SHOWN = 40            # characters of a bad value repeated in a message
+MAX_ENTRIES = 2_000       # keys and values in all; every setting there is, for every routine, is a few hundred
+MAX_NESTING = 8           # tables and lists inside each other (exercise.ROUTINE.EXERCISE.key is 4)
 
 
 def settings_path() -> Path:
@@ -281,12 +283,14 @@ class SettingsFile:
         self.path = path or settings_path()
 
     def read_data(self) -> dict:
-        """The file's table; a :class:`SettingsError` ``file:line: problem`` if it cannot be read."""
+        """The file's table; a :class:`SettingsError` ``file:line: problem`` if it cannot be read,
+        or holds more than :data:`MAX_ENTRIES` entries or :data:`MAX_NESTING` levels (each
+        would be checked and reported one by one: minutes for a file of junk tables)."""
         text = self.read_text()
         if text is None:
             return {}
         try:
-            return tomllib.loads(text)
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:  # message ends "(at line L, column C)"
             found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
             line = int(found.group(1)) if found else 1
@@ -298,6 +302,10 @@ class SettingsFile:
             found = re.search(r"\d{1000,}", text)
             line = text.count("\n", 0, found.start()) + 1 if found else 1
             raise self._error(line, "a number is far too large") from None
+        problem = _size_problem(data)
+        if problem:
+            raise self._error(1, problem)
+        return data
 
     def read_text(self) -> str | None:
         """The file's UTF-8 text (None if there is no file)."""
@@ -399,6 +407,21 @@ class SettingsFile:
         except BaseException:
             os.unlink(tmp)
             raise
+
+
+def _size_problem(data) -> str | None:
+    """Why a settings table is too big or too deep to be a settings file (iteratively)."""
+    todo, count = [(data, 1)], 0
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_NESTING:
+            return f"tables or lists nested more than {MAX_NESTING} deep; a settings file needs 4"
+        children = list(node.values()) if isinstance(node, dict) else node if isinstance(node, list) else []
+        count += len(children)
+        if count > MAX_ENTRIES:
+            return f"more than {MAX_ENTRIES:,} entries; a settings file has a few dozen"
+        todo.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return None
 
 
 def _overlaps(problem_key: str, key: str) -> bool:

@@ -11,6 +11,7 @@ import json
 import sqlite3
 import time
 from pathlib import Path
+from typing import Callable
 
 import platformdirs
 
@@ -48,15 +49,116 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("voicecoach")) / "history.sqlite3"
 
 
+class StoreError(Exception):
+    """The history cannot be read or written; ``str()`` is a plain sentence naming the file."""
+
+
+def plain(exc: BaseException, path: Path) -> str:
+    """What an SQLite or file error means for the history file at ``path``, in plain words."""
+    text = str(exc).lower()
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return f"{path} is a folder, not a history file"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return f"{path} is damaged or is not a history file ({exc})"
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return f"{path} cannot be written (a read-only file or folder)"
+    if "full" in text:
+        return f"the disk holding {path} is full"
+    if "locked" in text or "busy" in text:
+        return f"{path} is in use by another program"
+    if "unable to open" in text:
+        return f"{path} cannot be opened (a missing or read-only folder, or no permission)"
+    return f"{path}: {getattr(exc, 'strerror', None) or exc}"
+
+
+def _json(text):
+    """A stored JSON value, or None if the row is not JSON (a damaged or foreign row)."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 class Store:
-    def __init__(self, path: Path | str | None = None):
+    """The history file. Opening refuses (:class:`StoreError`, file untouched) a file that is
+    damaged, another program's database, or from a newer version. ``record`` never raises:
+    what cannot be written is kept in order and written with the next record that succeeds
+    (``warn`` is told once). ``readonly``: a copy in memory, the file is never written."""
+
+    def __init__(self, path: Path | str | None = None, readonly: bool = False,
+                 warn: Callable[[str], None] | None = None):
         self.path = Path(path) if path else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.migrate()
+        self.warn = warn
+        self.backlog: list[tuple] = []  # ("begin", routine, at) / ("record", kind, data, at) not yet written
+        self._warned = False
         self.session_id: int | None = None
+        try:
+            if readonly:
+                self.db = self._copy_into_memory(self.path)
+            else:
+                if self.path.is_dir():
+                    raise IsADirectoryError(str(self.path))
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+                self._check_ours()
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+            self.migrate()
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            if getattr(self, "db", None) is not None:
+                self.db.close()
+            raise (exc if isinstance(exc, StoreError) else StoreError(plain(exc, self.path))) from None
+
+    @classmethod
+    def in_memory(cls, target: Path | None = None, warn=None) -> "Store":
+        """An empty history in memory (``path`` stays ``target``, for messages)."""
+        store = cls.__new__(cls)
+        store.path, store.warn, store.backlog, store._warned, store.session_id = \
+            target or Path(":memory:"), warn, [], False, None
+        store.db = sqlite3.connect(":memory:", isolation_level=None)
+        store.migrate()
+        store.memory_only = True
+        return store
+
+    memory_only = False
+
+    @staticmethod
+    def _copy_into_memory(path: Path) -> sqlite3.Connection:
+        if path.is_dir():
+            raise IsADirectoryError(str(path))
+        if not path.exists():
+            raise FileNotFoundError(2, "no such file", str(path))
+        uri = path.resolve().as_uri()
+        try:
+            src = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # a WAL file in a read-only folder: read it as it is
+            src = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        mem = sqlite3.connect(":memory:", isolation_level=None)
+        try:
+            Store._check_ours_on(src, path)
+            src.backup(mem)
+        finally:
+            src.close()
+        return mem
+
+    def _check_ours(self) -> None:
+        self._check_ours_on(self.db, self.path)
+
+    @staticmethod
+    def _check_ours_on(db: sqlite3.Connection, path: Path) -> None:
+        """Refuse another program's database, a newer schema, and a damaged file (before
+        anything is written to it)."""
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{path} was written by a newer voicecoach (schema {version}); it is left as it is")
+        if version == 0 and tables or version and not {"sessions", "events", "facts"} <= tables:
+            raise StoreError(f"{path} is another program's database, not a voicecoach history; "
+                             "it is left as it is (choose another --history file)")
+        check = db.execute("PRAGMA quick_check(1)").fetchone()
+        if check and check[0] != "ok":
+            raise StoreError(f"{path} is damaged ({check[0]}); it is left as it is")
 
     def migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -81,29 +183,82 @@ class Store:
 
     # -- facts (small remembered values) ------------------------------------------------
     def get_fact(self, key: str, default=None):
-        row = self.db.execute("SELECT value FROM facts WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        """A remembered value; a damaged one reads as ``default``, except a safety stop,
+        which reads as a stop whose reason could not be read (never as no stop)."""
+        row = self._read(lambda: self.db.execute("SELECT value FROM facts WHERE key=?", (key,)).fetchone())
+        if not row:
+            return default
+        value = _json(row[0])
+        shape = FACT_SHAPES.get(key)
+        if shape is None or value is None and row[0] == "null" or _fits(value, shape):
+            return value
+        if key == "safety_stop":
+            return {"reason": "A safety stop was recorded, but its details could not be read.",
+                    "advice": "Please rest, and contact a doctor or physiotherapist before you exercise again.",
+                    "at": 0.0}
+        return default
+
+    def _read(self, query):
+        try:
+            return query()
+        except sqlite3.Error as exc:
+            raise StoreError(plain(exc, self.path)) from None
 
     def set_fact(self, key: str, value) -> None:
-        with self._tx():
-            self.db.execute("INSERT INTO facts(key, value, updated_at) VALUES(?,?,?) "
-                            "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
-                            (key, json.dumps(value), time.time()))
+        try:
+            with self._tx():
+                self._put_fact(key, value)
+        except sqlite3.Error as exc:
+            raise StoreError(plain(exc, self.path)) from None
+
+    def _put_fact(self, key: str, value) -> None:
+        self.db.execute("INSERT INTO facts(key, value, updated_at) VALUES(?,?,?) "
+                        "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+                        (key, json.dumps(value), time.time()))
 
     # -- sessions ----------------------------------------------------------------------
-    def begin_session(self, routine: str | None) -> int:
-        with self._tx():
-            cur = self.db.execute("INSERT INTO sessions(started_at, routine) VALUES(?,?)", (time.time(), routine))
-        self.session_id = cur.lastrowid
+    def begin_session(self, routine: str | None) -> int | None:
+        """Start a session (its id; None while it cannot be written: it is kept until it can)."""
+        self.backlog.append(("begin", routine, time.time()))
+        self._drain()
         return self.session_id
 
     def record(self, kind: str, data: dict) -> None:
-        """A Recorder: one committed row per thing that happened."""
-        if self.session_id is None:
-            self.begin_session(None)
+        """A Recorder: one committed row per thing that happened. Never raises: a row that
+        cannot be written waits, in order, for the next write that works."""
+        if self.session_id is None and not any(e[0] == "begin" for e in self.backlog):
+            self.backlog.append(("begin", None, time.time()))
+        self.backlog.append(("record", kind, data, time.time()))
+        self._drain()
+
+    def _drain(self) -> None:
+        while self.backlog:
+            entry = self.backlog[0]
+            try:
+                if entry[0] == "begin":
+                    with self._tx():
+                        cur = self.db.execute("INSERT INTO sessions(started_at, routine) VALUES(?,?)",
+                                              (entry[2], entry[1]))
+                    self.session_id = cur.lastrowid
+                else:
+                    self._write_record(*entry[1:])
+            except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
+                if not self._warned and self.warn:
+                    self.warn(f"the history cannot be written now ({plain(exc, self.path)}); this session is "
+                              "kept in memory and written as soon as it can be")
+                self._warned = True
+                return
+            self.backlog.pop(0)
+
+    @property
+    def unsaved(self) -> int:
+        """Records of this session not written (yet)."""
+        return sum(1 for e in self.backlog if e[0] == "record")
+
+    def _write_record(self, kind: str, data: dict, at: float) -> None:
         with self._tx():
             self.db.execute("INSERT INTO events(session_id, at, kind, data) VALUES(?,?,?,?)",
-                            (self.session_id, time.time(), kind, json.dumps(data)))
+                            (self.session_id, at, kind, json.dumps(data)))
             if kind == "answer" and data.get("question") == "menu" and \
                     str(data.get("intent", "")).startswith("start:"):  # the routine the person chose
                 self.db.execute("UPDATE sessions SET routine=? WHERE id=?",
@@ -114,25 +269,28 @@ class Store:
                                 (data.get("session"), data.get("session"), self.session_id))
             if kind == "end":
                 self.db.execute("UPDATE sessions SET ended_at=?, end_reason=? WHERE id=?",
-                                (time.time(), data.get("reason"), self.session_id))
-        if kind == "screen_passed":
-            self.set_fact("screen_passed", True)
-        if kind in ("safety_stop", "trend_stop"):  # named at the next session, until a clinician has seen them
-            self.set_fact("safety_stop", {"reason": data.get("reason") or "", "advice": data.get("advice") or "",
-                                          "at": time.time()})
-        if kind == "safety_cleared":  # the screen is asked again
-            self.set_fact("safety_stop", None)
-            self.set_fact("last_warning", None)
-            self.set_fact("screen_passed", False)
-        if kind == "result":
-            self.set_fact("preference", {"value": data["preference"], "at": time.time()})
+                                (at, data.get("reason"), self.session_id))
+            # the facts in the same transaction: a retried record is never written twice
+            if kind == "screen_passed":
+                self._put_fact("screen_passed", True)
+            if kind in ("safety_stop", "trend_stop"):  # named at the next session, until a clinician has seen them
+                self._put_fact("safety_stop", {"reason": data.get("reason") or "", "advice": data.get("advice") or "",
+                                               "at": at})
+            if kind == "safety_cleared":  # the screen is asked again
+                self._put_fact("safety_stop", None)
+                self._put_fact("last_warning", None)
+                self._put_fact("screen_passed", False)
+            if kind == "result":
+                self._put_fact("preference", {"value": data["preference"], "at": at})
 
     def sessions(self, limit: int = 20) -> list[sqlite3.Row]:
         self.db.row_factory = sqlite3.Row
         try:
-            return self.db.execute("SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._read(lambda: self.db.execute(
+                "SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", (min(limit, 2**62),)).fetchall())
         finally:
             self.db.row_factory = None
+        return [r for r in rows if isinstance(r["started_at"], (int, float))]  # a damaged row is left out
 
     def summaries(self, limit: int = 20) -> list[dict]:
         """Recent sessions with what a person wants to see: date, routine, minutes, result."""
@@ -142,18 +300,21 @@ class Store:
             preference = self._preference(events)
             last = events[-1][0] if events else row["started_at"]
             holds = [d for _, k, d in events if k == "hold"]
+            ended = row["ended_at"] if isinstance(row["ended_at"], (int, float)) else None
             checks = self._answered_checks(events)
             if row["resumed_from"]:  # it started with the check-in of the session it picks up
-                have = {d["kind"] for d in checks if d["phase"] == "before"}
+                have = {d.get("kind") for d in checks if d.get("phase") == "before"}
                 earlier = self._answered_checks(self.events(row["resumed_from"]))
-                checks = [d for d in earlier if d["phase"] == "before" and d["kind"] not in have] + checks
-            pains = [int(d["value"]) for d in checks if d["kind"] == "pain"]
-            places = [d["value"] for d in checks if d["kind"] == "location"]
+                checks = [d for d in earlier if d.get("phase") == "before" and d.get("kind") not in have] + checks
+            pains = [p for d in checks if d.get("kind") == "pain" and (p := _score(d.get("value"))) is not None]
+            places = [d["value"] for d in checks if d.get("kind") == "location" and isinstance(d["value"], str)]
             out.append({
                 "id": row["id"], "started_at": row["started_at"], "routine": row["routine"],
-                "minutes": ((row["ended_at"] or last) - row["started_at"]) / 60,
-                "preference": preference, "end": row["end_reason"] or "interrupted",
-                "holds_done": sum(1 for h in holds if h["completed"]), "holds_cut": sum(1 for h in holds if not h["completed"]),
+                "minutes": max(0.0, ((ended or last) - row["started_at"]) / 60),
+                "preference": preference if isinstance(preference, str) else None,
+                "end": row["end_reason"] if isinstance(row["end_reason"], str) else "interrupted",
+                "holds_done": sum(1 for h in holds if h.get("completed")),
+                "holds_cut": sum(1 for h in holds if not h.get("completed")),
                 "pain_before": pains[0] if pains else None, "pain_after": pains[-1] if len(pains) > 1 else None,
                 "location_before": places[0] if places else None,
                 "location_after": places[-1] if len(places) > 1 else None,
@@ -163,7 +324,7 @@ class Store:
     @staticmethod
     def _preference(events) -> str | None:
         """The last directional preference a session found."""
-        return next((d["preference"] for _, k, d in reversed(events) if k == "result"), None)
+        return next((d.get("preference") for _, k, d in reversed(events) if k == "result"), None)
 
     @staticmethod
     def _answered_checks(events) -> list[dict]:
@@ -175,37 +336,83 @@ class Store:
         running a routine; a later session that ended does not hide it. A session
         interrupted before its first step resumes at the start of its routine."""
         now = time.time() if now is None else now
-        rows = self.db.execute(
+        rows = self._read(lambda: self.db.execute(
             "SELECT id, routine FROM sessions WHERE ended_at IS NULL AND started_at >= ? "
             "AND (? IS NULL OR id != ?) "
             "AND id NOT IN (SELECT resumed_from FROM sessions WHERE resumed_from IS NOT NULL) "
-            "ORDER BY id DESC LIMIT 20", (now - RESUMABLE_FOR_S, self.session_id, self.session_id)).fetchall()
+            "ORDER BY id DESC LIMIT 20", (now - RESUMABLE_FOR_S, self.session_id, self.session_id)).fetchall())
         for sid, routine in rows:
             events = self.events(sid)
             if any(k == "end" for _, k, _ in events):
                 continue
             baseline: dict[str, str] = {}
             for d in self._answered_checks(events):
-                baseline.setdefault(d["kind"], d["value"])
-            steps = [d for _, k, d in events if k == "step"]
+                if isinstance(d.get("kind"), str):
+                    baseline.setdefault(d["kind"], d["value"])
+            steps = [d for _, k, d in events if k == "step" and isinstance(d.get("routine"), str)
+                     and isinstance(d.get("block"), int) and isinstance(d.get("title"), str)]
             if steps:
                 last = steps[-1]
                 return ResumePoint(last["routine"], last["block"], last["title"], self._preference(events),
                                    baseline, sid)
-            if routine:  # stopped before its first step: from the routine's start
+            if isinstance(routine, str) and routine:  # stopped before its first step: from the routine's start
                 return ResumePoint(routine, 1, routine.replace("-", " "), self._preference(events), baseline, sid)
         return None
 
     def pain_since(self, since: float) -> list[int]:
         """Pain scores (0-10) said in sessions that started after ``since`` (unix s), oldest first."""
-        rows = self.db.execute("SELECT e.data FROM events e JOIN sessions s ON s.id = e.session_id "
-                               "WHERE e.kind = 'check' AND s.started_at >= ? ORDER BY e.id", (since,))
-        checks = [json.loads(r[0]) for r in rows]
-        return [int(c["value"]) for c in checks if c.get("kind") == "pain" and c.get("value") is not None]
+        rows = self._read(lambda: self.db.execute(
+            "SELECT e.data FROM events e JOIN sessions s ON s.id = e.session_id "
+            "WHERE e.kind = 'check' AND s.started_at >= ? ORDER BY e.id", (since,)).fetchall())
+        checks = [c for r in rows if isinstance(c := _json(r[0]), dict)]
+        return [p for c in checks if c.get("kind") == "pain" and (p := _score(c.get("value"))) is not None]
 
     def events(self, session_id: int) -> list[tuple[float, str, dict]]:
-        rows = self.db.execute("SELECT at, kind, data FROM events WHERE session_id=? ORDER BY id", (session_id,))
-        return [(at, kind, json.loads(data)) for at, kind, data in rows]
+        """(time, kind, data) of a session's rows; rows that are not a JSON object are left out."""
+        rows = self._read(lambda: self.db.execute(
+            "SELECT at, kind, data FROM events WHERE session_id=? ORDER BY id", (session_id,)).fetchall())
+        return [(at, kind, data) for at, kind, raw in rows
+                if isinstance(data := _json(raw), dict) and isinstance(kind, str) and isinstance(at, (int, float))]
 
     def close(self) -> None:
+        """Write what is still waiting (a last try), then close."""
+        self._drain()
         self.db.close()
+
+
+def _score(value) -> int | None:
+    """A pain score 0-10 from a stored value, or None if it is not one."""
+    try:
+        score = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return score if 0 <= score <= 10 else None
+
+
+#: key -> the type a fact must have, and for a table the keys and types it must hold
+FACT_SHAPES: dict[str, tuple] = {
+    "screen_passed": (bool,), "last_warning": (str, type(None)),
+    "safety_stop": (dict, {"reason": str, "advice": str}), "preference": (dict, {"value": str, "at": (int, float)}),
+}
+
+
+def _fits(value, shape: tuple) -> bool:
+    if not isinstance(value, shape[0]):  # (a stored null, a cleared fact, is taken before this)
+        return False
+    if shape[0] is dict and isinstance(value, dict):
+        return all(isinstance(value.get(k), t) for k, t in shape[1].items())
+    return True
+
+
+def open_for_session(path: Path | None, warn: Callable[[str], None]) -> Store:
+    """The history for a session. A file that cannot be used is left as it is, and the
+    session runs with its history in memory (said once through ``warn``); a ``path`` that
+    does not exist yet is said to start a new history."""
+    target = Path(path) if path else default_path()
+    if path is not None and not target.exists() and not target.is_symlink():
+        warn(f"no history at {target} yet: a new history is started there")
+    try:
+        return Store(target, warn=warn)
+    except StoreError as exc:
+        warn(f"{exc}. This session's history is kept in memory only (the safety questions are asked again)")
+        return Store.in_memory(target, warn=warn)

@@ -7,13 +7,21 @@ four times a second while a countdown runs or a microphone level is shown. ``/hi
 history (``report.write_chart``), ``/pictures/NAME.svg`` the position drawings.
 
 It binds 127.0.0.1 unless ``lan`` is set (the setting ``view.web_lan``): the page shows
-what the coach says and hears, so anyone on the network could read it.
+what the coach says and hears, so anyone on the network could read it. Every request must
+name this machine in its ``Host`` header (a loopback name, or with ``lan`` the address the
+request came in on or the machine's name), so a page on another site cannot read ``/state``
+through DNS rebinding; every answer carries a strict Content-Security-Policy. Position
+pictures are shown as ``<img>`` (scripts in an SVG image never run), never as markup.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import re
+import socket
 import tempfile
 import threading
 import time
@@ -27,6 +35,93 @@ TICK_S = 0.25  # real seconds between pushes while a countdown runs
 LINGER_S = 1.0  # real seconds the last state is still served after the session ends
 
 
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
+
+
+def host_allowed(host_header: str | None, server: tuple[str, int] | None, lan: bool,
+                 own_names: frozenset[str] = frozenset()) -> bool:
+    """Does a request's ``Host`` header name this server? A loopback name, or with ``lan`` the
+    local address the connection came in on (``server``) or one of ``own_names``; a port,
+    if given, must be the server's."""
+    if not host_header or len(host_header) > 300:
+        return False
+    found = re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:/\s@]+)(?::(\d{1,5}))?", host_header.strip())
+    if not found:
+        return False
+    name, port = found.group(1).strip("[]").lower().rstrip("."), found.group(2)
+    if port is not None and server is not None and int(port) != server[1]:
+        return False
+    if name in LOOPBACK:
+        return True
+    return lan and (name == (server[0].lower() if server else None) or name in own_names)
+
+
+def _own_names() -> frozenset[str]:
+    """This machine's names and the addresses they resolve to (for ``lan``)."""
+    names = {socket.gethostname().lower(), socket.getfqdn().lower()}
+    try:
+        names |= {info[4][0].lower() for n in list(names) for info in socket.getaddrinfo(n, None)}
+    except OSError:
+        pass
+    return frozenset(n for n in names if n)
+
+
+def csp_for(html: str) -> str:
+    """A Content-Security-Policy for a page: nothing from elsewhere, only its own inline script
+    and style blocks (by hash), no plug-ins, no framing, no forms, no base changes."""
+    def hashes(tag: str) -> str:
+        bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, re.S)
+        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'"
+                        for b in bodies) or "'none'"
+    return (f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+            "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+PICTURE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
+
+
+class Guard:
+    """ASGI middleware: refuses requests for another host (421), adds the security headers to
+    every answer, and turns any failure into a plain 500 (no traceback in the log)."""
+
+    def __init__(self, app, lan: bool):
+        self.app, self.lan = app, lan
+        self.own = _own_names() if lan else frozenset()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
+        if not host_allowed(host, scope.get("server"), self.lan, self.own):
+            return await self._plain(send, 421, b"This page answers only to this machine's own address.")
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
+                own_csp = [v for k, v in message.get("headers", []) if k.lower() == b"content-security-policy"]
+                headers += [(b"content-security-policy", own_csp[0] if own_csp else b"default-src 'none'; frame-ancestors 'none'"),
+                            (b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                            (b"referrer-policy", b"no-referrer"), (b"cross-origin-resource-policy", b"same-origin")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:  # noqa: BLE001 - a broken request must not print a traceback
+            if not started:
+                await self._plain(send, 500, b"Something went wrong on this page.")
+
+    @staticmethod
+    async def _plain(send, status: int, body: bytes) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff"),
+                                (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")]})
+        await send({"type": "http.response.body", "body": body})
+
+
 class WebView:
     """Serves the live page for ``model`` on ``http://host:port/`` (port 0: any free port)."""
 
@@ -34,6 +129,7 @@ class WebView:
                  port: int = 8765, lan: bool = False, routine_dirs: Iterable[Path] = ()):
         self.model, self.clock, self.history = model, clock, history
         self.host = "0.0.0.0" if lan else "127.0.0.1"
+        self.lan = lan
         self.port = port
         self.routine_dirs = list(routine_dirs)
         self._clients: set[asyncio.Queue] = set()
@@ -115,8 +211,11 @@ class WebView:
 
         from voicecoach.content.routine import find_picture
 
+        live_html = (WEB / "live.html").read_text()
+        history_html = (WEB / "history.html").read_text()
+
         async def live(request):
-            return HTMLResponse((WEB / "live.html").read_text())
+            return HTMLResponse(live_html, headers={"Content-Security-Policy": csp_for(live_html)})
 
         async def events(request):
             self._loop = asyncio.get_running_loop()
@@ -131,15 +230,18 @@ class WebView:
             path = find_picture(request.path_params["name"], self.routine_dirs)
             if path is None:
                 return PlainTextResponse("no such picture", status_code=404)
-            return FileResponse(path, media_type="image/svg+xml")
+            return FileResponse(path, media_type="image/svg+xml", headers={"Content-Security-Policy": PICTURE_CSP})
 
         async def history_page(request):
-            return HTMLResponse((WEB / "history.html").read_text())
+            return HTMLResponse(history_html, headers={"Content-Security-Policy": csp_for(history_html)})
 
         def chart_png() -> bytes | None:
             from voicecoach.store.report import write_chart
             from voicecoach.store.history import Store
-            store = Store(self.history)  # its own connection: this is the server's thread
+            try:
+                store = Store(self.history)  # its own connection: this is the server's thread
+            except Exception:  # noqa: BLE001 - an unreadable history is "nothing to chart", not a crash
+                return None
             try:
                 rows = store.summaries(limit=10_000)
             finally:
@@ -157,6 +259,7 @@ class WebView:
                 return PlainTextResponse("No sessions yet: nothing to chart.", status_code=404)
             return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-        return Starlette(routes=[Route("/", live), Route("/events", events), Route("/state", state),
-                                 Route("/pictures/{name}", picture), Route("/history", history_page),
-                                 Route("/history.png", chart)])
+        app = Starlette(routes=[Route("/", live), Route("/events", events), Route("/state", state),
+                                Route("/pictures/{name}", picture), Route("/history", history_page),
+                                Route("/history.png", chart)])
+        return Guard(app, self.lan)

@@ -116,3 +116,29 @@ def test_run_of_a_missing_routine_is_reported(tmp_path):
     lib = load_library([d], include_user=False)
     assert "combo" not in lib.routines
     assert str(lib.errors[0]) == f"{d / 'combo.yaml'}:4: steps.1: no routine 'nope' to run"
+
+
+def test_user_files_cannot_replace_or_rename_the_safety_routines(tmp_path):
+    shipped = load_library(include_user=False)
+    write(tmp_path, "safety-screen.yaml", "name: safety check\nsteps:\n  - say: All clear.\n")
+    write(tmp_path, "sneak.yaml", "name: fine\naliases: [safety questions]\nsteps:\n  - say: Hi.\n")
+    write(tmp_path, "calves.yaml", "name: calves\nsteps:\n  - say: Calves.\n")
+    lib = load_library([tmp_path], include_user=False)
+    assert lib.routines["safety-screen"] == shipped.routines["safety-screen"]
+    assert "calves" in lib.routines and "sneak" not in lib.routines
+    errors = [str(e) for e in lib.errors]
+    assert any(e.startswith(f"{tmp_path / 'safety-screen.yaml'}:1: ") and "safety routine" in e for e in errors)
+    assert any(e.startswith(f"{tmp_path / 'sneak.yaml'}:2: ") for e in errors), errors
+
+
+def test_control_and_invisible_characters_are_removed_from_names(tmp_path):
+    write(tmp_path, "odd.yaml", 'name: "calf\\u202e\\u200b stretch\\x1b[2J"\nsteps:\n  - say: "Hi\\x07."\n')
+    lib = load_library([tmp_path], include_user=False)
+    assert lib.routines["odd"].name == "calf stretch[2J"
+    assert lib.routines["odd"].steps[0].say == "Hi."
+
+
+def test_a_missing_routines_folder_is_an_error(tmp_path):
+    from voicecoach.content.loader import RoutinesFolderError
+    with pytest.raises(RoutinesFolderError):
+        load_library([tmp_path / "nope"], include_user=False)
