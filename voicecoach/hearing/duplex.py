@@ -34,7 +34,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
-from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, frame_dbfs
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
 BARGE_CONTEXT = "exercise"  # every command is in it; only INTERRUPTING intents are taken from it
@@ -314,7 +314,7 @@ class Watch:
         self._thread = threading.Thread(target=self._run, name="barge-in", daemon=True)
         self._thread.start()
 
-    def started(self, t0: float, gain_log: list | None = None) -> None:
+    def started(self, t0: float) -> None:
         """The first sample is played at monotonic ``t0`` (s)."""
         self.overlap.far.start(t0)
 
