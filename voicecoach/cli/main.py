@@ -397,7 +397,32 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
         print(f"I lost the microphone. Please type your answers instead. ({exc})", file=sys.stderr)
         return TypedListener(vocabulary, clock), None
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
+    barge_in_problem = attach_barge_in(settings, speaker, listener, mic, log=log)
+    if barge_in_problem and settings.listening.barge_in == "on":
+        print(f"warning: barge-in is off: {barge_in_problem}; say stop after the coach's sentence.", file=sys.stderr)
     return listener, mic
+
+
+def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True) -> str:
+    """Let stop, pain, worse and pause interrupt the coach (echo canceller + Whisper); returns
+    why not in plain words ("" when on). Without it the coach stays half duplex."""
+    if settings.listening.barge_in == "off":
+        return "listening.barge_in is off"
+    if not _is_voice(speaker):
+        return "the coach is not speaking aloud"
+    recognizer = listener.pipeline.recognizer
+    if getattr(recognizer, "engine", "") != "whisper":
+        return "it needs the Whisper recognizer (pocketsphinx would take the coach's own voice for words)"
+    from voicecoach.hearing.duplex import BargeIn
+    from voicecoach.hearing.echo import open_echo_canceller
+    canceller, why = open_echo_canceller()
+    if canceller is None:
+        return why
+    pipeline = build_pipeline(recognizer, live=True)
+    pipeline.endpointer.calibrate(getattr(listener, "calibration", []))
+    speaker.barge_in = BargeIn(mic, canceller, pipeline, before_overlap=listener.coach_speaks,
+                               on_heard=_log_heard if log else None)
+    return ""
 
 
 def _is_voice(speaker) -> bool:
@@ -765,6 +790,9 @@ def cmd_check(args) -> int:
     listener = VoiceListener(mic, pipeline, speaker if _is_voice(speaker) else None,
                              on_level=LevelPrinter(sys.stdout))
     print(f"room noise floor {listener.calibrate():.0f} dBFS")
+    problem = attach_barge_in(settings, speaker, listener, mic)
+    print("barge-in: on (stop, pain, worse and pause are heard while the coach talks)" if not problem
+          else f"barge-in: off ({problem}); the coach is half duplex: say stop after its sentence")
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
     heard_any = False

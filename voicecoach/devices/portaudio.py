@@ -245,18 +245,37 @@ class Loudspeaker:
             raise NoAudioDevice(f"no loudspeaker could be opened ({exc})") from None
         self.latency_s = float(self.stream.get_output_latency())
         self._stop = threading.Event()
+        self._gain = 1.0        # amplitude factor asked for (barge-in lowers it while someone speaks)
+        self.played = 0         # samples handed to PortAudio of the sentence playing now
+        self.on_gain = None     # callback(sample, gain) when a new gain takes effect (the echo canceller's far end)
+
+    def duck(self, gain: float) -> None:
+        """Play at ``gain`` (amplitude factor) from the next chunk (20 ms) on."""
+        self._gain = float(gain)
 
     def play(self, pcm: bytes, on_first_chunk=None) -> bool:
         """Play ``pcm`` (blocking). Returns False if cut off by :meth:`stop`."""
+        import numpy as np
         self._stop.clear()
+        self._gain, applied, self.played = 1.0, 1.0, 0
         step = int(self.rate * self.CHUNK_S) * 2
         for i in range(0, len(pcm), step):
             if self._stop.is_set():
                 return False
             if i == 0 and on_first_chunk:  # the first frame is handed to PortAudio now
                 on_first_chunk()
+            chunk = pcm[i:i + step]
+            if self._gain != applied:  # ramp over one chunk: a step would click
+                ramp = np.linspace(applied, self._gain, len(chunk) // 2, dtype=np.float32)
+                applied = self._gain
+                if self.on_gain:
+                    self.on_gain(i // 2, applied)
+                chunk = (np.frombuffer(chunk, dtype="<i2") * ramp).astype("<i2").tobytes()
+            elif applied != 1.0:
+                chunk = (np.frombuffer(chunk, dtype="<i2") * np.float32(applied)).astype("<i2").tobytes()
+            self.played = i // 2
             try:
-                self.stream.write(pcm[i:i + step])
+                self.stream.write(chunk)
             except OSError as exc:  # the sound server or the device went away
                 raise DeviceLost("loudspeaker", str(exc)) from None
         return True

@@ -39,7 +39,14 @@ class VoiceListener:
             item = self.mic.read(end - time.monotonic() + 0.1)
             if item:
                 frames.append(item[1])
+        self.calibration = frames  # the room, for barge-in's own endpointer
         return self.pipeline.endpointer.calibrate(frames)
+
+    def coach_speaks(self) -> None:
+        """The coach starts a sentence with barge-in listening (which reads the microphone
+        meanwhile): forget speech in progress, as for frames dropped while it talks."""
+        self.pipeline.reset()
+        self._cut_from = self.pipeline.endpointer.cut_speech_frames
 
     def listen(self, intents: Sequence[str], context: str, timeout_s: float | None):
         self.pipeline.set_context(context)

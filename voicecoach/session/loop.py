@@ -28,13 +28,18 @@ class Session:
         while True:
             listen: ev.Listen | None = None
             wait: ev.Wait | None = None
+            barged: ev.Event | None = None  # said over the coach and acted on (barge-in)
             for action in actions:
+                if barged is not None and isinstance(action, (ev.Say, ev.Cue)):
+                    continue  # interrupted: the rest of what it was saying is not said
                 if self.display:
                     self.display.show(action)
                 if isinstance(action, ev.Say):
                     self._speak(lambda: self.speaker.say(action.text), action.text)
+                    barged = self._interruption()
                 elif isinstance(action, ev.Cue):
                     self._speak(lambda: self.speaker.cue(action.name), None)
+                    barged = self._interruption()
                 elif isinstance(action, ev.Record) and self.recorder:
                     self.recorder.record(action.kind, action.data)
                 elif isinstance(action, ev.Listen):
@@ -43,10 +48,15 @@ class Session:
                     wait = action
                 elif isinstance(action, ev.End):
                     return action.reason
-            event = self._next_event(listen, wait)
+            # an interruption is handled as if it had been said in silence, after the sentence
+            event = barged if barged is not None else self._next_event(listen, wait)
             if self.display:
                 self.display.show(event)
             actions = self.coach.handle(event)
+
+    def _interruption(self) -> ev.Event | None:
+        take = getattr(self.speaker, "take_interruption", None)
+        return take() if take else None
 
     # -- device faults ---------------------------------------------------------------
     def _speak(self, perform, text: str | None) -> None:

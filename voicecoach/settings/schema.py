@@ -71,6 +71,10 @@ class ListeningSettings(_Section):
     sensitivity: int = Field(3, ge=1, le=5,
                              description="how readily speech is taken as an answer: 1 strictest, 5 most "
                                          "lenient (more mistakes)")
+    barge_in: Literal["auto", "on", "off"] = Field(
+        "off", description="listen for stop, pain, worse and pause while the coach talks: auto (when the echo "
+                            "canceller and Whisper are there), on (say why if they are not), off (half duplex; the default until "
+                            "the end-to-end benchmark has passed)")
 
 
 class ViewSettings(_Section):

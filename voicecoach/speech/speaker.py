@@ -30,6 +30,9 @@ class VoiceSpeaker:
         self.quiet_from = 0.0  # monotonic time (s) after which the microphone may listen again
         self.last_first_audio_s: float | None = None
         self._cues = {name: cues.load(name, rate=loudspeaker.rate) for name in cues.CUES}
+        self.barge_in = None       # a hearing.duplex.BargeIn when the coach may be interrupted, else None
+        self.interruption = None   # what barge-in heard over the last sentence (Heard/TalkedOver), once
+        self._far: OrderedDict[bytes, bytes] = OrderedDict()  # 16 kHz copies for the echo canceller
 
     def pcm_for(self, text: str) -> bytes:
         pcm = self.cache.get(text)
@@ -49,19 +52,48 @@ class VoiceSpeaker:
             self.captions.say(text)
         t0 = time.perf_counter()
         pcm = self.pcm_for(text)
-        self._play(pcm, t0)
+        self._play(pcm, t0, text)
 
     def cue(self, name: str) -> None:
         if self.cue_sounds and name in self._cues:
-            self._play(self._cues[name], time.perf_counter())
+            self._play(self._cues[name], time.perf_counter(), "")
 
-    def _play(self, pcm: bytes, t0: float) -> None:
+    def take_interruption(self):
+        """What was said over the last sentence and must be acted on (Heard, TalkedOver), once."""
+        event, self.interruption = self.interruption, None
+        return event
+
+    def _far_for(self, pcm: bytes) -> bytes:
+        from voicecoach.hearing.duplex import resample_pcm
+        key = pcm[:64] + len(pcm).to_bytes(8, "little")
+        far = self._far.get(key)
+        if far is None:
+            far = self._far[key] = resample_pcm(pcm, self.loudspeaker.rate)
+            if len(self._far) > self.cache_size:
+                self._far.popitem(last=False)
+        return far
+
+    def _play(self, pcm: bytes, t0: float, text: str) -> None:
+        watch = None
+        if self.barge_in is not None:
+            watch = self.barge_in.watch(self._far_for(pcm), text, self.loudspeaker)
+            ratio = 16000 / self.loudspeaker.rate
+            self.loudspeaker.on_gain = lambda sample, gain: watch.gain_from(int(sample * ratio), gain)
+
         def first():
             self.last_first_audio_s = time.perf_counter() - t0
+            if watch is not None:  # played from now plus the output's latency
+                watch.started(time.monotonic() + self.loudspeaker.latency_s)
         self.quiet_from = float("inf")
+        finished = None
         try:
-            self.loudspeaker.play(pcm, on_first_chunk=first)
+            finished = self.loudspeaker.play(pcm, on_first_chunk=first)
         finally:
+            if watch is not None:
+                played = None if finished is not False else int(self.loudspeaker.played * 16000 / self.loudspeaker.rate)
+                watch.ended(played)
+                self.interruption = watch.result().event
+                self.loudspeaker.on_gain = None
             self.quiet_from = time.monotonic() + self.loudspeaker.latency_s + self.ECHO_TAIL_S
 
     def stop(self) -> None:

@@ -1,0 +1,136 @@
+"""The duplex logic with fakes: no audio devices, no model, no clock assertions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voicecoach.core.events import Heard
+from voicecoach.hearing.duplex import (BargeInConfig, DelayTracker, FarEnd, Overlap, estimate_delay,
+                                       interrupting_intent, resample_pcm)
+from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer
+from voicecoach.hearing.pipeline import HeardUtterance
+
+
+def heard(intent, confidence=-0.2, no_speech=0.05, reason="accepted", text="Stop."):
+    return HeardUtterance(0.0, 0.5, intent, text, confidence, no_speech, 0.0, 0.0, reason, "whisper")
+
+
+class PassCanceller:
+    name = "fake"
+
+    def process(self, near, far):
+        return near
+
+    def reset(self):
+        pass
+
+
+class FakePipeline:
+    """Speech while frames are loud; at the end, the utterance scripted for it."""
+
+    def __init__(self, result):
+        self.endpointer = Endpointer(lambda f: True)
+        self.result = result
+        self.in_speech = False
+        self._quiet = 0
+
+    def push(self, frame):
+        self.endpointer.t += FRAME_S
+        loud = np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000
+        if loud and not self.in_speech:
+            self.in_speech, self.endpointer._start_s = True, self.endpointer.t
+        if self.in_speech and not loud:
+            self._quiet += 1
+            if self._quiet >= 3:
+                self.in_speech, self._quiet = False, 0
+                return self.result
+        return None
+
+
+class FakeControls:
+    def __init__(self):
+        self.gains, self.stopped = [], False
+
+    def duck(self, gain):
+        self.gains.append(gain)
+
+    def stop(self):
+        self.stopped = True
+
+
+LOUD = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+QUIET = bytes(FRAME_BYTES)
+
+
+def run(result, frames, sentence="Hold for thirty seconds."):
+    far = FarEnd(bytes(SAMPLE_RATE * 4))  # a 4 s sentence
+    far.start(0.0)
+    controls = FakeControls()
+    ov = Overlap(far, PassCanceller(), FakePipeline(result), controls, BargeInConfig(), sentence=sentence)
+    for i, f in enumerate(frames):
+        ov.push(i * FRAME_S, f)
+    return ov.finish(), controls
+
+
+def test_stop_over_the_voice_ducks_then_stops_and_is_delivered_as_heard():
+    result, controls = run(heard("stop"), [QUIET] * 5 + [LOUD] * 10 + [QUIET] * 5)
+    assert controls.gains[0] < 1.0 and controls.stopped
+    assert result.event == Heard("stop", "Stop.")
+
+
+def test_anything_else_said_over_the_voice_restores_full_volume_and_is_not_taken():
+    result, controls = run(heard("yes", text="Yes."), [QUIET] * 5 + [LOUD] * 10 + [QUIET] * 5)
+    assert controls.gains == [BargeInConfig().duck_gain, 1.0]
+    assert not controls.stopped and result.event is None
+
+
+def test_weak_evidence_is_not_an_interruption():
+    cfg = BargeInConfig()
+    assert interrupting_intent(heard("stop", confidence=cfg.min_logprob - 0.1), cfg) is None
+    assert interrupting_intent(heard("stop", no_speech=cfg.max_no_speech), cfg) is None
+    assert interrupting_intent(heard("stop", reason="low confidence"), cfg) is None
+    assert interrupting_intent(heard("better"), cfg) is None
+    for intent in ("stop", "pain", "worse", "pause"):
+        assert interrupting_intent(heard(intent), cfg) == intent
+
+
+def test_a_word_the_coach_is_saying_needs_stronger_evidence():
+    cfg = BargeInConfig()
+    middling = heard("stop", confidence=(cfg.min_logprob + cfg.min_logprob_own_word) / 2)
+    assert interrupting_intent(middling, cfg, "Hold for thirty seconds.") == "stop"
+    assert interrupting_intent(middling, cfg, "Say stop, or pain, at any time.") is None
+
+
+def test_far_end_follows_the_clock_the_volume_and_the_cut():
+    pcm = (np.arange(SAMPLE_RATE) % 1000 + 1).astype("<i2").tobytes()
+    far = FarEnd(pcm)
+    assert far.frame(0.0) == QUIET  # not playing yet
+    far.start(10.0)
+    first = np.frombuffer(far.frame(10.0), dtype="<i2")
+    assert first[0] == 1 and len(first) == FRAME_SAMPLES
+    far.gain_from(0, 0.5)
+    assert np.frombuffer(far.frame(10.0), dtype="<i2")[10] == 5
+    far.cut_at(100)
+    cut = np.frombuffer(far.frame(10.0), dtype="<i2")
+    assert cut[99] != 0 and not cut[100:].any()
+    assert far.frame(9.0) == QUIET
+
+
+def test_delay_is_estimated_and_followed_from_clear_estimates_only():
+    rng = np.random.default_rng(1)
+    far = rng.standard_normal(SAMPLE_RATE * 2).astype(np.float32) * 3000
+    delayed = np.concatenate([np.zeros(960, np.float32), far])[: len(far)] * 0.5  # 60 ms
+    delay, clarity = estimate_delay(far, delayed)
+    assert abs(delay - 0.06) < 0.002 and clarity > DelayTracker.MIN_CLARITY
+    tracker = DelayTracker()
+    tracker.update(far, delayed)
+    tracker.update(far, rng.standard_normal(len(far)).astype(np.float32))  # unrelated: ignored
+    assert abs(tracker.delay_s - 0.06) < 0.002
+
+
+def test_resampling_keeps_length_and_level():
+    t = np.arange(24000) / 24000
+    tone = (np.sin(2 * np.pi * 440 * t) * 10000).astype("<i2").tobytes()
+    out = np.frombuffer(resample_pcm(tone, 24000), dtype="<i2").astype(float)
+    assert len(out) == 16000
+    assert abs(np.sqrt(np.mean(out ** 2)) - 10000 / np.sqrt(2)) < 100

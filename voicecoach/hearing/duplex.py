@@ -1,0 +1,357 @@
+"""Barge-in: listening while the coach talks, for the few words that must interrupt it.
+
+The coach knows exactly what it plays. :class:`FarEnd` keeps that sound on the monotonic
+clock (16 kHz, with the volume changes the loudspeaker made), the echo canceller
+(``echo.py``) removes it from the microphone, and what is left goes through its own
+endpointer and the recognizer. While the coach speaks only the *interrupting* intents
+(:data:`INTERRUPTING`) are taken, on stricter evidence than in silence
+(:class:`BargeInConfig`); everything else is left to the half-duplex rule (an answer begun
+while the coach talks is dropped whole).
+
+What happens to one sentence (:class:`Overlap`, pure and driven frame by frame, so the
+unit tests run it with fakes):
+
+* speech starts on the cleaned microphone -> the voice is lowered at once (``duck``);
+* it ends and is an interrupting intent -> playback stops, and the intent is delivered to
+  the coach as if it had been said in silence (``Heard``);
+* it ends as anything else (a cough, "yes", talk in the room) -> full volume again;
+* speech still going on when the sentence ends is followed to its end (at most the
+  endpointer's longest utterance), so a "stop" said over the last word is not lost.
+
+:class:`BargeIn` runs an :class:`Overlap` on a thread next to the playing loudspeaker.
+The delay from loudspeaker to microphone is estimated from each sentence
+(:func:`estimate_delay`) and followed (:class:`DelayTracker`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from voicecoach.core.events import Heard, TalkedOver
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
+
+INTERRUPTING = ("stop", "pain", "worse", "pause")
+BARGE_CONTEXT = "exercise"  # every command is in it; only INTERRUPTING intents are taken from it
+
+
+@dataclass(frozen=True)
+class BargeInConfig:
+    """How strict listening over the coach's own voice is (calibrated with
+    ``scripts/bench_bargein.py``: a false "stop" from the coach's own "say stop" must never
+    happen, a person's "stop" must nearly always be taken)."""
+
+    min_logprob: float = -0.6        # Whisper's mean token log-probability at least this (nat); -1.0 in silence
+    max_no_speech: float = 0.5       # and its no-speech probability below this (0.8 in silence)
+    min_logprob_own_word: float = -0.35  # ... at least this when the coach's sentence has the same word (nat)
+    duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
+    follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
+    talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
+    talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
+
+
+def resample_pcm(pcm: bytes, src: int, dst: int = SAMPLE_RATE) -> bytes:
+    """16-bit mono ``pcm`` from ``src`` Hz to ``dst`` Hz, band-limited (FFT over the whole
+    clip: exact, and a sentence of a few seconds takes a millisecond or two)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if src == dst or len(x) == 0:
+        return pcm
+    n = int(round(len(x) * dst / src))
+    spectrum = np.fft.rfft(x)
+    keep = min(len(spectrum), n // 2 + 1)
+    out = np.zeros(n // 2 + 1, dtype=complex)
+    out[:keep] = spectrum[:keep]
+    y = np.fft.irfft(out, n) * (n / len(x))
+    return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+
+
+class FarEnd:
+    """What the loudspeaker plays, 16 kHz, on the monotonic clock: sample ``k`` of the
+    sentence is played at ``t0 + k / 16000`` (s). Volume changes are kept by sample, and
+    a cut-off sentence plays nothing after the cut."""
+
+    def __init__(self, pcm16k: bytes):
+        self.samples = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32)
+        self.t0: float | None = None           # monotonic s of the first sample, once playing
+        self._gains: list[tuple[int, float]] = [(0, 1.0)]  # (from sample, amplitude factor)
+        self.end_sample = len(self.samples)    # samples from here on are never played
+
+    def start(self, t0: float) -> None:
+        self.t0 = t0
+
+    def gain_from(self, sample: int, gain: float) -> None:
+        """The loudspeaker plays at ``gain`` (amplitude factor) from 16 kHz ``sample`` on."""
+        self._gains.append((max(0, sample), gain))
+
+    def cut_at(self, sample: int) -> None:
+        self.end_sample = min(self.end_sample, max(0, sample))
+
+    @property
+    def end_t(self) -> float | None:
+        """Monotonic s at which the last sample is played."""
+        return None if self.t0 is None else self.t0 + self.end_sample / SAMPLE_RATE
+
+    def frame(self, t: float) -> bytes:
+        """The 30 ms played from monotonic time ``t`` (s) on, silence where nothing plays."""
+        out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        if self.t0 is not None:
+            first = int(round((t - self.t0) * SAMPLE_RATE))
+            lo, hi = max(first, 0), min(first + FRAME_SAMPLES, self.end_sample)
+            if hi > lo:
+                chunk = self.samples[lo:hi].copy()
+                for start, gain in self._gains:  # few: one or two changes a sentence
+                    if start < hi:
+                        chunk[max(0, start - lo):] = self.samples[max(lo, start):hi] * gain
+                out[lo - first:hi - first] = chunk
+        return np.clip(out, -32768, 32767).astype("<i2").tobytes()
+
+
+def estimate_delay(far: np.ndarray, near: np.ndarray, max_s: float = 0.5) -> tuple[float, float]:
+    """Delay (s) of ``near`` behind ``far`` (16 kHz), by phase-transform cross-correlation,
+    and how clear the peak is (peak over the mean absolute correlation; above ~8 is a real
+    echo). (0, 0) when there is nothing to correlate."""
+    n = min(len(far), len(near))
+    if n < SAMPLE_RATE // 2 or not np.any(far[:n]) or not np.any(near[:n]):
+        return 0.0, 0.0
+    size = 1 << int(math.ceil(math.log2(2 * n)))
+    cross = np.fft.rfft(near[:n], size) * np.conj(np.fft.rfft(far[:n], size))
+    cross /= np.maximum(np.abs(cross), 1e-9)  # phase transform: sharp peaks in a reverberant room
+    corr = np.fft.irfft(cross, size)[: int(max_s * SAMPLE_RATE)]
+    peak = int(np.argmax(corr))
+    clarity = float(corr[peak] / (np.mean(np.abs(corr)) + 1e-12))
+    return peak / SAMPLE_RATE, clarity
+
+
+class DelayTracker:
+    """Follows the loudspeaker -> microphone delay from sentence to sentence: the median of
+    the last clear estimates (a single reflection or a quiet sentence does not move it)."""
+
+    MIN_CLARITY = 8.0
+
+    def __init__(self, delay_s: float = 0.0, keep: int = 5):
+        self.delay_s = delay_s
+        self._recent: list[float] = []
+        self._keep = keep
+
+    def update(self, far: np.ndarray, near: np.ndarray) -> float:
+        delay, clarity = estimate_delay(far, near)
+        if clarity >= self.MIN_CLARITY:
+            self._recent = (self._recent + [delay])[-self._keep:]
+            self.delay_s = float(np.median(self._recent))
+        return self.delay_s
+
+
+class Controls(Protocol):
+    """The playing loudspeaker, as barge-in sees it."""
+
+    def duck(self, gain: float) -> None:
+        """Play at ``gain`` (amplitude factor, 1 is full volume) from the next chunk on."""
+
+    def stop(self) -> None:
+        """Stop playing (from another thread)."""
+
+
+def interrupting_intent(heard, config: BargeInConfig, sentence: str = "") -> str | None:
+    """The interrupting intent in ``heard`` (a :class:`HeardUtterance`), if the evidence is
+    strong enough over the coach's voice; a word the sentence itself says ("say stop, or
+    pain") needs more, since its echo is what the canceller leaves."""
+    if heard is None or heard.intent not in INTERRUPTING or heard.reason != "accepted":
+        return None
+    if heard.engine == "whisper":
+        floor = config.min_logprob
+        if heard.intent in _words(sentence):
+            floor = max(floor, config.min_logprob_own_word)
+        if heard.confidence < floor or heard.margin >= config.max_no_speech:
+            return None
+    return heard.intent
+
+
+def _words(sentence: str) -> set[str]:
+    return {w.strip(".,;:!?\"'").lower() for w in sentence.split()}
+
+
+@dataclass
+class OverlapResult:
+    event: Heard | TalkedOver | None = None  # what the coach should be told, if anything
+    heard: list = field(default_factory=list)  # every utterance decoded (for logs and the bench)
+    ducks: int = 0                           # times the voice was lowered
+    near_db: float = -90.0                   # microphone level before the canceller (dBFS)
+    clean_db: float = -90.0                  # ... and after it (dBFS), over the sentence
+
+
+class Overlap:
+    """One sentence played with the microphone open; feed it every microphone frame with
+    :meth:`push` (see the module docstring). ``pipeline``: a :class:`HearingPipeline` of its
+    own (endpointer and recognizer); ``controls``: the loudspeaker."""
+
+    def __init__(self, far: FarEnd, canceller, pipeline, controls: Controls, config: BargeInConfig,
+                 delay_s: float = 0.0, sentence: str = "", on_heard: Callable | None = None):
+        self.far, self.canceller, self.pipeline = far, canceller, pipeline
+        self.controls, self.config, self.delay_s = controls, config, delay_s
+        self.sentence, self.on_heard = sentence, on_heard
+        self.result = OverlapResult()
+        self.done = False
+        self.ducked = False
+        self._near: list[np.ndarray] = []   # raw microphone and far end while playing, for the delay
+        self._farr: list[np.ndarray] = []
+        self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
+        self._speech_past_end_s = 0.0
+
+    def push(self, captured_at: float, frame: bytes) -> None:
+        """One microphone frame captured at monotonic ``captured_at`` (s)."""
+        if self.done:
+            return
+        far = self.far.frame(captured_at - self.delay_s)
+        clean = self.canceller.process(frame, far)
+        playing = self.far.end_t is None or captured_at < self.far.end_t
+        if playing:
+            near = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+            out = np.frombuffer(clean, dtype="<i2").astype(np.float32)
+            self._energy[0] += float(np.sum(near * near))
+            self._energy[1] += float(np.sum(out * out))
+            self._near.append(near)
+            self._farr.append(np.frombuffer(self.far.frame(captured_at), dtype="<i2").astype(np.float32))
+        elif self.pipeline.in_speech:
+            self._speech_past_end_s += FRAME_S
+        was_speech = self.pipeline.in_speech
+        heard = self.pipeline.push(clean)
+        if self.pipeline.in_speech and not was_speech and not self.ducked:
+            self.ducked = True
+            self.result.ducks += 1
+            self.controls.duck(self.config.duck_gain)  # at once: the person must be heard, and hear they are
+        if self.pipeline.in_speech and self._too_long():
+            self._unduck()  # talk in the room: the sentence goes on at full volume
+        if heard is not None:
+            self._judge(heard, playing)
+        elif not playing and not self.pipeline.in_speech:
+            self.done = True  # the sentence is over and nobody is speaking over it
+
+    def _too_long(self) -> bool:
+        ep = self.pipeline.endpointer
+        return ep.t - ep.utterance_start_s > ep.cfg.max_utterance_s
+
+    def _unduck(self) -> None:
+        if self.ducked:
+            self.ducked = False
+            self.controls.duck(1.0)
+
+    def _judge(self, heard, playing: bool) -> None:
+        self.result.heard.append(heard)
+        if self.on_heard:
+            self.on_heard(heard)
+        intent = interrupting_intent(heard, self.config, self.sentence)
+        if intent is not None:
+            self.controls.stop()
+            self.result.event = Heard(intent, heard.text)
+            self.done = True
+            return
+        self._unduck()
+        if not playing:
+            # begun while the coach talked, ended after: dropped whole, as half duplex does
+            s = self._speech_past_end_s
+            if self.config.talked_over_min_s <= s <= self.config.talked_over_max_s and heard.reason != "too long":
+                self.result.event = TalkedOver()
+            self.done = True
+
+    def timed_out(self, now: float) -> bool:
+        """Followed a word past the sentence's end for too long: give up on it."""
+        end = self.far.end_t
+        return end is not None and now > end + self.config.follow_s
+
+    def finish(self, tracker: DelayTracker | None = None) -> OverlapResult:
+        """The sentence is over: the levels, and the delay learnt from it."""
+        self.done = True
+        self._unduck()
+        e_near, e_clean = self._energy
+        frames = max(1, len(self._near)) * FRAME_SAMPLES
+        self.result.near_db = 20 * math.log10(max(math.sqrt(e_near / frames), 1.0) / 32768)
+        self.result.clean_db = 20 * math.log10(max(math.sqrt(e_clean / frames), 1.0) / 32768)
+        if tracker is not None and self._near:
+            tracker.update(np.concatenate(self._farr), np.concatenate(self._near))
+        return self.result
+
+
+class BargeIn:
+    """Barge-in for a live session: the microphone, the echo canceller and a hearing pipeline
+    of its own. ``before_overlap`` is called as each sentence starts (the half-duplex
+    listener forgets speech in progress there). Thread use: :meth:`watch` runs the
+    microphone side on a helper thread while the caller plays the sentence."""
+
+    def __init__(self, mic, canceller, pipeline, config: BargeInConfig | None = None,
+                 before_overlap: Callable[[], None] | None = None, on_heard: Callable | None = None,
+                 delay_s: float = 0.0):
+        self.mic, self.canceller, self.pipeline = mic, canceller, pipeline
+        self.config = config or BargeInConfig()
+        self.before_overlap, self.on_heard = before_overlap, on_heard
+        self.tracker = DelayTracker(delay_s)
+        self.last: OverlapResult | None = None
+        self.lost: BaseException | None = None  # a microphone that went away mid-sentence
+
+    def watch(self, pcm16k: bytes, sentence: str, controls: Controls) -> "Watch":
+        if self.before_overlap:
+            self.before_overlap()
+        self.pipeline.reset()
+        self.pipeline.endpointer._quiet_needed = 0  # noqa: SLF001  a fresh start: nothing to wait out
+        self.pipeline.set_context(BARGE_CONTEXT)
+        far = FarEnd(pcm16k)
+        # AEC3 needs the loudspeaker's sound no later than its echo: align a little early
+        delay = max(0.0, self.tracker.delay_s - 0.02)
+        overlap = Overlap(far, self.canceller, self.pipeline, controls, self.config, delay, sentence, self.on_heard)
+        return Watch(self, overlap)
+
+
+class Watch:
+    """One sentence's microphone side, on its own thread (see :class:`BargeIn`)."""
+
+    def __init__(self, barge: BargeIn, overlap: Overlap):
+        self.barge, self.overlap = barge, overlap
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="barge-in", daemon=True)
+        self._thread.start()
+
+    def started(self, t0: float) -> None:
+        """The first sample is played at monotonic ``t0`` (s)."""
+        self.overlap.far.start(t0)
+
+    def gain_from(self, sample16k: int, gain: float) -> None:
+        self.overlap.far.gain_from(sample16k, gain)
+
+    def ended(self, played16k: int | None = None) -> None:
+        """Playback returned (``played16k``: 16 kHz samples played if it was cut off)."""
+        if played16k is not None:
+            self.overlap.far.cut_at(played16k)
+        if self.overlap.far.t0 is None:  # nothing was played at all
+            self.overlap.far.start(time.monotonic())
+            self.overlap.far.cut_at(0)
+        self._ended.set()
+
+    def _run(self) -> None:
+        ov = self.overlap
+        try:
+            while not ov.done:
+                if self._ended.is_set() and (not ov.pipeline.in_speech or ov.timed_out(time.monotonic())):
+                    # the sentence is over: only a word in progress keeps us here
+                    if not ov.pipeline.in_speech or ov.timed_out(time.monotonic()):
+                        break
+                item = self.barge.mic.read(0.05)
+                if item is None:
+                    continue
+                if ov.far.t0 is None and not self._ended.is_set():
+                    continue  # before the first sample: the room as it was (the listener had it)
+                ov.push(*item)
+        except Exception as exc:  # the microphone went away: the listener reports it  # noqa: BLE001
+            self.barge.lost = exc
+
+    def result(self) -> OverlapResult:
+        """Wait for the microphone side to finish (it follows a word in progress to its end)."""
+        self._ended.set()
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+        result = self.overlap.finish(self.barge.tracker)
+        self.barge.last = result
+        return result
