@@ -116,7 +116,7 @@ class Coach:
                  routine: str | None = None, screen: bool = False, tuning: Tuning | None = None,
                  silence_timeout_s: float = 8.0, disclaimer: bool = True, checkins: bool = False,
                  notices: Sequence[str] = (), resume: ResumePoint | None = None, resume_now: bool = False,
-                 safety_stop: SafetyStop | None = None):
+                 safety_stop: SafetyStop | None = None, history_stop: tuple[str, str] | None = None):
         self.library = library
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
@@ -145,15 +145,20 @@ class Coach:
         if self.resume_point and resume_now:
             self.pending_routine, self.menu_done = self.resume_point.routine, True
         self._top: tuple[str, int] | None = None  # routine being run, and its first block index - 1
+        if resume:  # a check-in is a measurement whether or not its session finished
+            self.checks.keep_baseline(resume.baseline)
         welcome = Block(0, "", "Welcome")
         intro: list[Instruction] = []
-        if disclaimer:
-            intro.append(Speak(DISCLAIMER, welcome))
-        for notice in notices:
-            intro.append(Speak(notice, welcome))
-        if safety_stop:  # named and asked about first; if it was cleared, the screen again
+        if safety_stop:  # named and asked about first, before any advice; if cleared, the screen again
             intro += follow_up(safety_stop, welcome)
             screen = True
+        elif history_stop:  # pain rose since the last assessment: the trend rule, across sessions
+            warning, reason = history_stop
+            intro.append(Finish(trend_advice(warning), welcome, reason=reason))
+        if disclaimer:
+            intro.insert(0, Speak(DISCLAIMER, welcome))  # what the coach is, then the remembered stop
+        for notice in notices:
+            intro.append(Speak(notice, welcome))
         self.program = intro
         if screen and SAFETY_ROUTINE in library.routines:
             self._append(SAFETY_ROUTINE)
@@ -577,8 +582,8 @@ class Coach:
         """End the hold or wait at once (the place is kept if it is a question) and ask
         whether to go on."""
         in_position = self.place in (Mode.HOLDING, Mode.WAITING)
-        where = position_of(self.program, self.pc) if self.place is not Mode.MENU else None
-        if where and event.intent in ("pain", "worse"):  # pain in a position, or while asked about it
+        where = position_of(self.program, self.pc) if in_position else None
+        if where and event.intent in ("pain", "worse"):  # pain in a test position: evidence against it
             self.positions.hurts(where[0], where[1])
         if in_position:
             self._cut(out)
@@ -598,8 +603,8 @@ class Coach:
     def _do_confirm_again(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         """Pain while asking whether to go on: noted, and the same question again."""
         self.stop_cause = event.intent
-        where = position_of(self.program, self.pc) if self.place is not Mode.MENU else None
-        if where:
+        where = position_of(self.program, self.pc) if self.place is Mode.CUT else None
+        if where:  # still about the position that was just cut short
             self.positions.hurts(where[0], where[1])
         self.failures = 0
         out.append(ev.Say("Okay. Relax, and take your time."))

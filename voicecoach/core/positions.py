@@ -3,7 +3,7 @@
 A rating ("better, worse, or the same?") is about the test position just before it (the
 ``tests`` exercise of the question, from the routine data). The position is *tested* when
 its last hold was held to the end since the person was last guided into it. It *hurt* when
-"pain" or "worse" was said in it (or while asked about it), or its movement check said the
+"pain" or "worse" was said in it (a hold, getting into it, the rest between holds), or its movement check said the
 symptoms moved down the leg; that is remembered for the whole session (a later round does
 not wash it out). The routine says what the rating counts as then: ``if_hurt`` (evidence
 against: "worse") and ``if_untested`` (a "better" of a position cut short or skipped cannot
