@@ -62,6 +62,7 @@ REMEMBERED = {  # safety stops as the history keeps them (reason, advice)
               "Both bending and arching made your leg worse. Let's stop here. Please rest, and talk to a doctor "
               "or physiotherapist before you exercise again."),
 }
+POSITIONS = {ex.name + ". ": ex_id for ex_id, ex in LIBRARY.routines["assessment"].exercises.items()}
 MAX_EVENTS = 20_000  # a cooperative session that has not ended by then never will
 ON_CI = bool(os.environ.get("CI"))
 EXAMPLES = int(os.environ.get("VOICECOACH_PROPERTY_EXAMPLES", "2500"))
@@ -74,6 +75,16 @@ STATS = {"sessions": 0, "events": 0}
 
 class Violation(AssertionError):
     pass
+
+
+def about_position(program, pc) -> tuple[str | None, str | None]:
+    """(position, direction) an assessment rating at ``pc`` is about: the position just before
+    it, and the direction its "better" would choose (worked out here, not asked of the coach)."""
+    q = program[pc]
+    if q.block.routine != "assessment" or q.context != "rating" or "better" not in q.answers:
+        return None, None
+    position = next((i.block.exercise for i in reversed(program[:pc]) if i.block.exercise), None)
+    return position, q.answers["better"].result
 
 
 @dataclass
@@ -109,6 +120,12 @@ class Observer:
     entered: dict[int, int] = field(default_factory=dict)  # question pc -> times entered (cooperative part)
     counting: bool = False
     first_listen_checked: bool = False
+    menu_session: bool = True         # the session offers the menu (else: run ROUTINE, resume)
+    guided: str | None = None         # assessment position the person was last guided into
+    held: dict[str, bool] = field(default_factory=dict)  # position -> held to the end since guided into it
+    hurt: set[str] = field(default_factory=set)          # positions with pain said in them, or moved down
+    rated_worse: set[str] = field(default_factory=set)   # directions heard or counted worse this session
+    rated: bool = False               # an assessment rating was answered this session
 
     # -- driving ------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,6 +147,13 @@ class Observer:
         for a in reply:
             if isinstance(a, ev.Say):
                 self.said.append(a.text)
+                for name, ex_id in POSITIONS.items():
+                    if a.text.startswith(name):
+                        self.guided, self.held[ex_id] = ex_id, False
+                if "at the menu" in a.text and not self.menu_session:
+                    raise Violation(f"advice names the menu in a session without one: {a.text!r}")
+                if "test again" in a.text and self.remembered and not any("Last time" in t for t in self.said):
+                    raise Violation(f"advice before the remembered safety stop: {self.said}")
                 if re.search(r"(^|\D)(0|-\d+) seconds?\b", a.text):
                     raise Violation(f"said a hold of under a second: {a.text!r}")
             elif isinstance(a, ev.Record):
@@ -151,6 +175,9 @@ class Observer:
                 self.entered[pc] = self.entered.get(pc, 0) + 1
             self.asked = pc
             self.gate = pc if question.answers else None
+            position = about_position(program, pc)[0]
+            if position and position != self.guided:
+                raise Violation(f"asked about {position} while the person was guided into {self.guided}")
         if asking and self.listen.context == "menu":
             self.menu = True
         if self.remembered and not self.first_listen_checked and self.listen is not None:
@@ -160,7 +187,9 @@ class Observer:
                 raise Violation(f"a remembered safety stop was not named and asked about first: {self.said}")
 
     def _snapshot(self):
-        return dict(gate=self.gate, menu=self.menu, mode=self.coach.mode.name, listen=self.listen, wait=self.wait)
+        block = self.coach.current_block
+        return dict(gate=self.gate, menu=self.menu, mode=self.coach.mode.name, listen=self.listen, wait=self.wait,
+                    exercise=block.exercise if block else None)
 
     # -- the invariants ---------------------------------------------------------------------
     def _check(self, before, event, reply: list[ev.Action]) -> None:
@@ -171,6 +200,14 @@ class Observer:
         program = self.coach.program
         if heard == "back":
             self.flexion_worse = False  # the way back can revisit either branch
+        in_position = before["mode"] in ("HOLDING", "WAITING") and before["exercise"] in POSITIONS.values()
+        if in_position and heard in ("pain", "worse"):
+            self.hurt.add(before["exercise"])
+        for kind, data in records:
+            if kind == "hold" and data.get("completed") and data.get("exercise") in POSITIONS.values():
+                self.held[data["exercise"]] = True  # the assessment's positions are one hold each
+            if kind == "check" and data.get("kind") == "movement" and data.get("value") == "down" and self.guided:
+                self.hurt.add(self.guided)
         # stop, pain, worse
         listening_for = before["listen"].context if before["listen"] else None
         takes_worse = listening_for == "rating"
@@ -199,6 +236,16 @@ class Observer:
                     raise Violation(f"a red-flag yes did not end with urgent-care advice: {says}")
             if answered and q.block.routine == "safety-screen" and heard == "no":
                 self.screen_answers.add(q.qid)
+            position, direction = about_position(program, gate)
+            if answered and position:
+                self.rated = True
+                chosen = [d["preference"] for k, d in records if k == "result"]
+                if chosen and chosen[0] == direction:
+                    if not self.held.get(position) or position in self.hurt or direction in self.rated_worse:
+                        raise Violation(f"{direction} chosen from {position}: held {self.held.get(position)}, "
+                                        f"hurt {position in self.hurt}, worse before {direction in self.rated_worse}")
+                if heard == "worse" or position in self.hurt:
+                    self.rated_worse.add(direction)
             if answered and q.block.routine == "assessment" and q.context == "rating":
                 exercise = next(i.block.exercise for i in reversed(program[:gate]) if i.block.exercise)
                 if exercise == "knees-to-chest":
