@@ -145,8 +145,9 @@ class Coach:
         if self.resume_point and resume_now:
             self.pending_routine, self.menu_done = self.resume_point.routine, True
         self._top: tuple[str, int] | None = None  # routine being run, and its first block index - 1
-        if resume:  # a check-in is a measurement whether or not its session finished
-            self.checks.keep_baseline(resume.baseline)
+        self._carried = dict(resume.baseline) if resume and resume.baseline else {}
+        if self._carried:  # a check-in is a measurement whether or not its session finished
+            self.checks.keep_baseline(self._carried)
         welcome = Block(0, "", "Welcome")
         intro: list[Instruction] = []
         if safety_stop:  # named and asked about first, before any advice; if cleared, the screen again
@@ -180,7 +181,9 @@ class Coach:
         return self.adjust.changed
 
     def start(self) -> list[ev.Action]:
-        return self._run([])
+        # the baseline carried from an interrupted session is kept in this one's history too, so
+        # that a series of interrupted sessions keeps measuring from its first check-in
+        return self._run([ev.Record("baseline", self._carried)] if self._carried else [])
 
     def handle(self, event: ev.Event) -> list[ev.Action]:
         if self.place is Mode.ENDED:

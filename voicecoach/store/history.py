@@ -194,6 +194,10 @@ class Store:
                 seen.add(earlier[0])
                 chain.insert(0, earlier[0])
                 earlier = self.db.execute("SELECT resumed_from FROM sessions WHERE id=?", (earlier[0],)).fetchone()
+            for _, kind, d in events:  # carried into this session from the one it followed
+                if kind == "baseline":
+                    for k, v in d.items():
+                        baseline.setdefault(k, v)
             for d in [c for s in chain for c in self._answered_checks(self.events(s))] + self._answered_checks(events):
                 baseline.setdefault(d["kind"], d["value"])
             steps = [d for _, k, d in events if k == "step"]

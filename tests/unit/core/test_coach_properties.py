@@ -412,3 +412,93 @@ def test_generated_sessions_keep_the_safety_invariants(data, routine, screen, ch
             break
         obs.send(cooperative_event(obs, person))
     assert obs.ended
+
+
+# ---------------------------------------------------------------------------- several sessions
+WEEK_S = 8 * 86400
+
+
+class _Time:
+    """The history's clock: real time plus an offset (a week later)."""
+
+    offset = 0.0
+
+    def time(self):
+        import time
+        return time.time() + self.offset
+
+
+def _pains(records) -> list[int]:
+    return [int(d["value"]) for k, d in records if k == "check" and d.get("kind") == "pain" and d.get("value") is not None]
+
+
+@settings(PROFILE, max_examples=max(50, EXAMPLES // 10))
+@given(data=st.data(), person=people(),
+       course=st.lists(st.tuples(st.sampled_from(["interrupted", "finished", "resume", "week later"]),
+                                 st.sampled_from(ROUTINES), st.integers(0, 40)), min_size=2, max_size=4))
+def test_several_sessions_on_one_history_keep_the_history_rules(data, person, course):
+    """Sessions in a row on one history, built as ``voicecoach`` builds them: a check-in is a
+    measurement whether or not its session finished; a rise since the last assessment stops;
+    "my routine" is never a direction the last assessment found worse."""
+    from unittest import mock
+    from voicecoach.core import plan
+    from voicecoach.store import history as history_mod
+
+    clock_of_history = _Time()
+    store = Store(Path(":memory:"))
+    carried: tuple[int | None, int | None] = (None, None)  # pain, place baselines of an interrupted series
+    since_assessment: list[int] = []
+    last_worse: set[str] = set()
+    assessed = False  # a direction was found (the rise since an assessment is measured from it)
+    with mock.patch.object(history_mod, "time", clock_of_history):
+        for how, routine, prefix in course:
+            if how == "week later":
+                clock_of_history.offset += WEEK_S
+                carried = (None, None)
+            store.session_id = None  # a new process opens the history
+            resume = store.resume_point()
+            now_resume = how == "resume" and resume is not None
+            menu = routine is None and not now_resume
+            stop = plan.last_safety_stop(store)
+            trend = plan.history_trend(store)
+            target = plan.my_routine(store, LIBRARY.routines)
+            if target in ("flexion", "extension") and target in last_worse:
+                raise Violation(f"my routine runs {target}, which the last assessment found worse")
+            rise = len(since_assessment) >= 2 and since_assessment[-1] >= min(since_assessment[:-1]) + 3
+            clock = FakeClock()
+            coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=not store.get_fact("screen_passed", False),
+                          checkins=True, notices=plan.notices(store, menu=menu, now=clock_of_history.time()),
+                          resume=resume, resume_now=now_resume, safety_stop=stop, history_stop=trend)
+            store.begin_session(routine)
+            obs = Observer(coach, clock, remembered=(stop.reason, stop.advice) if stop else None, menu_session=menu)
+            if resume is not None:  # the series of measurements goes on
+                obs.pain_base, obs.place_base = carried
+            STATS["sessions"] += 1
+            obs.start()
+            steps = prefix if how == "interrupted" else MAX_EVENTS
+            for i in range(steps):
+                if obs.ended:
+                    break
+                obs.send(random_event(data, obs, person) if i < prefix else cooperative_event(obs, person))
+            for kind, d in obs.records:
+                store.record(kind, d)
+            if rise and not stop and any(k == "hold" for k, _ in obs.records):
+                raise Violation(f"pain rose since the last assessment ({since_assessment}) and a hold started")
+            if not obs.ended:
+                if how != "interrupted":
+                    raise Violation("a cooperative session did not end")
+                store.record("interrupted", {"by": "Ctrl-C"})
+                carried = (obs.pain_base, obs.place_base)
+            else:
+                carried = (None, None)
+            # what the observer itself saw, for the rules about the history
+            for kind, d in obs.records:
+                if kind in ("result", "safety_cleared"):  # measured again from the next session on
+                    since_assessment = []
+                    assessed = assessed or kind == "result"
+                    break
+                if assessed and kind == "check" and d.get("kind") == "pain" and d.get("value") is not None:
+                    since_assessment.append(int(d["value"]))
+            if obs.rated:
+                last_worse = set(obs.rated_worse)
+    store.close()
