@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from voicecoach import __version__
 from voicecoach.session.clock import SystemClock
-from voicecoach.core.coach import Coach, retest_advice
+from voicecoach.core import plan
+from voicecoach.core.coach import Coach
 from voicecoach.content.loader import Library, load_library
 from voicecoach.core.program import routine_seconds
 from voicecoach.content.routine import Routine
@@ -240,9 +241,10 @@ def _library(args, store: Store | None = None) -> Library:
 
 
 def _add_my_routine(lib: Library, store: Store | None) -> None:
-    """"my routine" starts the routine the last assessment pointed to (or the full program)."""
-    preference = (store.get_fact("preference") or {}).get("value") if store else None
-    target = preference if preference in lib.routines else "full-program"
+    """"my routine" starts the routine the last assessment pointed to (or the full program);
+    the rule is :func:`voicecoach.core.plan.my_routine`."""
+    target = plan.my_routine(store, lib.routines) if store else \
+        ("full-program" if "full-program" in lib.routines else None)
     if target in lib.routines:
         routine = lib.routines[target]
         lib.routines[target] = routine.model_copy(update={"aliases": [*routine.aliases, MY_ROUTINE]})
@@ -457,8 +459,9 @@ def cmd_play(args) -> int:
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                   screen=not store.get_fact("screen_passed", False),
                   silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
-                  checkins=True, notices=_notices(store), resume=resume, resume_now=args.command == "resume",
-                  safety_stop=last_safety_stop(store))
+                  checkins=True, notices=_notices(store, menu=routine_id is None and args.command != "resume"),
+                  resume=resume, resume_now=args.command == "resume",
+                  safety_stop=last_safety_stop(store), history_stop=plan.history_trend(store))
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:
@@ -514,14 +517,8 @@ def cmd_play(args) -> int:
 
 
 def last_safety_stop(store: Store) -> SafetyStop | None:
-    """The last safety end, until a clinician has seen the person (the coach asks first)."""
-    stop = store.get_fact("safety_stop")
-    if stop:
-        return SafetyStop(stop["reason"], stop["advice"])
-    warning = store.get_fact("last_warning")  # kept by versions before every stop was remembered
-    if warning:
-        return SafetyStop(warning, "Please rest, and contact a doctor or physiotherapist before you exercise again.")
-    return None
+    """The last safety end, until a clinician has seen the person (see core.plan)."""
+    return plan.last_safety_stop(store)
 
 
 def _stop_on_signals() -> None:
@@ -558,16 +555,9 @@ def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, disp
     return recovery
 
 
-def _notices(store: Store) -> list[str]:
-    """What the coach says first (after a safety stop is named): whether to re-test."""
-    import time
-    notices = []
-    assessed = store.get_fact("preference")
-    if assessed and assessed.get("at"):
-        advice = retest_advice((time.time() - assessed["at"]) / 86400, store.pain_since(assessed["at"]))
-        if advice:
-            notices.append(advice)
-    return notices
+def _notices(store: Store, menu: bool = True) -> list[str]:
+    """What the coach says after a remembered stop is named: whether to re-test (see core.plan)."""
+    return plan.notices(store, menu=menu)
 
 
 def _display(live: bool, clock, coach: Coach, listener, settings: Settings, args, web_history: Path | None):

@@ -192,6 +192,11 @@ class DoStep(_Step):
 class AskStep(_Step):
     ask: Text
     answers: dict[Answer, Branch]
+    # A rating is about the test position just before it: what counts as a test is data.
+    if_hurt: Answer | None = Field(None, description="The answer this rating counts as when the position "
+                                   "before it hurt (pain or stop said in it, or symptoms moved down the leg).")
+    if_untested: Answer | None = Field(None, description="The answer this rating counts as, instead of one "
+                                       "choosing a direction, when the position was cut short or skipped.")
 
     @model_validator(mode="after")
     def _complete(self):

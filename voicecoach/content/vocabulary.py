@@ -178,10 +178,14 @@ class Vocabulary:
         """The intent whose phrase equals ``text`` (as :meth:`read` reads it) exactly, or None.
         Never a guess: a phrase inside a longer sentence is not a match."""
         intents = list(intents)
+        table = self.phrases_for(intents)  # a context's own answers first: they win over commands
+        heard = table.get(self.read(text, intents))
+        if heard is not None:
+            return heard
         said = normalise(text)
-        if said in intents:  # typing the intent name itself is fine in text mode
-            return said
-        return self.phrases_for(intents).get(self.read(text, intents))
+        # Typing the intent name itself is fine in text mode, but only after the phrases: the
+        # command named "back" must not shadow the answer "back" to "where does the pain reach?".
+        return said if said in intents else None
 
     def words(self, intents: Iterable[str]) -> set[str]:
         return {w for p in self.phrases_for(intents) for w in p.split()}

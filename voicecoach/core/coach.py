@@ -35,6 +35,7 @@ from voicecoach.core import events as ev
 from voicecoach.core.adjustments import Adjustments, seconds_words
 from voicecoach.core.checkins import CHECK_IN_ROUTINE, CheckIns, is_check, trend_advice
 from voicecoach.core.holds import HoldState
+from voicecoach.core.positions import PositionTests, position_of
 from voicecoach.content.loader import Library
 from voicecoach.core.program import (Block, Choice, Compiler, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
                       SwitchPreference, Tuning, remaining_seconds)
@@ -115,7 +116,7 @@ class Coach:
                  routine: str | None = None, screen: bool = False, tuning: Tuning | None = None,
                  silence_timeout_s: float = 8.0, disclaimer: bool = True, checkins: bool = False,
                  notices: Sequence[str] = (), resume: ResumePoint | None = None, resume_now: bool = False,
-                 safety_stop: SafetyStop | None = None):
+                 safety_stop: SafetyStop | None = None, history_stop: tuple[str, str] | None = None):
         self.library = library
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
@@ -137,21 +138,28 @@ class Coach:
         self.history: list[int] = []  # block start pcs visited, for "back"
         self.rounds: dict[str, int] = {}  # question id -> rounds it started again (looped back)
         self.worse_in: set[str] = set()  # routines in which a rating was "worse" this session
+        self.positions = PositionTests()  # which test positions were held to the end, which hurt
         self._blocks = 0
         self.checkins = checkins and CHECK_IN_ROUTINE in library.routines
         self.resume_point = resume if resume and resume.routine in library.routines else None
         if self.resume_point and resume_now:
             self.pending_routine, self.menu_done = self.resume_point.routine, True
         self._top: tuple[str, int] | None = None  # routine being run, and its first block index - 1
+        self._carried = dict(resume.baseline) if resume and resume.baseline else {}
+        if self._carried:  # a check-in is a measurement whether or not its session finished
+            self.checks.keep_baseline(self._carried)
         welcome = Block(0, "", "Welcome")
         intro: list[Instruction] = []
-        if disclaimer:
-            intro.append(Speak(DISCLAIMER, welcome))
-        for notice in notices:
-            intro.append(Speak(notice, welcome))
-        if safety_stop:  # named and asked about first; if it was cleared, the screen again
+        if safety_stop:  # named and asked about first, before any advice; if cleared, the screen again
             intro += follow_up(safety_stop, welcome)
             screen = True
+        elif history_stop:  # pain rose since the last assessment: the trend rule, across sessions
+            warning, reason = history_stop
+            intro.append(Finish(trend_advice(warning), welcome, reason=reason))
+        if disclaimer:
+            intro.insert(0, Speak(DISCLAIMER, welcome))  # what the coach is, then the remembered stop
+        for notice in notices:
+            intro.append(Speak(notice, welcome))
         self.program = intro
         if screen and SAFETY_ROUTINE in library.routines:
             self._append(SAFETY_ROUTINE)
@@ -173,7 +181,9 @@ class Coach:
         return self.adjust.changed
 
     def start(self) -> list[ev.Action]:
-        return self._run([])
+        # the baseline carried from an interrupted session is kept in this one's history too, so
+        # that a series of interrupted sessions keeps measuring from its first check-in
+        return self._run([ev.Record("baseline", self._carried)] if self._carried else [])
 
     def handle(self, event: ev.Event) -> list[ev.Action]:
         if self.place is Mode.ENDED:
@@ -267,6 +277,8 @@ class Coach:
             if self._note_block():
                 out.append(self._show())
                 out.extend(step_record(self._top, instr))
+                if instr.block.exercise:
+                    self.positions.entered(instr.block.routine, instr.block.exercise)
             if isinstance(instr, Speak):
                 out.append(ev.Say(instr.text))
                 self.pc += 1
@@ -278,7 +290,7 @@ class Coach:
             elif isinstance(instr, SwitchPreference):
                 self.pc = instr.cases.get(self.preference or "", instr.default)
             elif isinstance(instr, Finish):
-                return self._safety_end(instr.text, None, out)
+                return self._safety_end(instr.text, instr.reason, out)
             elif isinstance(instr, Question):
                 if self._rounds_used_up(instr):
                     reply = self._end_rounds(instr, out)
@@ -367,6 +379,8 @@ class Coach:
 
     def _finish_hold(self, out) -> list[ev.Action]:
         instr = self.program[self.pc]
+        if instr.rep == instr.reps:  # the position was held to the end: a test of its direction
+            self.positions.held(instr.block.routine, instr.block.exercise)
         out.append(ev.Cue("end"))
         out.append(ev.Say(instr.release))
         out.append(self._hold_record(completed=True))
@@ -496,11 +510,17 @@ class Coach:
         q = self.program[self.pc]
         if is_check(q):
             return self._check_answer(q, event.intent, event.text, out)
-        out.append(ev.Record("answer", {"question": q.qid, "prompt": q.prompt, "intent": event.intent,
-                                        "text": event.text}))
-        if q.context == "rating" and event.intent == "worse":
+        counted, note = self.positions.counts_as(q, event.intent)
+        record = {"question": q.qid, "prompt": q.prompt, "intent": event.intent, "text": event.text}
+        if q.tests:  # the history keeps what the rating meant, for "my routine" (no direction found worse)
+            record.update(position=q.tests, direction=q.direction(), counted=counted)
+        out.append(ev.Record("answer", record))
+        if note:
+            out.append(ev.Say(note))
+        self.positions.rated(q, counted)
+        if q.context == "rating" and counted == "worse":
             self.worse_in.add(q.block.routine)
-        return self._take(q, q.answers[event.intent], out) or self._run(out)
+        return self._take(q, q.answers[counted], out) or self._run(out)
 
     def _take(self, q: Question, choice, out) -> list[ev.Action] | None:
         """Follow an answer's branch: the reply if it ends the session, else None with the
@@ -524,6 +544,9 @@ class Coach:
     def _check_answer(self, q: Question, intent: str, text: str, out) -> list[ev.Action]:
         """Record a check-in; stop if the pain spread down the leg or rose by 3 or more."""
         trend = self.checks.answer(q, intent, text, out)
+        where = position_of(self.program, self.pc)
+        if where and intent == "moved:down":  # spreading down the leg: evidence against that position
+            self.positions.hurts(where[0], where[1], moved_down=True)
         if trend:
             warning, reason = trend
             advice = trend_advice(warning)
@@ -562,6 +585,9 @@ class Coach:
         """End the hold or wait at once (the place is kept if it is a question) and ask
         whether to go on."""
         in_position = self.place in (Mode.HOLDING, Mode.WAITING)
+        where = position_of(self.program, self.pc) if in_position else None
+        if where and event.intent in ("pain", "worse"):  # pain in a test position: evidence against it
+            self.positions.hurts(where[0], where[1])
         if in_position:
             self._cut(out)
             self.place = Mode.CUT  # the exercise that was stopped is not picked up again
@@ -580,6 +606,9 @@ class Coach:
     def _do_confirm_again(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         """Pain while asking whether to go on: noted, and the same question again."""
         self.stop_cause = event.intent
+        where = position_of(self.program, self.pc) if self.place is Mode.CUT else None
+        if where:  # still about the position that was just cut short
+            self.positions.hurts(where[0], where[1])
         self.failures = 0
         out.append(ev.Say("Okay. Relax, and take your time."))
         out.append(ev.Record("pain", {"intent": event.intent}))
@@ -675,6 +704,14 @@ class Coach:
         # history ends with the current block; go to the one before it
         current = self.history.pop() if self.history else self.pc
         target = self.history.pop() if self.history else current
+        where = position_of(self.program, target)
+        if where and where[2] < target:
+            # Back onto a question about a position (its movement check, its rating): the
+            # person may be in another position by now, so guide them into this one again
+            # rather than ask how it felt.
+            target = where[2]
+            while self.history and self.history[-1] >= target:
+                self.history.pop()
         self.pc = target
         out.append(ev.Say("Going back."))
         return self._run(out)

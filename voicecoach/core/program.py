@@ -75,11 +75,23 @@ class Choice:
 
 @dataclass
 class Question:
+    """A question; a rating with ``if_hurt``/``if_untested`` is about the test position
+    ``tests`` (an exercise id) before it, and counts as those answers when that position
+    hurt or was not a full test."""
+
     prompt: str
     context: str
     answers: dict[str, Choice]
     qid: str = ""
     block: Block = None  # type: ignore[assignment]
+    tests: str | None = None        # exercise id of the position the rating is about
+    if_hurt: str | None = None      # answer it counts as when that position hurt
+    if_untested: str | None = None  # answer it counts as (instead of a direction) when not fully tested
+
+    def direction(self) -> str | None:
+        """The direction this rating tests: what its "better" answer would choose."""
+        better = self.answers.get("better")
+        return better.result if better and better.result not in (None, "none") else None
 
 
 @dataclass
@@ -100,10 +112,11 @@ class SwitchPreference:
 
 @dataclass
 class Finish:
-    """End the session with advice (a safety stop)."""
+    """End the session with advice (a safety stop); ``reason`` is named at the next session."""
 
     text: str
     block: Block = None  # type: ignore[assignment]
+    reason: str | None = None
 
 
 @dataclass
@@ -193,7 +206,10 @@ class Compiler:
                 for answer, b in step.answers.items()
             }
             qid = f"{rid}/{step.id or len(self.out)}"
-            self._emit(Question(step.ask, step.context, answers, qid), self._block(rid, routine.name))
+            tests = next((i.block.exercise for i in reversed(self.out) if i.block.exercise), None) \
+                if (step.if_hurt or step.if_untested) else None
+            self._emit(Question(step.ask, step.context, answers, qid, tests=tests, if_hurt=step.if_hurt,
+                                if_untested=step.if_untested), self._block(rid, routine.name))
         elif isinstance(step, CheckStep):
             prompt = step.prompt or CHECK_PROMPTS[step.check]
             qid = f"{rid}/{step.id or step.check + str(len(self.out))}"

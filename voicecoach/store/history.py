@@ -280,6 +280,7 @@ class Store:
                 self._put_fact("safety_stop", None)
                 self._put_fact("last_warning", None)
                 self._put_fact("screen_passed", False)
+                self._put_fact("safety_cleared_at", at)  # pain scores are compared from here on
             if kind == "result":
                 self._put_fact("preference", {"value": data["preference"], "at": at})
 
@@ -346,7 +347,20 @@ class Store:
             if any(k == "end" for _, k, _ in events):
                 continue
             baseline: dict[str, str] = {}
-            for d in self._answered_checks(events):
+            # A check-in is a measurement whether or not its session finished: the first
+            # answers of the sessions this one resumed (and they resumed) come first.
+            chain, seen, earlier = [], {sid}, self.db.execute(
+                "SELECT resumed_from FROM sessions WHERE id=?", (sid,)).fetchone()
+            while earlier and earlier[0] is not None and earlier[0] not in seen:
+                seen.add(earlier[0])
+                chain.insert(0, earlier[0])
+                earlier = self.db.execute("SELECT resumed_from FROM sessions WHERE id=?", (earlier[0],)).fetchone()
+            for _, kind, d in events:  # carried into this session from the one it followed
+                if kind == "baseline":
+                    for k, v in d.items():
+                        if isinstance(k, str) and isinstance(v, str):
+                            baseline.setdefault(k, v)
+            for d in [c for s in chain for c in self._answered_checks(self.events(s))] + self._answered_checks(events):
                 if isinstance(d.get("kind"), str):
                     baseline.setdefault(d["kind"], d["value"])
             steps = [d for _, k, d in events if k == "step" and isinstance(d.get("routine"), str)

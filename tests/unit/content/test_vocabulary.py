@@ -58,3 +58,22 @@ def test_sound_alikes_apply_only_where_their_word_is_expected(vocabulary):
 
 def test_a_huge_number_is_just_no_match(vocabulary):
     assert vocabulary.match("9" * 5000, vocabulary.intents_for("pain")) is None  # int() of it would fail
+
+
+def test_no_answer_is_shadowed_by_a_command_in_any_context(library, vocabulary):
+    """Every phrase of a context's own answers is heard as that answer there, never as a
+    command with the same words ("back" where the pain reaches is the place, not "go back")."""
+    v = vocabulary.with_routines(library.spoken_names())
+    for context in v.contexts:
+        intents = v.intents_for(context)
+        for answer in v.answers_for(context):
+            for phrase in v.phrases[answer]:
+                assert v.match(phrase, intents) == answer, (context, phrase)
+
+
+def test_back_answers_where_the_pain_reaches_and_go_back_is_the_command(vocabulary):
+    location = vocabulary.intents_for("location")
+    assert vocabulary.match("back", location) == "location:back"
+    assert vocabulary.match("Back.", location) == "location:back"
+    assert vocabulary.match("go back", location) == "back"
+    assert vocabulary.match("back", vocabulary.intents_for("rating")) == "back"  # a command elsewhere

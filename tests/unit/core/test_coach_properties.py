@@ -62,6 +62,7 @@ REMEMBERED = {  # safety stops as the history keeps them (reason, advice)
               "Both bending and arching made your leg worse. Let's stop here. Please rest, and talk to a doctor "
               "or physiotherapist before you exercise again."),
 }
+POSITIONS = {ex.name + ". ": ex_id for ex_id, ex in LIBRARY.routines["assessment"].exercises.items()}
 MAX_EVENTS = 20_000  # a cooperative session that has not ended by then never will
 ON_CI = bool(os.environ.get("CI"))
 EXAMPLES = int(os.environ.get("VOICECOACH_PROPERTY_EXAMPLES", "2500"))
@@ -74,6 +75,16 @@ STATS = {"sessions": 0, "events": 0}
 
 class Violation(AssertionError):
     pass
+
+
+def about_position(program, pc) -> tuple[str | None, str | None]:
+    """(position, direction) an assessment rating at ``pc`` is about: the position just before
+    it, and the direction its "better" would choose (worked out here, not asked of the coach)."""
+    q = program[pc]
+    if q.block.routine != "assessment" or q.context != "rating" or "better" not in q.answers:
+        return None, None
+    position = next((i.block.exercise for i in reversed(program[:pc]) if i.block.exercise), None)
+    return position, q.answers["better"].result
 
 
 @dataclass
@@ -109,6 +120,12 @@ class Observer:
     entered: dict[int, int] = field(default_factory=dict)  # question pc -> times entered (cooperative part)
     counting: bool = False
     first_listen_checked: bool = False
+    menu_session: bool = True         # the session offers the menu (else: run ROUTINE, resume)
+    guided: str | None = None         # assessment position the person was last guided into
+    held: dict[str, bool] = field(default_factory=dict)  # position -> held to the end since guided into it
+    hurt: set[str] = field(default_factory=set)          # positions with pain said in them, or moved down
+    rated_worse: set[str] = field(default_factory=set)   # directions heard or counted worse this session
+    rated: bool = False               # an assessment rating was answered this session
 
     # -- driving ------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,6 +147,13 @@ class Observer:
         for a in reply:
             if isinstance(a, ev.Say):
                 self.said.append(a.text)
+                for name, ex_id in POSITIONS.items():
+                    if a.text.startswith(name):
+                        self.guided, self.held[ex_id] = ex_id, False
+                if "at the menu" in a.text and not self.menu_session:
+                    raise Violation(f"advice names the menu in a session without one: {a.text!r}")
+                if "test again" in a.text and self.remembered and not any("Last time" in t for t in self.said):
+                    raise Violation(f"advice before the remembered safety stop: {self.said}")
                 if re.search(r"(^|\D)(0|-\d+) seconds?\b", a.text):
                     raise Violation(f"said a hold of under a second: {a.text!r}")
             elif isinstance(a, ev.Record):
@@ -151,6 +175,9 @@ class Observer:
                 self.entered[pc] = self.entered.get(pc, 0) + 1
             self.asked = pc
             self.gate = pc if question.answers else None
+            position = about_position(program, pc)[0]
+            if position and position != self.guided:
+                raise Violation(f"asked about {position} while the person was guided into {self.guided}")
         if asking and self.listen.context == "menu":
             self.menu = True
         if self.remembered and not self.first_listen_checked and self.listen is not None:
@@ -160,7 +187,9 @@ class Observer:
                 raise Violation(f"a remembered safety stop was not named and asked about first: {self.said}")
 
     def _snapshot(self):
-        return dict(gate=self.gate, menu=self.menu, mode=self.coach.mode.name, listen=self.listen, wait=self.wait)
+        block = self.coach.current_block
+        return dict(gate=self.gate, menu=self.menu, mode=self.coach.mode.name, listen=self.listen, wait=self.wait,
+                    exercise=block.exercise if block else None)
 
     # -- the invariants ---------------------------------------------------------------------
     def _check(self, before, event, reply: list[ev.Action]) -> None:
@@ -171,6 +200,14 @@ class Observer:
         program = self.coach.program
         if heard == "back":
             self.flexion_worse = False  # the way back can revisit either branch
+        in_position = before["mode"] in ("HOLDING", "WAITING") and before["exercise"] in POSITIONS.values()
+        if in_position and heard in ("pain", "worse"):
+            self.hurt.add(before["exercise"])
+        for kind, data in records:
+            if kind == "hold" and data.get("completed") and data.get("exercise") in POSITIONS.values():
+                self.held[data["exercise"]] = True  # the assessment's positions are one hold each
+            if kind == "check" and data.get("kind") == "movement" and data.get("value") == "down" and self.guided:
+                self.hurt.add(self.guided)
         # stop, pain, worse
         listening_for = before["listen"].context if before["listen"] else None
         takes_worse = listening_for == "rating"
@@ -199,6 +236,16 @@ class Observer:
                     raise Violation(f"a red-flag yes did not end with urgent-care advice: {says}")
             if answered and q.block.routine == "safety-screen" and heard == "no":
                 self.screen_answers.add(q.qid)
+            position, direction = about_position(program, gate)
+            if answered and position:
+                self.rated = True
+                chosen = [d["preference"] for k, d in records if k == "result"]
+                if chosen and chosen[0] == direction:
+                    if not self.held.get(position) or position in self.hurt or direction in self.rated_worse:
+                        raise Violation(f"{direction} chosen from {position}: held {self.held.get(position)}, "
+                                        f"hurt {position in self.hurt}, worse before {direction in self.rated_worse}")
+                if heard == "worse" or position in self.hurt:
+                    self.rated_worse.add(direction)
             if answered and q.block.routine == "assessment" and q.context == "rating":
                 exercise = next(i.block.exercise for i in reversed(program[:gate]) if i.block.exercise)
                 if exercise == "knees-to-chest":
@@ -365,3 +412,93 @@ def test_generated_sessions_keep_the_safety_invariants(data, routine, screen, ch
             break
         obs.send(cooperative_event(obs, person))
     assert obs.ended
+
+
+# ---------------------------------------------------------------------------- several sessions
+WEEK_S = 8 * 86400
+
+
+class _Time:
+    """The history's clock: real time plus an offset (a week later)."""
+
+    offset = 0.0
+
+    def time(self):
+        import time
+        return time.time() + self.offset
+
+
+def _pains(records) -> list[int]:
+    return [int(d["value"]) for k, d in records if k == "check" and d.get("kind") == "pain" and d.get("value") is not None]
+
+
+@settings(PROFILE, max_examples=max(50, EXAMPLES // 10))
+@given(data=st.data(), person=people(),
+       course=st.lists(st.tuples(st.sampled_from(["interrupted", "finished", "resume", "week later"]),
+                                 st.sampled_from(ROUTINES), st.integers(0, 40)), min_size=2, max_size=4))
+def test_several_sessions_on_one_history_keep_the_history_rules(data, person, course):
+    """Sessions in a row on one history, built as ``voicecoach`` builds them: a check-in is a
+    measurement whether or not its session finished; a rise since the last assessment stops;
+    "my routine" is never a direction the last assessment found worse."""
+    from unittest import mock
+    from voicecoach.core import plan
+    from voicecoach.store import history as history_mod
+
+    clock_of_history = _Time()
+    store = Store(Path(":memory:"))
+    carried: tuple[int | None, int | None] = (None, None)  # pain, place baselines of an interrupted series
+    since_assessment: list[int] = []
+    last_worse: set[str] = set()
+    assessed = False  # a direction was found (the rise since an assessment is measured from it)
+    with mock.patch.object(history_mod, "time", clock_of_history):
+        for how, routine, prefix in course:
+            if how == "week later":
+                clock_of_history.offset += WEEK_S
+                carried = (None, None)
+            store.session_id = None  # a new process opens the history
+            resume = store.resume_point()
+            now_resume = how == "resume" and resume is not None
+            menu = routine is None and not now_resume
+            stop = plan.last_safety_stop(store)
+            trend = plan.history_trend(store)
+            target = plan.my_routine(store, LIBRARY.routines)
+            if target in ("flexion", "extension") and target in last_worse:
+                raise Violation(f"my routine runs {target}, which the last assessment found worse")
+            rise = len(since_assessment) >= 2 and since_assessment[-1] >= min(since_assessment[:-1]) + 3
+            clock = FakeClock()
+            coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=not store.get_fact("screen_passed", False),
+                          checkins=True, notices=plan.notices(store, menu=menu, now=clock_of_history.time()),
+                          resume=resume, resume_now=now_resume, safety_stop=stop, history_stop=trend)
+            store.begin_session(routine)
+            obs = Observer(coach, clock, remembered=(stop.reason, stop.advice) if stop else None, menu_session=menu)
+            if resume is not None:  # the series of measurements goes on
+                obs.pain_base, obs.place_base = carried
+            STATS["sessions"] += 1
+            obs.start()
+            steps = prefix if how == "interrupted" else MAX_EVENTS
+            for i in range(steps):
+                if obs.ended:
+                    break
+                obs.send(random_event(data, obs, person) if i < prefix else cooperative_event(obs, person))
+            for kind, d in obs.records:
+                store.record(kind, d)
+            if rise and not stop and any(k == "hold" for k, _ in obs.records):
+                raise Violation(f"pain rose since the last assessment ({since_assessment}) and a hold started")
+            if not obs.ended:
+                if how != "interrupted":
+                    raise Violation("a cooperative session did not end")
+                store.record("interrupted", {"by": "Ctrl-C"})
+                carried = (obs.pain_base, obs.place_base)
+            else:
+                carried = (None, None)
+            # what the observer itself saw, for the rules about the history
+            for kind, d in obs.records:
+                if kind in ("result", "safety_cleared"):  # measured again from the next session on
+                    since_assessment = []
+                    assessed = assessed or kind == "result"
+                    break
+                if assessed and kind == "check" and d.get("kind") == "pain" and d.get("value") is not None:
+                    since_assessment.append(int(d["value"]))
+            if obs.rated:
+                last_worse = set(obs.rated_worse)
+    store.close()

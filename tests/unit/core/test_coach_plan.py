@@ -1,0 +1,94 @@
+"""What a session starts from, read from the history (core.plan): issue 22.4, 22.6, 22.7."""
+
+from pathlib import Path
+
+from voicecoach.core import events as ev
+from voicecoach.core import plan
+from voicecoach.core.coach import Coach
+from voicecoach.store.history import Store
+
+from tests.support.fakes import FakeClock
+
+
+def _store(*sessions):
+    """A history of sessions, each a list of (kind, data) records."""
+    store = Store(Path(":memory:"))
+    for records in sessions:
+        store.begin_session(None)
+        for kind, data in records:
+            store.record(kind, data)
+    return store
+
+
+def _coach(library, vocabulary, store, routine=None):
+    store.session_id = None  # as a new process opens the history: no session of its own yet
+    clock = FakeClock()
+    return Coach(library, vocabulary, clock.now, routine=routine, checkins=True, disclaimer=False,
+                 notices=plan.notices(store, menu=routine is None), resume=store.resume_point(),
+                 safety_stop=plan.last_safety_stop(store), history_stop=plan.history_trend(store))
+
+
+def _said(reply):
+    return [a.text for a in reply if isinstance(a, ev.Say)]
+
+
+def _pain(score, phase="before"):
+    return ("check", {"kind": "pain", "value": str(score), "phase": phase})
+
+
+def test_a_rise_since_the_last_assessment_stops_as_the_trend_rule_does(library, vocabulary):
+    store = _store([("result", {"preference": "flexion"})], [_pain(6), ("end", {"reason": "done"})],
+                   [_pain(9), ("end", {"reason": "done"})])
+    reply = _coach(library, vocabulary, store).start()
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+    assert any("from 6 to 9" in s and "warning sign" in s for s in _said(reply))
+    reasons = [a.data["reason"] for a in reply if isinstance(a, ev.Record) and a.kind == "safety_stop"]
+    assert reasons and "6 to 9" in reasons[0]  # remembered, named next time
+
+
+def test_retest_advice_has_no_menu_wording_in_a_run_session(library, vocabulary):
+    store = _store([("result", {"preference": "flexion"})], [_pain(4), _pain(6, "later"), ("end", {"reason": "done"})])
+    assert any("at the menu" in n for n in plan.notices(store, menu=True))
+    assert plan.notices(store, menu=False) and not any("menu" in n for n in plan.notices(store, menu=False))
+
+
+def test_a_remembered_stop_is_named_before_any_advice(library, vocabulary):
+    store = _store([("result", {"preference": "flexion"})], [_pain(4), _pain(6, "later"),
+                   ("safety_stop", {"reason": "Both bending and arching made your leg worse.", "advice": "Rest."}),
+                   ("end", {"reason": "safety"})])
+    said = _said(_coach(library, vocabulary, store).start())
+    assert said[0].startswith("Last time we stopped early")
+    assert not any("test again" in s for s in said)  # advice comes after the clinician question
+
+
+def test_an_interrupted_sessions_check_in_is_the_baseline_of_the_next(library, vocabulary):
+    store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), ("routine", {"routine": "flexion"}),
+                    _pain(5), ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
+    coach = _coach(library, vocabulary, store, routine="hip-stretches")  # a fresh session, not resumed
+    reply = coach.start()
+    for _ in range(20):
+        if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
+            break
+        reply = coach.handle(ev.Heard("no"))  # the safety screen
+    reply = coach.handle(ev.Heard("score:8"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+
+
+def _assessment(*ratings, result=None):
+    records = [("answer", {"question": f"assessment/{i}", "intent": r, "counted": r, "direction": d,
+                           "position": "x"}) for i, (d, r) in enumerate(ratings)]
+    if result:
+        records.append(("result", {"preference": result}))
+    return records
+
+
+def test_my_routine_never_runs_a_direction_the_last_assessment_found_worse(library):
+    routines = library.routines
+    found = _store(_assessment(("flexion", "better"), result="flexion"))
+    assert plan.my_routine(found, routines) == "flexion"
+    # a later assessment, interrupted or without a result, found bending made the leg worse
+    later = _store(_assessment(("flexion", "better"), result="flexion"), _assessment(("flexion", "worse")))
+    assert plan.my_routine(later, routines) == "full-program"
+    # a later one found it fine again: follow its result
+    again = _store(_assessment(("flexion", "worse")), _assessment(("flexion", "better"), result="flexion"))
+    assert plan.my_routine(again, routines) == "flexion"

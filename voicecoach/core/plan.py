@@ -1,0 +1,96 @@
+"""What a session starts from, read from the history: the domain rules about past sessions.
+
+``history`` is anything with the ``Store`` reading methods (``get_fact``, ``pain_since``,
+``sessions``, ``events``); nothing here writes. The rules:
+
+* a remembered safety stop is named first, before any other advice (``last_safety_stop``);
+* pain scores that rose by ``SCORE_RISE_LIMIT`` or more since the last assessment (or since a
+  clinician cleared the last stop) stop the session as the in-session trend rule does
+  (``history_trend``); a smaller rise, or a week, is advice to test again (``notices``), worded
+  for sessions with a menu or without one (``run ROUTINE``);
+* "my routine" is the direction the last assessment chose, never one that an assessment
+  since found made the leg worse, else the full program (``my_routine``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from voicecoach.core.checkins import SCORE_RISE_LIMIT
+from voicecoach.core.resume import RETEST_AFTER_DAYS, RETEST_PAIN_RISE
+from voicecoach.core.safety import SafetyStop
+
+MY_ROUTINE = "my routine"
+FALLBACK_ROUTINE = "full-program"  # starts with the assessment, then runs what it finds
+OLD_WARNING_ADVICE = "Please rest, and contact a doctor or physiotherapist before you exercise again."
+
+
+def last_safety_stop(history) -> SafetyStop | None:
+    """The last safety end, until a clinician has seen the person (the coach asks first)."""
+    stop = history.get_fact("safety_stop")
+    if stop:
+        return SafetyStop(stop["reason"], stop["advice"])
+    warning = history.get_fact("last_warning")  # kept by versions before every stop was remembered
+    if warning:
+        return SafetyStop(warning, OLD_WARNING_ADVICE)
+    return None
+
+
+def _since(history) -> float | None:
+    """Unix s from which pain scores are compared: the last assessment, or a later clearance."""
+    assessed = history.get_fact("preference") or {}
+    if not assessed.get("at"):
+        return None
+    return max(assessed["at"], history.get_fact("safety_cleared_at") or 0.0)
+
+
+def history_trend(history) -> tuple[str, str] | None:
+    """(warning to say now, reason to name next time) if the pain scores said since the last
+    assessment rose by ``SCORE_RISE_LIMIT`` points (0-10 scale) or more to the latest one."""
+    since = _since(history)
+    pains = history.pain_since(since) if since is not None else []
+    if len(pains) >= 2 and pains[-1] >= min(pains[:-1]) + SCORE_RISE_LIMIT:
+        low = min(pains[:-1])
+        return (f"Your pain scores have gone up from {low} to {pains[-1]} since your last assessment.",
+                f"Your pain scores went up from {low} to {pains[-1]} since your last assessment.")
+    return None
+
+
+def notices(history, menu: bool = True, now: float | None = None) -> list[str]:
+    """Advice said after a remembered stop is named: whether to test the direction again.
+    ``menu``: the session offers the menu (else ``run ROUTINE``: no "say it at the menu")."""
+    assessed = history.get_fact("preference") or {}
+    if not assessed.get("at") or history_trend(history):
+        return []  # no assessment to repeat; or a rise that stops the session, not advice
+    now = time.time() if now is None else now
+    days = (now - assessed["at"]) / 86400
+    how = "say assessment at the menu" if menu else "start the assessment next time"
+    pains = history.pain_since(_since(history))
+    if pains and max(pains) - min(pains) >= RETEST_PAIN_RISE and pains[-1] == max(pains) and pains[-1] > pains[0]:
+        return [f"Your pain scores have gone up since your last assessment, from {min(pains)} to "
+                f"{pains[-1]}. It may be time to test again: {how}."]
+    if days >= RETEST_AFTER_DAYS:
+        return [f"It has been {int(days)} days since your last assessment. The direction "
+                f"that helps can change, so it is worth testing again: {how}."]
+    return []
+
+
+def worse_directions(history, limit: int = 50) -> set[str]:
+    """Directions the most recent assessment (finished or not) found made the leg worse: a
+    rating that counted as "worse", from the answers the coach records."""
+    for row in sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True):
+        ratings = [d for _, kind, d in history.events(row["id"]) if kind == "answer" and d.get("direction")]
+        if ratings:
+            return {d["direction"] for d in ratings if d.get("counted", d.get("intent")) == "worse"}
+    return set()
+
+
+def my_routine(history, routines: Iterable[str]) -> str | None:
+    """The routine "my routine" starts: the last assessment's direction, unless the last
+    assessment found that direction made the leg worse; else the full program."""
+    routines = set(routines)
+    preference = (history.get_fact("preference") or {}).get("value") if history else None
+    if preference in routines and preference not in (worse_directions(history) if history else set()):
+        return preference
+    return FALLBACK_ROUTINE if FALLBACK_ROUTINE in routines else None
