@@ -475,11 +475,14 @@ def test_several_sessions_on_one_history_keep_the_history_rules(data, person, co
                 obs.pain_base, obs.place_base = carried
             STATS["sessions"] += 1
             obs.start()
-            steps = prefix if how == "interrupted" else MAX_EVENTS
+            # scores differ from session to session; an interrupted session answers its check-in first
+            person.favourite["pain"] = data.draw(st.integers(0, 10), label="pain today")
+            person.favourite["location"] = data.draw(st.integers(0, 5), label="place today")
+            steps, randomly = (prefix + 8, prefix // 4) if how == "interrupted" else (MAX_EVENTS, prefix)
             for i in range(steps):
                 if obs.ended:
                     break
-                obs.send(random_event(data, obs, person) if i < prefix else cooperative_event(obs, person))
+                obs.send(random_event(data, obs, person) if i < randomly else cooperative_event(obs, person))
             for kind, d in obs.records:
                 store.record(kind, d)
             if rise and not stop and any(k == "hold" for k, _ in obs.records):
