@@ -79,6 +79,10 @@ def make_engine(name: str, vocab: Vocabulary, args):
         return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
+    if name == "closed":
+        from voicecoach.hearing.whisper import ClosedRecognizer, ClosedScorer, WhisperTranscriber
+        scorer = ClosedScorer(vocab, WhisperTranscriber(threads=args.threads), min_window_s=args.min_window)
+        return ClosedRecognizer(vocab, scorer)
     if name == "pocketsphinx":
         from voicecoach.hearing.pocketsphinx import PhraseRecognizer
         return PhraseRecognizer(vocab)
@@ -205,6 +209,7 @@ def main() -> int:
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--window", type=float, default=30.0, help="Whisper's window (s)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
+    ap.add_argument("--min-window", type=float, default=3.0, help="closed: shortest fitted window (s)")
     ap.add_argument("--max-no-speech", type=float, default=None, help="Whisper: reject at this no-speech probability")
     ap.add_argument("--min-logprob", type=float, default=None, help="Whisper: reject below this log-probability")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/human"))

@@ -96,6 +96,12 @@ def too_long_for(text: str, voiced: float) -> bool:
     return voiced > VOICED_BASE_S + VOICED_PER_WORD_S * max(1, words)
 
 
+def _log_softmax(row: np.ndarray) -> np.ndarray:
+    row = row.astype(np.float64)
+    top = row.max()
+    return row - top - np.log(np.exp(row - top).sum())
+
+
 class ModelUnavailable(RuntimeError):
     """The Whisper model is missing, damaged, or cannot be loaded."""
 
@@ -163,17 +169,65 @@ class WhisperTranscriber:
             self._prompts[key] = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
         return self._prompts[key]
 
-    def encode(self, pcm: bytes):
-        """The encoder's output for ``pcm`` (the costly part: the window is always ``window_s`` long)."""
+    def encode(self, pcm: bytes, frames: int | None = None):
+        """The encoder's output for ``pcm`` in a window of ``frames`` mel frames (10 ms each;
+        default ``window_s``), and the transcripts already decoded from it. The encoder is the
+        costly part, and its cost grows with the window, not with the audio."""
+        frames = frames or self.frames
         last = self._last
-        if last is not None and last[0] == pcm:
+        if last is not None and last[0] == (pcm, frames):
             return last[1], last[2]
         from faster_whisper.audio import pad_or_trim
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        features = pad_or_trim(self.model.feature_extractor(audio)[..., : self.frames], self.frames)
+        features = pad_or_trim(self.model.feature_extractor(audio)[..., :frames], frames)
         encoded = self.model.encode(features)
-        self._last = (pcm, encoded, {})
+        self._last = ((pcm, frames), encoded, {})
         return encoded, self._last[2]
+
+    def free_decode(self, encoded) -> tuple[Transcript, np.ndarray]:
+        """Greedy free transcription of an encoding, without a prompt, and log P(first token)
+        over the whole vocabulary (nat): what forced scoring prunes its phrases with."""
+        t0 = time.perf_counter()
+        sot = self.prompt_tokens(None)
+        result = self.model.model.generate(
+            encoded, [sot], beam_size=1, max_length=len(sot) + MAX_NEW_TOKENS, return_scores=True,
+            return_logits_vocab=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
+        tokens = result.sequences_ids[0]
+        total = result.scores[0] * len(tokens)  # generate() divides the cumulative log-probability by the length
+        first = _log_softmax(np.array(result.logits[0])[0])
+        text = self.tokenizer.decode(tokens).strip()
+        return Transcript(text, total / (len(tokens) + 1), result.no_speech_prob, len(tokens),
+                          (time.perf_counter() - t0) * 1000), first
+
+    def phrase_logprobs(self, encoded, phrases: list[list[int]],
+                        closers: list[list[int]]) -> list[tuple[float, float]]:
+        """For each token list: log P(its tokens | audio) (nat), and log P(no other word
+        follows), the summed probability of ``closers`` (the end, punctuation, the word again)
+        right after it. Without a prompt.
+
+        Forced decoding: CTranslate2 takes the tokens after ``<|notimestamps|>`` as a prefix
+        and returns the logits that scored each prefix token. Prompts of one length go in one
+        batch (a batch with mixed lengths is cut to the shortest), and the encoder's output is
+        repeated per row (one encoding for a batch of prompts returns only one result)."""
+        import ctranslate2
+        sot, eot = self.prompt_tokens(None), self.tokenizer.eot
+        out: list[tuple[float, float]] = [(0.0, 0.0)] * len(phrases)
+        by_length: dict[int, list[int]] = {}
+        for i, ids in enumerate(phrases):
+            by_length.setdefault(len(ids), []).append(i)
+        enc = np.array(encoded)
+        for n, rows in by_length.items():
+            tiled = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(rows), 0)))
+            prompts = [sot + phrases[i] + [eot] for i in rows]
+            results = self.model.model.generate(tiled, prompts, beam_size=1, max_length=len(sot) + 2 * n + 4,
+                                                return_logits_vocab=True, suppress_blank=False,
+                                                suppress_tokens=[])
+            for i, res in zip(rows, results):
+                lps = [_log_softmax(row) for row in np.array(res.logits[0])[: n + 1]]
+                words = sum(float(lp[t]) for lp, t in zip(lps, phrases[i]))
+                after = lps[n][closers[i]]
+                out[i] = (words, float(after.max() + np.log(np.exp(after - after.max()).sum())))
+        return out
 
     def transcribe(self, pcm: bytes, prompt: str | None = None) -> Transcript:
         t0 = time.perf_counter()
@@ -258,3 +312,126 @@ class WhisperRecognizer:
         if a:  # matched, but the model doubts there was speech at all
             return result(plain, None, "not speech")
         return result(plain, None, why_a)
+
+
+#: The fitted window: the utterance and this much after it (s), at least ``MIN_WINDOW_S``.
+#: Whisper was trained on 30 s windows; a few seconds cut the encoder's cost about ten times,
+#: and scores of whole phrases (with the end of the text) stay far apart (see closed.py).
+WINDOW_PAD_S = 1.0
+MIN_WINDOW_S = 3.0
+#: Forms whose first token is this many nat less likely than the context's best first token
+#: are not scored: their first token's log-probability bounds their score.
+DEFAULT_PRUNE = 6.0
+#: ... and at most this many forms per context are scored (each costs a few ms).
+MAX_SCORED = 12
+
+
+def fitted_frames(pcm: bytes, rate: int = SAMPLE_RATE, min_window_s: float = MIN_WINDOW_S) -> int:
+    """Mel frames (10 ms) of the window fitted to ``pcm``: its length and ``WINDOW_PAD_S``."""
+    seconds = len(pcm) / 2 / rate
+    return int(min(30.0, max(min_window_s, seconds + WINDOW_PAD_S)) * 100)
+
+
+class ClosedScorer:
+    """Scores of every written form of a context's phrases for one utterance (see closed.py)."""
+
+    def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
+                 threads: int = 2, prune: float = DEFAULT_PRUNE, min_window_s: float = MIN_WINDOW_S):
+        from voicecoach.hearing.closed import written_forms
+        self.min_window_s = min_window_s
+        self.vocab = vocabulary
+        self.transcriber = transcriber or WhisperTranscriber(threads=threads)
+        self.prune = prune
+        tok = self.transcriber.tokenizer
+        self.forms: dict[str, list[tuple[str, str]]] = {}  # context -> (intent, form)
+        self.ids: dict[str, list[int]] = {}                 # form -> its tokens
+        for context in vocabulary.contexts:
+            table = vocabulary.phrases_for(vocabulary.intents_for(context))
+            pairs = [(intent, form) for phrase, intent in table.items()
+                     for form in written_forms(phrase)]
+            self.forms[context] = pairs
+            for _, form in pairs:
+                self.ids.setdefault(form, tok.encode(form))
+        # what may follow a phrase that is all that was said: the end, punctuation, the word again
+        marks = [tok.encode(m)[0] for m in (".", "!", "?", ",", "...")] + [tok.eot]
+        self.closers: dict[str, list[int]] = {}
+        for form, ids in self.ids.items():
+            first = form.split()[0]
+            again = {tok.encode(" " + w)[0] for w in (first, first.lower(), first.capitalize())}
+            self.closers[form] = sorted(set(marks) | again)
+
+    def score_all(self, pcm: bytes, contexts) -> dict:
+        """One utterance against the phrases of ``contexts``: the free transcription, each form's
+        first-token log-probability, and the forced score of those within ``prune`` of the best."""
+        t0 = time.perf_counter()
+        tr = self.transcriber
+        encoded, _ = tr.encode(pcm, fitted_frames(pcm, min_window_s=self.min_window_s))
+        free, first = tr.free_decode(encoded)
+        firsts = {form: float(first[self.ids[form][0]]) for c in contexts for _, form in self.forms[c]}
+        wanted: list[str] = []
+        for c in contexts:
+            ranked = sorted({form for _, form in self.forms[c]}, key=firsts.get, reverse=True)
+            best = firsts[ranked[0]]
+            wanted += [form for form in ranked[:MAX_SCORED] if firsts[form] >= best - self.prune and form not in wanted]
+        # a phrase is scored by its words, and apart from them by how likely nothing else
+        # follows: in a short window Whisper would rather repeat a word than end ("Yes. Yes.")
+        found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted])
+        scores = {form: words for form, (words, _) in zip(wanted, found)}
+        ends = {form: after for form, (_, after) in zip(wanted, found)}
+        return {"free": free.text, "free_lp": free.avg_logprob * (free.tokens + 1), "nsp": free.no_speech_prob,
+                "first": firsts, "scores": scores, "ends": ends, "ms": (time.perf_counter() - t0) * 1000}
+
+    @staticmethod
+    def judge_scores(row: dict, context: str, vocab: Vocabulary, thresholds=None, prune: float = DEFAULT_PRUNE):
+        """The :class:`~voicecoach.hearing.closed.Decision` for ``row`` (from :meth:`score_all`)
+        in ``context``; ``row["voiced"]`` (s), when present, must fit the phrase."""
+        from voicecoach.hearing.closed import Decision, Thresholds, decide, written_forms
+        intents = vocab.intents_for(context)
+        table = vocab.phrases_for(intents)
+        thresholds = thresholds or Thresholds()
+        firsts, scored = row["first"], row["scores"]
+        forms = [(intent, form) for phrase, intent in table.items()
+                 for form in written_forms(phrase)]
+        best_first = max(firsts[form] for _, form in forms)
+        scores: dict[str, dict[str, float]] = {}
+        bounds: dict[str, float] = {}
+        for intent, form in forms:
+            if form in scored and firsts[form] >= best_first - prune:
+                scores.setdefault(intent, {})[form] = scored[form]
+            else:
+                bounds[intent] = max(bounds.get(intent, -np.inf), firsts[form])
+        free_intent = vocab.match(row["free"], intents) if row["free"] else None
+        free_is_phrase = free_intent is not None or not vocab.read(row["free"], ())
+        d = decide(scores, bounds, free_intent, free_is_phrase, row["free_lp"], row["nsp"],
+                   tuple(vocab.always_heard), thresholds, row["ends"])
+        voiced = row.get("voiced")
+        if d.intent and voiced is not None and too_long_for(d.phrase, voiced):
+            return Decision(None, d.phrase, d.score, d.margin, "more than the phrase")
+        return d
+
+
+class ClosedRecognizer:
+    """Whole utterances -> intents of the listening context, by scoring the context's phrases
+    (closed vocabulary) instead of matching free text; rejects all else (see closed.py)."""
+
+    engine = "whisper"
+    streaming = False
+
+    def __init__(self, vocabulary: Vocabulary, scorer: ClosedScorer | None = None, thresholds=None,
+                 prune: float = DEFAULT_PRUNE):
+        from voicecoach.hearing.closed import Thresholds
+        self.vocab = vocabulary
+        self.scorer = scorer or ClosedScorer(vocabulary, prune=prune)
+        self.thresholds = thresholds or Thresholds()
+        self.prune = prune
+
+    def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
+        if context not in self.vocab.contexts:
+            raise KeyError(f"no listening context {context!r}")
+        if too_long:  # a sentence, not an answer: not worth decoding
+            return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
+        row = self.scorer.score_all(pcm, [context])
+        row["voiced"] = voiced_s(pcm)
+        d = ClosedScorer.judge_scores(row, context, self.vocab, self.thresholds, self.prune)
+        return Recognition(d.phrase.strip() if d.intent else row["free"], d.intent, d.score, d.margin,
+                           row["ms"], d.reason, self.engine)

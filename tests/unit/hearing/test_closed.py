@@ -1,0 +1,97 @@
+"""The closed-vocabulary decision rule (hearing/closed.py), on made-up scores: no model here."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, strategies as st
+
+from voicecoach.hearing.closed import Thresholds, decide, logsumexp, written_forms
+
+ALWAYS = ("stop", "pain", "worse")
+T = Thresholds(min_score=-4.0, min_score_always=-6.0, min_margin=3.0, max_free_lead=2.0, max_no_speech=0.8)
+
+
+def run(scores, bounds=None, free_intent=None, free_is_phrase=True, free_lp=-1.0, nsp=0.1, t=T):
+    return decide(scores, bounds or {}, free_intent, free_is_phrase, free_lp, nsp, ALWAYS, t)
+
+
+def test_written_forms_as_whisper_writes_them():
+    assert written_forms("yes") == [" Yes"]
+    assert written_forms("i'm ready") == [" I'm ready"]
+    assert written_forms("five") == [" Five", " 5"]
+    assert written_forms("go back") == [" Go back"]
+
+
+def test_a_clear_winner_is_accepted():
+    d = run({"yes": {" Yes.": -1.0}, "no": {" No.": -9.0}})
+    assert (d.intent, d.reason, d.phrase) == ("yes", "accepted", " Yes.")
+    assert math.isclose(d.margin, 8.0)
+
+
+def test_forms_of_one_intent_add_up():
+    # two forms at -2.0 each are one intent at -2.0 + ln 2
+    d = run({"score:5": {" Five.": -2.0, " 5.": -2.0}, "score:9": {" Nine.": -8.0}})
+    assert d.intent == "score:5"
+    assert math.isclose(d.score, -2.0 + math.log(2))
+
+
+def test_close_rivals_are_never_guessed():
+    d = run({"score:5": {" Five.": -2.0}, "score:9": {" Nine.": -3.5}})
+    assert (d.intent, d.reason) == (None, "ambiguous")
+
+
+def test_an_unscored_rival_counts_with_its_bound():
+    d = run({"yes": {" Yes.": -1.0}}, bounds={"no": -2.5})
+    assert (d.intent, d.reason) == (None, "ambiguous")
+
+
+def test_unlikely_phrases_are_refused():
+    assert run({"yes": {" Yes.": -5.0}}).reason == "low confidence"
+    # stop, pain and worse have a more lenient floor: they must never be missed
+    assert run({"stop": {" Stop.": -5.0}}).intent == "stop"
+    assert run({"stop": {" Stop.": -7.0}}).reason == "low confidence"
+
+
+def test_free_text_saying_something_else_wins():
+    # Whisper writing freely heard a coffee order, far likelier than "Yes."
+    d = run({"yes": {" Yes.": -3.0}}, free_is_phrase=False, free_lp=-0.5)
+    assert (d.intent, d.reason) == (None, "something else")
+    # "Stock." for "stop", about as likely as the phrase: still stop
+    assert run({"stop": {" Stop.": -2.0}}, free_is_phrase=False, free_lp=-1.5).intent == "stop"
+    # free text naming another intent of the context: never pick either
+    assert run({"yes": {" Yes.": -1.0}}, free_intent="no").reason == "ambiguous"
+
+
+def test_no_speech_is_not_an_answer():
+    assert run({"yes": {" Yes.": -1.0}}, nsp=0.9).reason == "not speech"
+
+
+def test_nothing_scored_is_no_phrase():
+    assert run({}).reason == "no phrase"
+
+
+def test_logsumexp():
+    assert logsumexp([]) == -math.inf
+    assert math.isclose(logsumexp([0.0, 0.0]), math.log(2))
+    assert logsumexp([-math.inf]) == -math.inf
+
+
+scores = st.floats(min_value=-30, max_value=0, allow_nan=False)
+
+
+@given(st.dictionaries(st.sampled_from(["yes", "no", "stop", "pain", "pause"]),
+                       st.dictionaries(st.sampled_from([" A.", " B.", " C!"]), scores, max_size=3), max_size=5),
+       st.dictionaries(st.sampled_from(["yes", "no", "stop", "pain", "pause"]), scores, max_size=5),
+       st.sampled_from([None, "yes", "no", "stop"]), st.booleans(), scores,
+       st.floats(min_value=0, max_value=1, allow_nan=False))
+def test_an_accepted_intent_is_always_clearly_ahead(scores, bounds, free_intent, free_is_phrase, free_lp, nsp):
+    d = run(scores, bounds, free_intent, free_is_phrase, free_lp, nsp)
+    if d.intent is None:
+        return
+    totals = {i: logsumexp(list(f.values())) for i, f in scores.items() if f}
+    others = [v for i, v in totals.items() if i != d.intent] + [v for i, v in bounds.items() if i != d.intent]
+    assert all(totals[d.intent] - v >= T.min_margin for v in others)
+    assert free_intent in (None, d.intent)
+    assert nsp < T.max_no_speech
+    assert totals[d.intent] >= T.min_score_always

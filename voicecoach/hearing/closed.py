@@ -1,0 +1,110 @@
+"""Closed-vocabulary decisions: which of the phrases a context expects the audio says, if any.
+
+Free transcription answers "what was said?"; a coach only needs "which of these few phrases,
+or something else?". Whisper can answer that directly: the log-probability of each allowed
+phrase, written as Whisper writes it (" Yes.", " 5.", " Go back."), followed by the end of
+the text, given the audio (forced decoding, in ``hearing/whisper.py``). This module is the
+pure part: the written forms of a phrase, and the decision from the scores.
+
+An intent's score is the log of the summed probability of all its phrases' written forms (nat).
+The best intent is accepted only when all of these hold:
+
+* it is likely in itself: at least ``min_score`` (a phrase said clearly scores -0.5 .. -3);
+* it is clearly ahead of every other intent of the context, by ``min_margin`` nat (a phrase
+  not scored because its first token was unlikely counts with its first token's
+  log-probability, an upper bound of its score: a bound never helps a phrase win);
+* the model's own free transcription does not say something else: when Whisper, writing
+  freely, writes text that is not a phrase of this context, that text must not be more than
+  ``max_free_lead`` nat more likely than the phrase ("Stock." written for "stop" is fine, a
+  coffee order is not); when it writes another intent's phrase, nothing is accepted;
+* the model hears speech (no-speech probability below ``max_no_speech``).
+
+"stop", "pain" and "worse" (``always_heard``) have their own, more lenient ``min_score``:
+they must never be missed, and the margin rule still keeps them from being guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from voicecoach.content.vocabulary import NUMBER_WORDS
+
+
+def written_forms(phrase: str) -> list[str]:
+    """How Whisper writes a vocabulary phrase, without the punctuation after it: " Yes",
+    " I'm ready", and " 5" beside " Five" for a number (the leading space is part of Whisper's
+    first token)."""
+    words = ["I" if w == "i" else "I'm" if w == "i'm" else w for w in phrase.split()]
+    text = " ".join(words)
+    forms = [" " + text[:1].upper() + text[1:]]
+    if phrase in NUMBER_WORDS:
+        forms.append(f" {NUMBER_WORDS.index(phrase)}")
+    return forms
+
+
+def logsumexp(values: list[float]) -> float:
+    if not values:
+        return -math.inf
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values)) if top > -math.inf else top
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated on the development recordings (``scripts/bench_human.py --engines closed``)."""
+
+    min_score: float = -4.0          # nat: the best intent's own log-probability
+    min_score_always: float = -6.0   # nat: the same for stop, pain and worse
+    min_margin: float = 3.0          # nat: ahead of the next intent of the context
+    max_free_lead: float = 2.0       # nat: free text that is not a phrase may be this much likelier
+    max_no_speech: float = 0.8       # probability (0..1)
+    min_end: float = -3.0            # nat: log P(no other word follows the phrase)
+
+
+@dataclass(frozen=True)
+class Decision:
+    intent: str | None
+    phrase: str          # the best phrase's written form ("" when none was scored)
+    score: float         # its intent's log-probability (nat)
+    margin: float        # ahead of the next intent (nat)
+    reason: str          # 'accepted', 'no phrase', 'low confidence', 'ambiguous', 'not speech', 'something else'
+
+
+def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_intent: str | None,
+           free_is_phrase: bool, free_logprob: float, no_speech: float, always_heard: tuple[str, ...],
+           t: Thresholds = Thresholds(), ends: dict[str, float] | None = None) -> Decision:
+    """The intent the scores support, or why none.
+
+    ``scores``: intent -> written form -> log-probability (nat) of the forms that were scored;
+    ``bounds``: intent -> upper bound of the forms that were not (their first token's log-probability);
+    ``free_intent``: the intent of this context the free transcription says, if any;
+    ``free_is_phrase``: whether the free transcription is any phrase of this context (or empty);
+    ``free_logprob``: the free transcription's total log-probability, end included (nat);
+    ``ends``: written form -> log P(no other word follows it) (nat), when known."""
+    totals = {i: logsumexp(list(forms.values())) for i, forms in scores.items() if forms}
+    if not totals:
+        return Decision(None, "", -math.inf, 0.0, "no phrase")
+    best = max(totals, key=totals.get)
+    score = totals[best]
+    phrase = max(scores[best], key=scores[best].get)
+    rivals = [v for i, v in totals.items() if i != best]
+    rivals += [b for i, b in bounds.items() if i != best]
+    margin = score - max(rivals, default=-math.inf)
+
+    def verdict(intent, reason):
+        return Decision(intent, phrase, score, margin, reason)
+
+    if no_speech >= t.max_no_speech:
+        return verdict(None, "not speech")
+    if score < (t.min_score_always if best in always_heard else t.min_score):
+        return verdict(None, "low confidence")
+    if margin < t.min_margin:
+        return verdict(None, "ambiguous")
+    if free_intent is not None and free_intent != best:
+        return verdict(None, "ambiguous")
+    if not free_is_phrase and free_logprob - score > t.max_free_lead:
+        return verdict(None, "something else")
+    if ends is not None and ends.get(phrase, -math.inf) < t.min_end:
+        return verdict(None, "more than the phrase")
+    return verdict(best, "accepted")
