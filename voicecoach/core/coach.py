@@ -46,7 +46,7 @@ from voicecoach.content.loader import Library
 from voicecoach.core.program import (Block, Finish, Hold, Instruction, Interval, Jump, Marker, Question, Speak,
                                      SwitchPreference, Tuning)
 from voicecoach.core.prompts import Prompts
-from voicecoach.core.resume import ResumePoint, resume_at, retest_advice, step_record  # noqa: F401 (cli, store)
+from voicecoach.core.resume import resume_at, step_record
 from voicecoach.core.safety import follow_up
 from voicecoach.core.stops import GO_ON, Stops  # noqa: F401 (tests)
 from voicecoach.core.timing import HoldsAndPauses

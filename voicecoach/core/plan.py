@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from voicecoach.core.checkins import SCORE_RISE_LIMIT
-from voicecoach.core.resume import RETEST_AFTER_DAYS, RETEST_PAIN_RISE, ResumePoint
+from voicecoach.core.resume import ResumePoint, retest_advice
 from voicecoach.core.safety import SafetyStop
 
 MY_ROUTINE = "my routine"
@@ -69,14 +69,8 @@ def notices(history, menu: bool = True, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     days = (now - assessed["at"]) / 86400
     how = "say assessment at the menu" if menu else "start the assessment next time"
-    pains = history.pain_since(_since(history))
-    if pains and max(pains) - min(pains) >= RETEST_PAIN_RISE and pains[-1] == max(pains) and pains[-1] > pains[0]:
-        return [f"Your pain scores have gone up since your last assessment, from {min(pains)} to "
-                f"{pains[-1]}. It may be time to test again: {how}."]
-    if days >= RETEST_AFTER_DAYS:
-        return [f"It has been {int(days)} days since your last assessment. The direction "
-                f"that helps can change, so it is worth testing again: {how}."]
-    return []
+    advice = retest_advice(days, history.pain_since(_since(history)), how)
+    return [advice] if advice else []
 
 
 def worse_directions(history, limit: int = 50) -> set[str]:

@@ -1,6 +1,6 @@
 """Resuming an interrupted session at its step, and the advice to re-test."""
 
-from voicecoach.core.coach import ResumePoint, retest_advice
+from voicecoach.core.resume import ResumePoint, retest_advice
 from voicecoach.core.plan import HistoryFacts
 
 
