@@ -61,6 +61,10 @@ SAFETY_ROUTINE = "safety-screen"
 class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     """Walks the program; see the module docstring for the protocol.
 
+    The handlers live in the mixins by responsibility (``Answers``, ``Stops``,
+    ``HoldsAndPauses``, ``Prompts``) and share this object's state: the ``cursor``, the
+    ``timer``, the place and its overlays.
+
     ``history``: what past sessions left (the screen due, advice, an interrupted session,
     a remembered stop); ``resume_now``: pick that session up without the menu."""
 
@@ -175,6 +179,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         return self.overlays[-2] if len(self.overlays) > 1 else self.place
 
     def _gate(self) -> bool:
+        """At a place that only a heard answer may leave (or "stop"); see ``is_gate``."""
         return is_gate(self.place, self.overlays, self.cursor.here)
 
     def _do_wait(self, kind, event, out) -> list[ev.Action]:
