@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from voicecoach.core.coach import Coach
+from voicecoach.core.plan import HistoryFacts
 from voicecoach.content.loader import load_library
 from voicecoach.session.loop import Session
 from voicecoach.content.vocabulary import Vocabulary
@@ -41,12 +42,12 @@ class Played:
 def play(library, vocabulary):
     """Run a whole scripted session through the pure coach with fake devices."""
 
-    def _play(routine=None, answers=(), interrupts=(), screen=False, seconds_per_word=0.0, **kw):
+    def _play(routine=None, answers=(), interrupts=(), screen=False, seconds_per_word=0.0, history=None, **kw):
         clock = FakeClock()
         speaker = FakeSpeaker(clock, seconds_per_word)
         listener = ScriptedListener(clock, speaker, answers, interrupts)
         recorder = ListRecorder()
-        coach = Coach(library, vocabulary, clock.now, routine=routine, screen=screen, **kw)
+        coach = Coach(library, vocabulary, clock.now, routine=routine, history=history or HistoryFacts(screen=screen), **kw)
         reason = Session(coach, speaker, listener, clock, recorder=recorder).run()
         return Played(reason, speaker, listener, recorder, clock, coach)
 

@@ -456,12 +456,12 @@ def cmd_play(args) -> int:
         print("There is no interrupted session to resume.", file=sys.stderr)
         return 1
     clock = SystemClock(args.speed)
+    facts = plan.HistoryFacts(screen=not store.get_fact("screen_passed", False),
+                              notices=tuple(_notices(store, menu=routine_id is None and args.command != "resume")),
+                              resume=resume, safety_stop=last_safety_stop(store), trend_stop=plan.history_trend(store))
     coach = Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
-                  screen=not store.get_fact("screen_passed", False),
                   silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
-                  checkins=True, notices=_notices(store, menu=routine_id is None and args.command != "resume"),
-                  resume=resume, resume_now=args.command == "resume",
-                  safety_stop=last_safety_stop(store), history_stop=plan.history_trend(store))
+                  checkins=True, history=facts, resume_now=args.command == "resume")
     live = not args.text and sys.stdout.isatty()
     mic = None
     if args.text:

@@ -1,5 +1,6 @@
 """A timed hold: when it ends and what is said on the way ("Halfway.", "Ten seconds
-left.", "Three.", "Two.", "One."). Times are seconds on the coach's clock."""
+left.", "Three.", "Two.", "One."); and the ``Timer`` that keeps the hold or wait under
+way, or what was left of it when paused. Times are seconds on the coach's clock."""
 
 from __future__ import annotations
 
@@ -48,3 +49,39 @@ class HoldState:
 
     def held(self, now: float) -> float:
         return min(now - self.started_at, self.planned_s)
+
+
+@dataclass
+class Timer:
+    """The hold or the wait under way (at most one), or, paused, what was left of it."""
+
+    hold: HoldState | None = None
+    wait_until: float | None = None                  # clock time (s) a wait ends
+    suspended: tuple[float, float] | None = None     # paused: (seconds left, seconds held)
+
+    def clear(self) -> None:
+        """Nothing under way, nothing paused."""
+        self.hold = self.wait_until = self.suspended = None
+
+    def suspend(self, now: float) -> None:
+        """Pause: keep the seconds left (and held), so that resuming goes on from there."""
+        if self.hold:
+            self.suspended = (self.hold.left(now), self.hold.held(now))
+            self.hold = None
+        elif self.wait_until is not None:
+            self.suspended = (max(0.0, self.wait_until - now), 0.0)
+            self.wait_until = None
+
+    def left_when_paused(self) -> float:
+        """Seconds that were left when paused (0 if nothing was)."""
+        return self.suspended[0] if self.suspended else 0.0
+
+    def held(self, now: float) -> float:
+        """Seconds held so far in the hold under way, or before the pause."""
+        if self.hold:
+            return self.hold.held(now)
+        return self.suspended[1] if self.suspended else 0.0
+
+    def ends_at(self) -> float | None:
+        """Clock time (s) the hold or wait under way ends, if one is."""
+        return self.hold.ends_at if self.hold else self.wait_until

@@ -10,15 +10,18 @@
   for sessions with a menu or without one (``run ROUTINE``);
 * "my routine" is the direction the last assessment chose, never one that an assessment
   since found made the leg worse, else the full program (``my_routine``).
+
+What the coach takes from all this travels as one value, ``HistoryFacts``.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Iterable
 
 from voicecoach.core.checkins import SCORE_RISE_LIMIT
-from voicecoach.core.resume import RETEST_AFTER_DAYS, RETEST_PAIN_RISE
+from voicecoach.core.resume import ResumePoint, retest_advice
 from voicecoach.core.safety import SafetyStop
 
 MY_ROUTINE = "my routine"
@@ -66,14 +69,8 @@ def notices(history, menu: bool = True, now: float | None = None) -> list[str]:
     now = time.time() if now is None else now
     days = (now - assessed["at"]) / 86400
     how = "say assessment at the menu" if menu else "start the assessment next time"
-    pains = history.pain_since(_since(history))
-    if pains and max(pains) - min(pains) >= RETEST_PAIN_RISE and pains[-1] == max(pains) and pains[-1] > pains[0]:
-        return [f"Your pain scores have gone up since your last assessment, from {min(pains)} to "
-                f"{pains[-1]}. It may be time to test again: {how}."]
-    if days >= RETEST_AFTER_DAYS:
-        return [f"It has been {int(days)} days since your last assessment. The direction "
-                f"that helps can change, so it is worth testing again: {how}."]
-    return []
+    advice = retest_advice(days, history.pain_since(_since(history)), how)
+    return [advice] if advice else []
 
 
 def worse_directions(history, limit: int = 50) -> set[str]:
@@ -94,3 +91,17 @@ def my_routine(history, routines: Iterable[str]) -> str | None:
     if preference in routines and preference not in (worse_directions(history) if history else set()):
         return preference
     return FALLBACK_ROUTINE if FALLBACK_ROUTINE in routines else None
+
+
+@dataclass(frozen=True)
+class HistoryFacts:
+    """What the coach needs to know from past sessions, read once before it starts.
+
+    The default is a person with no history that matters: no screen due, nothing to say
+    first, nothing to resume."""
+
+    screen: bool = False                     # the safety questions are due (never passed yet)
+    notices: tuple[str, ...] = ()            # advice said after the welcome (``notices``)
+    resume: ResumePoint | None = None        # an interrupted session that may be picked up
+    safety_stop: SafetyStop | None = None    # the last safety end, asked about first
+    trend_stop: tuple[str, str] | None = None  # pain rose since the last assessment (``history_trend``)

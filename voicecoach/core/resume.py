@@ -55,11 +55,13 @@ def resume_at(point: ResumePoint, program: list[Instruction], start: int, first_
     return target
 
 
-def retest_advice(days_since_assessment: float | None, pain_since_assessment: Sequence[int]) -> str | None:
-    """A spoken suggestion to repeat the assessment, or None.
+def retest_advice(days_since_assessment: float | None, pain_since_assessment: Sequence[int],
+                  how: str = "say assessment at the menu") -> str | None:
+    """A spoken suggestion to repeat the assessment, or None; ``how``: how to start it.
 
-    The direction that helps can change as things heal or flare up: after a week, or when
-    the pain scores have risen since the last assessment, it is worth testing again."""
+    The direction that helps can change as things heal or flare up: after a week (days
+    since the last assessment), or when the pain scores (0-10) have risen since it, it is
+    worth testing again."""
     if days_since_assessment is None:
         return None
     if pain_since_assessment and max(pain_since_assessment) - min(pain_since_assessment) >= RETEST_PAIN_RISE \
@@ -67,8 +69,8 @@ def retest_advice(days_since_assessment: float | None, pain_since_assessment: Se
             and pain_since_assessment[-1] > pain_since_assessment[0]:
         low = min(pain_since_assessment)
         return (f"Your pain scores have gone up since your last assessment, from {low} to "
-                f"{pain_since_assessment[-1]}. It may be time to test again: say assessment at the menu.")
+                f"{pain_since_assessment[-1]}. It may be time to test again: {how}.")
     if days_since_assessment >= RETEST_AFTER_DAYS:
         return (f"It has been {int(days_since_assessment)} days since your last assessment. The direction "
-                "that helps can change, so it is worth testing again: say assessment at the menu.")
+                f"that helps can change, so it is worth testing again: {how}.")
     return None

@@ -15,7 +15,7 @@ from typing import Callable
 
 import platformdirs
 
-from voicecoach.core.coach import ResumePoint
+from voicecoach.core.resume import ResumePoint
 
 MIGRATIONS: list[str] = [
     # 1: sessions and everything that happened in them

@@ -1,5 +1,7 @@
 """Pain check-ins before and after, and the trend rule that stops a session."""
 
+from voicecoach.core.plan import HistoryFacts
+
 
 def test_checkins_wrap_the_routine_and_are_recorded(play):
     p = play("hip-stretches", ["score:4", "location:thigh", "score:3", "location:buttock"], checkins=True)
@@ -43,5 +45,5 @@ def test_movement_after_each_assessment_position(play):
 
 
 def test_a_warning_from_last_time_is_said_first(play):
-    p = play("hip-stretches", [], notices=["Last time we stopped early: the pain spread."])
+    p = play("hip-stretches", [], history=HistoryFacts(notices=("Last time we stopped early: the pain spread.",)))
     assert p.speaker.said[1] == "Last time we stopped early: the pain spread."

@@ -24,8 +24,9 @@ def _coach(library, vocabulary, store, routine=None):
     store.session_id = None  # as a new process opens the history: no session of its own yet
     clock = FakeClock()
     return Coach(library, vocabulary, clock.now, routine=routine, checkins=True, disclaimer=False,
-                 notices=plan.notices(store, menu=routine is None), resume=store.resume_point(),
-                 safety_stop=plan.last_safety_stop(store), history_stop=plan.history_trend(store))
+                 history=plan.HistoryFacts(notices=tuple(plan.notices(store, menu=routine is None)),
+                                           resume=store.resume_point(), safety_stop=plan.last_safety_stop(store),
+                                           trend_stop=plan.history_trend(store)))
 
 
 def _said(reply):

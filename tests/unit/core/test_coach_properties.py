@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from voicecoach.cli import main as cli
 from voicecoach.core import events as ev
 from voicecoach.core.coach import Coach
+from voicecoach.core.plan import HistoryFacts
 from voicecoach.content.loader import load_library
 from voicecoach.core.program import Question
 from voicecoach.store.history import Store
@@ -69,7 +70,7 @@ EXAMPLES = int(os.environ.get("VOICECOACH_PROPERTY_EXAMPLES", "2500"))
 PROFILE = settings(max_examples=EXAMPLES, deadline=None, derandomize=ON_CI, database=None if ON_CI else
                    settings.default.database, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
                    print_blob=True)
-SPEAKS_SAFETY_STOP = "safety_stop" in inspect.signature(Coach).parameters
+SPEAKS_SAFETY_STOP = "safety_stop" in inspect.signature(HistoryFacts).parameters
 STATS = {"sessions": 0, "events": 0}
 
 
@@ -343,7 +344,7 @@ def play(data, routine, screen, checkins, remembered, person, prefix) -> Observe
     if remembered and SPEAKS_SAFETY_STOP:
         from voicecoach.core.safety import SafetyStop
         kw["safety_stop"] = SafetyStop(*remembered)
-    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=screen, checkins=checkins, **kw)
+    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, checkins=checkins, history=HistoryFacts(screen=screen, **kw))
     obs = Observer(coach, clock, remembered=remembered)
     STATS["sessions"] += 1
     obs.start()
@@ -378,8 +379,9 @@ def next_session(first: Observer, routine, checkins) -> tuple[Coach, tuple[str, 
     remembered = (kw["safety_stop"].reason, kw["safety_stop"].advice) if kw.get("safety_stop") else None
     stored = store.get_fact("safety_stop") or {}
     clock = FakeClock()
-    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=not store.get_fact("screen_passed", False),
-                  checkins=checkins, notices=cli._notices(store), **kw)
+    coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, checkins=checkins,
+                  history=HistoryFacts(screen=not store.get_fact("screen_passed", False),
+                                       notices=tuple(cli._notices(store)), **kw))
     store.close()
     return coach, clock, remembered or (stored.get("reason") or "<the reason>", stored.get("advice") or "")
 
@@ -466,9 +468,11 @@ def test_several_sessions_on_one_history_keep_the_history_rules(data, person, co
                 raise Violation(f"my routine runs {target}, which the last assessment found worse")
             rise = len(since_assessment) >= 2 and since_assessment[-1] >= min(since_assessment[:-1]) + 3
             clock = FakeClock()
-            coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, screen=not store.get_fact("screen_passed", False),
-                          checkins=True, notices=plan.notices(store, menu=menu, now=clock_of_history.time()),
-                          resume=resume, resume_now=now_resume, safety_stop=stop, history_stop=trend)
+            facts = HistoryFacts(screen=not store.get_fact("screen_passed", False),
+                                 notices=tuple(plan.notices(store, menu=menu, now=clock_of_history.time())),
+                                 resume=resume, safety_stop=stop, trend_stop=trend)
+            coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, checkins=True, history=facts,
+                          resume_now=now_resume)
             store.begin_session(routine)
             obs = Observer(coach, clock, remembered=(stop.reason, stop.advice) if stop else None, menu_session=menu)
             if resume is not None:  # the series of measurements goes on

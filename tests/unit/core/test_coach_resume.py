@@ -1,6 +1,7 @@
 """Resuming an interrupted session at its step, and the advice to re-test."""
 
-from voicecoach.core.coach import ResumePoint, retest_advice
+from voicecoach.core.resume import ResumePoint, retest_advice
+from voicecoach.core.plan import HistoryFacts
 
 
 def steps(p):
@@ -25,7 +26,7 @@ def test_a_question_is_not_a_step_resuming_redoes_the_position_it_asks_about(pla
 def test_resume_starts_at_the_recorded_step_with_the_old_baseline(play):
     point = ResumePoint("hip-stretches", 5, "Figure-4 stretch, left side", None,
                         {"pain": "4", "location": "thigh"}, session=7)
-    p = play(None, ["score:4", "location:calf"], checkins=True, resume=point, resume_now=True)
+    p = play(None, ["score:4", "location:calf"], checkins=True, history=HistoryFacts(resume=point), resume_now=True)
     assert "Welcome back. We'll pick up where we stopped: Figure-4 stretch, left side." in p.speaker.said
     assert "Knee to opposite shoulder" not in p.text  # done before the interruption
     assert p.listener.contexts == ["pain", "location"]  # the closing check-in only
@@ -35,16 +36,16 @@ def test_resume_starts_at_the_recorded_step_with_the_old_baseline(play):
 
 def test_resume_keeps_the_preference_found_before_the_interruption(play):
     point = ResumePoint("full-program", 21, "full program", preference="extension")  # after the assessment
-    p = play(None, [], resume=point, resume_now=True)
+    p = play(None, [], history=HistoryFacts(resume=point), resume_now=True)
     assert "This is your extension routine." in p.text and "Knees to chest" not in p.text
 
 
 def test_the_menu_offers_resume_and_a_start_word_starts_fresh(play):
     point = ResumePoint("hip-stretches", 5, "Figure-4 stretch, left side")
-    resumed = play(None, ["resume"], resume=point)
+    resumed = play(None, ["resume"], history=HistoryFacts(resume=point))
     assert "Or say resume, to pick up the last session at Figure-4 stretch, left side." in resumed.speaker.said
     assert "Knee to opposite shoulder" not in resumed.text
-    fresh = play(None, ["start:hip-stretches"], resume=point)
+    fresh = play(None, ["start:hip-stretches"], history=HistoryFacts(resume=point))
     assert "Welcome back" not in fresh.text and "Knee to opposite shoulder, left side." in fresh.text
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from voicecoach.core import events as ev
 from voicecoach.cli.main import _notices, last_safety_stop
 from voicecoach.core.coach import TRANSITIONS, INPUTS, Coach, Mode
+from voicecoach.core.plan import HistoryFacts
 from voicecoach.core.safety import SafetyStop
 from voicecoach.store.history import Store
 
@@ -24,9 +25,9 @@ ROUND = ["moved:stayed", "worse", "moved:stayed", "worse", "moved:stayed", "same
 class Driver:
     """The pure coach, one event at a time (what a property example does)."""
 
-    def __init__(self, library, vocabulary, **kw):
+    def __init__(self, library, vocabulary, screen=False, history=None, **kw):
         self.clock = FakeClock()
-        self.coach = Coach(library, vocabulary, self.clock.now, **kw)
+        self.coach = Coach(library, vocabulary, self.clock.now, history=history or HistoryFacts(screen=screen), **kw)
         self.replies = [self.coach.start()]
 
     def __call__(self, *intents):
@@ -161,8 +162,8 @@ def next_session(library, vocabulary, records, **kw):
     store.begin_session("assessment")
     for kind, data in records:
         store.record(kind, data)
-    coach_kw = dict(screen=not store.get_fact("screen_passed", False), notices=_notices(store),
-                    safety_stop=last_safety_stop(store))
+    coach_kw = dict(history=HistoryFacts(screen=not store.get_fact("screen_passed", False),
+                                         notices=tuple(_notices(store)), safety_stop=last_safety_stop(store)))
     store.close()
     return Driver(library, vocabulary, **coach_kw, **kw)
 
@@ -185,7 +186,7 @@ def test_a_red_flag_is_named_next_time_and_no_ends_with_the_same_advice(library,
 
 def test_after_a_clinician_has_seen_them_the_screen_is_asked_again(library, vocabulary):
     stop = SafetyStop("Both bending and arching made your leg worse.", "Please rest.")
-    d = Driver(library, vocabulary, routine="hip-stretches", screen=False, safety_stop=stop)
+    d = Driver(library, vocabulary, routine="hip-stretches", history=HistoryFacts(safety_stop=stop))
     d("skip")
     assert d.said(1)[0].startswith("I need an answer to go on.")  # the question is a gate too
     d("yes")
