@@ -114,7 +114,7 @@ def facts(rows, vocab: Vocabulary, prune: float) -> dict[str, np.ndarray]:
             cols["margin"].append(d.margin)
             cols["nsp"].append(row["nsp"])
             cols["free_conflict"].append(free_intent is not None and free_intent != d.intent)
-            cols["free_lead"].append(-math.inf if free_is_phrase else row["free_lp"] - d.score)
+            cols["free_lead"].append(-math.inf if free_is_phrase else row["first_max"] - row["first"].get(d.phrase, d.score))
             cols["end"].append(row["ends"].get(d.phrase, -math.inf))
             cols["too_long"].append(bool(d.intent) and too_long_for(d.phrase, row["voiced"]))
     return {k: np.array(v) for k, v in cols.items()}
@@ -164,12 +164,15 @@ def main() -> int:
         calib = f["coffee"] | ~f["held_out"]
         for ms, msa, mm, mfl, me, nsp in itertools.product(
                 [-1.0, -1.5, -2.0, -3.0, -4.0, -5.0], [-3.0, -4.0, -6.0], [1.0, 2.0, 3.0, 4.0, 5.0],
-                [0.0, 1.0, 2.0, 4.0, 8.0], [-1.0, -2.0, -3.0, -5.0, -99.0], [0.6, 0.8]):
+                [0.0, 0.5, 1.0, 2.0, 3.0, 99.0], [-0.5, -1.0, -2.0, -3.0, -99.0], [0.6, 0.8]):
             t = Thresholds(min_score=ms, min_score_always=min(ms, msa), min_margin=mm, max_free_lead=mfl,
                            min_end=me, max_no_speech=nsp)
             c = evaluate(f, t, calib)
             # no wrong answer at all, then the most answers, then the widest safety margins
-            key = (c["sub"] + c["fa"] + c["coffee_fa"] == 0, c["ok"], mm, -mfl, ms, me)
+            # no answer taken for another and no sentence taken as an answer; then the most
+            # answers, a word to reject taken as an answer costing five (some sound alike:
+            # "on" and "one", "off" and "four"); then the widest safety margins
+            key = (c["sub"] + c["coffee_fa"] == 0, c["ok"] - 5 * c["fa"], mm, -mfl, ms, me)
             if best is None or key > best[0]:
                 best = (key, t, prune, f)
     _, t, prune, f = best

@@ -14,9 +14,12 @@ The best intent is accepted only when all of these hold:
   not scored because its first token was unlikely counts with its first token's
   log-probability, an upper bound of its score: a bound never helps a phrase win);
 * the model's own free transcription does not say something else: when Whisper, writing
-  freely, writes text that is not a phrase of this context, that text must not be more than
-  ``max_free_lead`` nat more likely than the phrase ("Stock." written for "stop" is fine, a
-  coffee order is not); when it writes another intent's phrase, nothing is accepted;
+  freely, writes text that is not a phrase of this context, its first word must not be more
+  than ``max_free_lead`` nat likelier than the phrase's first word ("Stock." written for "stop"
+  is fine, "9" against "No" is not); when it writes another intent's phrase, nothing is accepted;
+* nothing else follows the phrase: log P(the end, punctuation or the word again right after
+  it) is at least ``min_end``, and the free transcription is not the phrase and more
+  ("No" is not "No idea", "Yes please" is not "Yes please, a latte");
 * the model hears speech (no-speech probability below ``max_no_speech``).
 
 "stop", "pain" and "worse" (``always_heard``) have their own, more lenient ``min_score``:
@@ -72,16 +75,19 @@ class Decision:
 
 
 def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_intent: str | None,
-           free_is_phrase: bool, free_logprob: float, no_speech: float, always_heard: tuple[str, ...],
-           t: Thresholds = Thresholds(), ends: dict[str, float] | None = None) -> Decision:
+           free_is_phrase: bool, free_first: float, no_speech: float, always_heard: tuple[str, ...],
+           t: Thresholds = Thresholds(), ends: dict[str, float] | None = None,
+           firsts: dict[str, float] | None = None, free_words: str = "") -> Decision:
     """The intent the scores support, or why none.
 
     ``scores``: intent -> written form -> log-probability (nat) of the forms that were scored;
     ``bounds``: intent -> upper bound of the forms that were not (their first token's log-probability);
     ``free_intent``: the intent of this context the free transcription says, if any;
     ``free_is_phrase``: whether the free transcription is any phrase of this context (or empty);
-    ``free_logprob``: the free transcription's total log-probability, end included (nat);
-    ``ends``: written form -> log P(no other word follows it) (nat), when known."""
+    ``free_first``: log P(the first token of the free transcription) (nat), compared with
+    ``firsts``: written form -> log P(its first token) (nat; without them, with the phrase's score);
+    ``ends``: written form -> log P(no other word follows it) (nat), when known;
+    ``free_words``: the free transcription as the vocabulary reads it ("yes please a latte")."""
     totals = {i: logsumexp(list(forms.values())) for i, forms in scores.items() if forms}
     if not totals:
         return Decision(None, "", -math.inf, 0.0, "no phrase")
@@ -103,8 +109,13 @@ def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_i
         return verdict(None, "ambiguous")
     if free_intent is not None and free_intent != best:
         return verdict(None, "ambiguous")
-    if not free_is_phrase and free_logprob - score > t.max_free_lead:
+    first = (firsts or {}).get(phrase, score)
+    if not free_is_phrase and free_first - first > t.max_free_lead:
         return verdict(None, "something else")
     if ends is not None and ends.get(phrase, -math.inf) < t.min_end:
+        return verdict(None, "more than the phrase")
+    said = phrase.strip().lower().split()
+    heard = free_words.split()
+    if len(heard) > len(said) and heard[: len(said)] == said:  # "Yes, please, a latte."
         return verdict(None, "more than the phrase")
     return verdict(best, "accepted")

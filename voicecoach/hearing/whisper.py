@@ -378,7 +378,11 @@ class ClosedScorer:
         found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted])
         scores = {form: words for form, (words, _) in zip(wanted, found)}
         ends = {form: after for form, (_, after) in zip(wanted, found)}
+        # the first word Whisper would write freely: a phrase starting far less likely than it
+        # is not what was said ("No" when the free text starts "9"); timestamps and tags excluded
+        first_max = float(first[: self.transcriber.tokenizer.eot].max())
         return {"free": free.text, "free_lp": free.avg_logprob * (free.tokens + 1), "nsp": free.no_speech_prob,
+                "first_max": first_max,
                 "first": firsts, "scores": scores, "ends": ends, "ms": (time.perf_counter() - t0) * 1000}
 
     @staticmethod
@@ -402,8 +406,8 @@ class ClosedScorer:
                 bounds[intent] = max(bounds.get(intent, -np.inf), firsts[form])
         free_intent = vocab.match(row["free"], intents) if row["free"] else None
         free_is_phrase = free_intent is not None or not vocab.read(row["free"], ())
-        d = decide(scores, bounds, free_intent, free_is_phrase, row["free_lp"], row["nsp"],
-                   tuple(vocab.always_heard), thresholds, row["ends"])
+        d = decide(scores, bounds, free_intent, free_is_phrase, row["first_max"], row["nsp"],
+                   tuple(vocab.always_heard), thresholds, row["ends"], firsts, vocab.read(row["free"], intents))
         voiced = row.get("voiced")
         if d.intent and voiced is not None and too_long_for(d.phrase, voiced):
             return Decision(None, d.phrase, d.score, d.margin, "more than the phrase")

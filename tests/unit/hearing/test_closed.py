@@ -9,11 +9,14 @@ from hypothesis import given, strategies as st
 from voicecoach.hearing.closed import Thresholds, decide, logsumexp, written_forms
 
 ALWAYS = ("stop", "pain", "worse")
-T = Thresholds(min_score=-4.0, min_score_always=-6.0, min_margin=3.0, max_free_lead=2.0, max_no_speech=0.8)
+T = Thresholds(min_score=-4.0, min_score_always=-6.0, min_margin=3.0, max_free_lead=1.0, min_end=-3.0,
+               max_no_speech=0.8)
 
 
-def run(scores, bounds=None, free_intent=None, free_is_phrase=True, free_lp=-1.0, nsp=0.1, t=T):
-    return decide(scores, bounds or {}, free_intent, free_is_phrase, free_lp, nsp, ALWAYS, t)
+def run(scores, bounds=None, free_intent=None, free_is_phrase=True, free_first=-1.0, nsp=0.1, t=T, ends=None,
+        firsts=None, free_words=""):
+    return decide(scores, bounds or {}, free_intent, free_is_phrase, free_first, nsp, ALWAYS, t, ends, firsts,
+                  free_words)
 
 
 def test_written_forms_as_whisper_writes_them():
@@ -24,8 +27,8 @@ def test_written_forms_as_whisper_writes_them():
 
 
 def test_a_clear_winner_is_accepted():
-    d = run({"yes": {" Yes.": -1.0}, "no": {" No.": -9.0}})
-    assert (d.intent, d.reason, d.phrase) == ("yes", "accepted", " Yes.")
+    d = run({"yes": {" Yes": -1.0}, "no": {" No.": -9.0}})
+    assert (d.intent, d.reason, d.phrase) == ("yes", "accepted", " Yes")
     assert math.isclose(d.margin, 8.0)
 
 
@@ -42,7 +45,7 @@ def test_close_rivals_are_never_guessed():
 
 
 def test_an_unscored_rival_counts_with_its_bound():
-    d = run({"yes": {" Yes.": -1.0}}, bounds={"no": -2.5})
+    d = run({"yes": {" Yes": -1.0}}, bounds={"no": -2.5})
     assert (d.intent, d.reason) == (None, "ambiguous")
 
 
@@ -54,17 +57,22 @@ def test_unlikely_phrases_are_refused():
 
 
 def test_free_text_saying_something_else_wins():
-    # Whisper writing freely heard a coffee order, far likelier than "Yes."
-    d = run({"yes": {" Yes.": -3.0}}, free_is_phrase=False, free_lp=-0.5)
+    # writing freely, Whisper starts with "9", far likelier than the "No" being scored
+    d = run({"no": {" No": -1.6}}, free_is_phrase=False, free_first=-0.2, firsts={" No": -1.6})
     assert (d.intent, d.reason) == (None, "something else")
-    # "Stock." for "stop", about as likely as the phrase: still stop
-    assert run({"stop": {" Stop.": -2.0}}, free_is_phrase=False, free_lp=-1.5).intent == "stop"
+    # "Stock." for "stop": its first word about as likely as the phrase's: still stop
+    assert run({"stop": {" Stop": -1.0}}, free_is_phrase=False, free_first=-0.6, firsts={" Stop": -1.0}).intent == "stop"
     # free text naming another intent of the context: never pick either
-    assert run({"yes": {" Yes.": -1.0}}, free_intent="no").reason == "ambiguous"
+    assert run({"yes": {" Yes": -1.0}}, free_intent="no").reason == "ambiguous"
+
+
+def test_more_words_after_the_phrase_are_not_the_phrase():
+    assert run({"no": {" No": -0.3}}, ends={" No": -0.1}).intent == "no"
+    assert run({"no": {" No": -0.3}}, ends={" No": -4.0}).reason == "more than the phrase"
 
 
 def test_no_speech_is_not_an_answer():
-    assert run({"yes": {" Yes.": -1.0}}, nsp=0.9).reason == "not speech"
+    assert run({"yes": {" Yes": -1.0}}, nsp=0.9).reason == "not speech"
 
 
 def test_nothing_scored_is_no_phrase():
@@ -85,8 +93,8 @@ scores = st.floats(min_value=-30, max_value=0, allow_nan=False)
        st.dictionaries(st.sampled_from(["yes", "no", "stop", "pain", "pause"]), scores, max_size=5),
        st.sampled_from([None, "yes", "no", "stop"]), st.booleans(), scores,
        st.floats(min_value=0, max_value=1, allow_nan=False))
-def test_an_accepted_intent_is_always_clearly_ahead(scores, bounds, free_intent, free_is_phrase, free_lp, nsp):
-    d = run(scores, bounds, free_intent, free_is_phrase, free_lp, nsp)
+def test_an_accepted_intent_is_always_clearly_ahead(scores, bounds, free_intent, free_is_phrase, free_first, nsp):
+    d = run(scores, bounds, free_intent, free_is_phrase, free_first, nsp)
     if d.intent is None:
         return
     totals = {i: logsumexp(list(f.values())) for i, f in scores.items() if f}
@@ -95,3 +103,11 @@ def test_an_accepted_intent_is_always_clearly_ahead(scores, bounds, free_intent,
     assert free_intent in (None, d.intent)
     assert nsp < T.max_no_speech
     assert totals[d.intent] >= T.min_score_always
+
+
+def test_a_phrase_with_more_after_it_is_not_the_phrase():
+    """Whisper wrote the whole sentence freely; the phrase is only its start."""
+    d = run({"yes": {" Yes please": -0.5}}, free_is_phrase=False, free_first=-0.3, firsts={" Yes please": -0.3},
+            free_words="yes please a large latte")
+    assert (d.intent, d.reason) == (None, "more than the phrase")
+    assert run({"yes": {" Yes": -0.5}}, free_words="yes").intent == "yes"
