@@ -380,11 +380,11 @@ def resources(args) -> None:
 
 _RESOURCE_PROBE = r"""
 import resource, sys, time, wave
-from voicecoach.cli.main import build_pipeline, build_recognizer, _library, _vocabulary
+from voicecoach.cli.compose import build_pipeline, build_recognizer, routines_library, vocabulary_for
 from voicecoach.settings.schema import ListeningSettings
 name, noise, sample = sys.argv[1:4]
 class A: routines = []
-vocab = _vocabulary(_library(A()))
+vocab = vocabulary_for(routines_library(A()))
 rec = build_recognizer(vocab, ListeningSettings(engine=name))
 with wave.open(noise) as w: pcm = w.readframes(w.getnframes())
 pipe = build_pipeline(rec); pipe.set_context("yesno")

@@ -19,6 +19,7 @@ from voicecoach.session.faults import LOST_MICROPHONE, LOST_SPEAKER, MICROPHONE_
 from voicecoach.store.history import Store
 
 from tests.support.pulse_daemon import PrivatePulse
+from tests.support.speaker_monitor import SpeakerMonitor
 from tests.support.virtual_mic import VirtualMic
 from tests.support.paths import AUDIO
 
@@ -44,13 +45,16 @@ def pulse():
         daemon.stop()
 
 
+FAST = "300"  # words per minute: the fastest speech.rate, for tests that only need to get somewhere
 REASKS = ("Sorry, please say it again.", "Sorry, I didn't catch that.", "I didn't hear an answer.")
 
 
 class Coach:
     """The real program, by voice, its output lines collected as they come."""
 
-    def __init__(self, env: dict, history: Path, *args: str, routine: str = "hip-stretches"):
+    def __init__(self, env: dict, history: Path, *args: str, routine: str = "hip-stretches", answers: bool = False):
+        """``answers``: it will be answered (:meth:`wait_for`), once it has finished each sentence
+        as heard on its loudspeaker."""
         store = Store(history)
         store.set_fact("screen_passed", True)
         store.close()
@@ -60,6 +64,7 @@ class Coach:
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()
         self.err = ""
+        self.loudspeaker = SpeakerMonitor(env) if answers else None
         threading.Thread(target=self._pump, daemon=True).start()
         threading.Thread(target=self._pump_err, daemon=True).start()
 
@@ -76,13 +81,17 @@ class Coach:
         """Until a line (from index ``after`` on) contains ``text``; return its index. Meanwhile
         speak ``answer_with`` (last line's suffix -> answer name)."""
         deadline, next_say, seen = time.monotonic() + timeout, 0.0, len(self.lines)
+        said_at, quiet_wanted = time.monotonic(), False
         while not (found := [i for i, line in enumerate(self.lines) if i >= after and text in line]):
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.proc.kill()
                 pytest.fail(f"never saw {text!r}; lines: {self.lines[-8:]}; stderr: {self.err[-1500:]}")
             if len(self.lines) != seen:  # something new was said: answer once it has been said
-                seen = len(self.lines)
-                next_say = time.monotonic() + 0.5 + len(self.lines[-1].split()) / 2.6
+                seen, said_at, quiet_wanted = len(self.lines), time.monotonic(), bool(self.loudspeaker)
+                # (without the loudspeaker's sound: a guess at ~2.6 words a second)
+                next_say = said_at + (3.0 if self.loudspeaker else 0.5) + len(self.lines[-1].split()) / 2.6
+            if quiet_wanted and self.loudspeaker.finished_since(said_at):
+                next_say, quiet_wanted = time.monotonic(), False
             # the question being asked: re-asks ("Sorry, please say it again.") keep the one before
             asked = next((line for line in reversed(self.lines) if not line.startswith(REASKS)), "")
             if answer_with and mic and time.monotonic() >= next_say and self.lines:
@@ -104,6 +113,8 @@ class Coach:
             pytest.fail(f"Ctrl-C did not end the session within 30 s; lines: {self.lines[-5:]}")
         took = time.monotonic() - t0
         time.sleep(0.2)  # the output threads catch up
+        if self.loudspeaker:
+            self.loudspeaker.stop()
         return took
 
     def assert_clean_and_resumable(self) -> None:
@@ -152,7 +163,7 @@ def test_without_espeak_ng_on_the_path_listening_still_works(pulse, tmp_path):
     env = {**pulse.env, "PATH": str(bin_dir)}
     # pocketsphinx, the recognizer that needs espeak-ng's pronunciations (Whisper does not)
     coach = Coach(env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "100",
-                  "--recognizer", "pocketsphinx")
+                  "--recognizer", "pocketsphinx", "--rate", FAST, answers=True)
     coach.wait_for("calf, or foot?", timeout=90, mic=pulse.mic,
                    answer_with={"from zero to ten?": "skip", "or skip.": "skip", "ready.": "resume"})
     assert "no pronunciation for" in coach.err and "cannot be heard" in coach.err
@@ -168,15 +179,17 @@ def test_ctrl_c_stops_cleanly_in_every_state(pulse, tmp_path, state):
         coach.wait_for("I am an exercise coach")
         time.sleep(1.0)  # in the middle of a six-second sentence
     elif state == "listening":
-        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--silence-timeout", "100")
+        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--silence-timeout", "100", "--rate", FAST)
         coach.wait_for("from zero to ten?")
         time.sleep(4.0)  # the question has been said; it listens
     elif state == "paused":
-        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "3")
+        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--speed", "5", "--silence-timeout", "3", "--rate", FAST)
         coach.wait_for("paused]", timeout=90)
         time.sleep(2.0)
     else:
-        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--speed", "2", "--silence-timeout", "100")
+        # fast speech to get there; a hold of 20 s at --speed 3 lasts 7 s
+        coach = Coach(pulse.env, tmp_path / "h.sqlite3", "--speed", "3", "--silence-timeout", "200",
+                      "--rate", FAST, answers=True)
         coach.wait_for("Hold for", timeout=120, answer_with=skip_check_ins, mic=pulse.mic)
         time.sleep(2.0)
     took = coach.interrupt()

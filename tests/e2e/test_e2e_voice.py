@@ -20,6 +20,7 @@ import pytest
 from voicecoach.store.history import Store
 
 from tests.support.pulse_daemon import PrivatePulse
+from tests.support.speaker_monitor import SpeakerMonitor
 from tests.support.virtual_mic import VirtualMic
 from tests.support.paths import ROOT
 
@@ -45,24 +46,26 @@ def answer_pcm(name: str) -> bytes:
         return w.readframes(w.getnframes())
 
 
+RATE = "300"  # words per minute: the fastest speech.rate, so that the sessions are short
+
+
 def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str]], timeout: float = 240,
                       screened: bool = True, chatter: bytes | None = None, silence_timeout: str = "100",
-                      chatter_before: tuple[str, ...] | None = None):
+                      chatter_before: tuple[str, ...] | None = None, rate: str = RATE):
     """Run the coach by voice; when a caption ends with a key of ``answers``, speak the next answer
-    (a WAV under tests/audio, e.g. "better" or "human/no"), after ``chatter`` if given (before the
-    answers to the questions ending with ``chatter_before``, or to all)."""
+    (a WAV under tests/audio, e.g. "better" or "human/no") once the coach has said it, after
+    ``chatter`` if given (before the answers to the questions ending with ``chatter_before``, or
+    to all). ``rate``: the coach's speech rate (words per minute; fast, to keep the test short)."""
     history = tmp_path / "history.sqlite3"
     store = Store(history)
     if screened:
         store.set_fact("screen_passed", True)  # the screen has its own tests; keep this one short
     store.close()
-    record_path = tmp_path / "coach.wav"
     env = {**os.environ, "PULSE_SERVER": pulse["PULSE_SERVER"]}
-    recorder = subprocess.Popen(["parec", "-d", "coach_speaker.monitor", "--format=s16le", "--rate=16000",
-                                 "--channels=1", "--file-format=wav", str(record_path)], env=env)
+    loudspeaker = SpeakerMonitor(env)
     coach = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "run", routine, "--speed", "10", "--silence-timeout", silence_timeout,
-         "--history", str(history)],
+         "--rate", rate, "--history", str(history)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in coach.stdout], daemon=True).start()
@@ -71,6 +74,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
     mic: VirtualMic = pulse["mic"]
     deadline = time.monotonic() + timeout
     answer, next_try, talk = None, 0.0, None
+    asked_at, words = 0.0, 0  # when the coach began its last sentence, and how many words it has
     try:
         while coach.poll() is None or not lines.empty():
             if time.monotonic() > deadline:
@@ -80,14 +84,15 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
             try:
                 line = lines.get(timeout=0.2)
                 said.append(line)
+                # answer once the coach has said it: an answer begun while it talks is dropped,
+                # and it says "Sorry, please say it again."
+                if not line.startswith("["):  # (bracketed lines are shown, not said)
+                    asked_at, words, next_try = time.monotonic(), len(line.split()), 0.0
                 if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
-                    next_try = time.monotonic() + 2.0
                     continue
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
-                        # answer once the coach has said it (~2.6 words a second): an answer begun
-                        # while it talks is dropped, and it says "Sorry, please say it again."
-                        answer, next_try = queue_.pop(0), time.monotonic() + 0.5 + len(line.split()) / 2.6
+                        answer = queue_.pop(0)
                         talk = chatter if chatter_before is None or key in chatter_before else None
                         break
                 else:
@@ -97,7 +102,8 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 pass
             # Speak the answer, and again every few seconds until the coach reacts: what is
             # said while the coach is still talking is (rightly) not heard.
-            if answer and time.monotonic() >= next_try and not mic.speaking.is_set():
+            said_it = loudspeaker.finished_since(asked_at) or time.monotonic() > asked_at + 3.0 + words / 2.6
+            if answer and said_it and time.monotonic() >= next_try and not mic.speaking.is_set():
                 if talk:  # someone talking in the room first: never an answer
                     mic.say(talk)
                 mic.say(answer_pcm(answer))
@@ -106,10 +112,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
     finally:
         if coach.poll() is None:
             coach.kill()
-        recorder.terminate()
-        recorder.wait(timeout=5)
-    with wave.open(str(record_path), "rb") as w:
-        audio = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
+        audio = loudspeaker.stop()
     return coach.returncode, said, audio, coach.stderr.read()
 
 
@@ -134,7 +137,8 @@ def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
     assert "neural voice is not available" not in err, "hibari is the default voice"
     assert "Good. Bending your back eased your pain." in said, said
     assert "Lying on your stomach" not in " ".join(said)
-    assert speech_seconds(audio) > 15, "the coach's voice should be on the loudspeaker"
+    # some 40 s of speech at the default 160 words a minute, half as much at RATE
+    assert speech_seconds(audio) > 15 * 160 / int(RATE), "the coach's voice should be on the loudspeaker"
     store = Store(tmp_path / "history.sqlite3")
     assert store.get_fact("preference")["value"] == "flexion"
 

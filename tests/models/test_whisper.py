@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from voicecoach.hearing.whisper import ModelUnavailable, WhisperRecognizer, WhisperTranscriber, verify_model
-from voicecoach.cli.main import build_pipeline
+from voicecoach.cli.compose import build_pipeline
 from voicecoach.hearing.recognizer import understand
 from voicecoach.content.vocabulary import Vocabulary
 from tests.support.paths import AUDIO
@@ -97,7 +97,7 @@ def test_the_weights_are_checked_before_loading(tmp_path):
 def test_a_damaged_model_falls_back_to_pocketsphinx(tmp_path, monkeypatch):
     """The coach still listens, with the reason said, if Whisper's weights are not the pinned ones."""
     from voicecoach.hearing import whisper as asr_whisper
-    from voicecoach.cli.main import build_recognizer
+    from voicecoach.cli.compose import build_recognizer
     from voicecoach.settings.schema import ListeningSettings
     monkeypatch.setattr(asr_whisper, "MODEL_SHA256", "0" * 64)
     from voicecoach.content.loader import load_library

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import sys
 
+from voicecoach.cli.compose import check_voice, routines_library
 from voicecoach.content.loader import Library
 from voicecoach.settings.schema import SettingsError, SettingsFile, all_keys, parse_value
+
+
+def cmd_config(args) -> int:
+    return config(args, routines_library(args))
 
 
 def config(args, lib: Library) -> int:
@@ -87,14 +92,3 @@ def _flatten(data: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{key}"] = value
     return out
-
-
-def check_voice(voice: str) -> None:
-    """Only a voice espeak-ng has (it would silently speak with its default otherwise)."""
-    from voicecoach.speech.espeak import Pyttsx3Synth, TTSUnavailable, UnknownVoice
-    try:
-        Pyttsx3Synth(voice)
-    except UnknownVoice as exc:
-        raise SettingsError([("speech.voice", str(exc))]) from None
-    except TTSUnavailable:
-        pass  # no engine to ask: the value is kept, and checked when the coach starts

@@ -36,8 +36,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from voicecoach.cli import main as cli
 from voicecoach.core import events as ev
+from voicecoach.core import plan
 from voicecoach.core.coach import Coach
 from voicecoach.core.plan import HistoryFacts
 from voicecoach.content.loader import load_library
@@ -374,14 +374,14 @@ def next_session(first: Observer, routine, checkins) -> tuple[Coach, tuple[str, 
     for kind, data in first.records:
         store.record(kind, data)
     kw = {}
-    if hasattr(cli, "last_safety_stop"):
-        kw["safety_stop"] = cli.last_safety_stop(store)
+    if hasattr(plan, "last_safety_stop"):
+        kw["safety_stop"] = plan.last_safety_stop(store)
     remembered = (kw["safety_stop"].reason, kw["safety_stop"].advice) if kw.get("safety_stop") else None
     stored = store.get_fact("safety_stop") or {}
     clock = FakeClock()
     coach = Coach(LIBRARY, VOCAB, clock.now, routine=routine, checkins=checkins,
                   history=HistoryFacts(screen=not store.get_fact("screen_passed", False),
-                                       notices=tuple(cli._notices(store)), **kw))
+                                       notices=tuple(plan.notices(store)), **kw))
     store.close()
     return coach, clock, remembered or (stored.get("reason") or "<the reason>", stored.get("advice") or "")
 

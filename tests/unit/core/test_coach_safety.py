@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from voicecoach.core import events as ev
-from voicecoach.cli.main import _notices, last_safety_stop
+from voicecoach.core.plan import last_safety_stop, notices
 from voicecoach.core.coach import TRANSITIONS, INPUTS, Coach, Mode
 from voicecoach.core.plan import HistoryFacts
 from voicecoach.core.safety import SafetyStop
@@ -163,7 +163,7 @@ def next_session(library, vocabulary, records, **kw):
     for kind, data in records:
         store.record(kind, data)
     coach_kw = dict(history=HistoryFacts(screen=not store.get_fact("screen_passed", False),
-                                         notices=tuple(_notices(store)), safety_stop=last_safety_stop(store)))
+                                         notices=tuple(notices(store)), safety_stop=last_safety_stop(store)))
     store.close()
     return Driver(library, vocabulary, **coach_kw, **kw)
 

@@ -13,7 +13,7 @@ import pytest
 
 from voicecoach.core import events as ev
 from voicecoach.hearing.pocketsphinx import PhraseRecognizer
-from voicecoach.cli.main import LevelPrinter
+from voicecoach.cli.check import LevelPrinter
 from voicecoach.core.coach import Coach
 from voicecoach.hearing.endpointer import Endpointer
 from voicecoach.hearing.pipeline import HearingPipeline

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from voicecoach.cli.main import _settings, build_parser
+from voicecoach.cli.compose import settings_for
+from voicecoach.cli.parser import build_parser
 from voicecoach.core.program import Compiler, Hold
 from voicecoach.settings.schema import SettingsError, SettingsFile, parse_value, settings_path
 
@@ -67,7 +68,7 @@ def test_a_bad_key_in_the_file_falls_back_to_its_default_only(file, library):
 def test_flags_override_the_file_which_overrides_defaults(library):
     SettingsFile().set_many({"speech.rate": 140, "speech.volume": 0.5, "listening.silence_timeout": 12}, library)
     args = build_parser().parse_args(["run", "hip-stretches", "--rate", "120", "--no-cues"])
-    settings = _settings(args, library)
+    settings = settings_for(args, library)
     assert settings.speech.rate == 120          # flag
     assert settings.speech.volume == 0.5        # file
     assert settings.speech.cues is False        # flag
@@ -103,7 +104,7 @@ def test_config_set_from_the_command_line(library):
 
 
 def test_spoken_adjustments_are_kept_in_the_settings_when_the_session_ends(play, library, capsys):
-    from voicecoach.cli.main import _keep_adjustments
+    from voicecoach.cli.play import _keep_adjustments
 
     from tests.support.fakes import Interrupt
     p = play("hip-stretches", [], [Interrupt("Figure-4 stretch, left side.", "shorter", 1)])
@@ -149,7 +150,7 @@ def test_an_espeak_voice_left_in_the_file_falls_back_to_the_neural_voice_s_own(f
 
 def test_engine_flag_comes_before_the_voice_flag(library):
     args = build_parser().parse_args(["run", "hip-stretches", "--speech-engine", "espeak", "--voice", "gmw/en-US"])
-    settings = _settings(args, library)
+    settings = settings_for(args, library)
     assert (settings.speech.engine, settings.speech.voice) == ("espeak", "gmw/en-US")
     with pytest.raises(SystemExit, match="--voice: .*not a voice of the hibari engine"):
-        _settings(build_parser().parse_args(["run", "hip-stretches", "--voice", "gmw/en-US"]), library)
+        settings_for(build_parser().parse_args(["run", "hip-stretches", "--voice", "gmw/en-US"]), library)
