@@ -321,7 +321,7 @@ WINDOW_PAD_S = 1.0
 MIN_WINDOW_S = 3.0
 #: Forms whose first token is this many nat less likely than the context's best first token
 #: are not scored: their first token's log-probability bounds their score.
-DEFAULT_PRUNE = 6.0
+DEFAULT_PRUNE = 4.0
 #: ... and at most this many forms per context are scored (each costs a few ms).
 MAX_SCORED = 12
 
