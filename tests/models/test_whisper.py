@@ -191,3 +191,33 @@ def test_voiced_time_counts_the_speaker_not_the_room():
         pcm = np.clip(x, -32768, 32767).astype("<i2").tobytes()
         assert abs(voiced_s(pcm) - seconds) < 0.15, (seconds, voiced_s(pcm))
     assert voiced_s(b"") == 0.0
+
+
+# ---------------------------------------------------------------- closed vocabulary (hearing/closed.py)
+@pytest.fixture(scope="module")
+def closed(library):
+    from voicecoach.hearing.whisper import ClosedRecognizer
+    return ClosedRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
+
+
+def test_closed_vocabulary_hears_the_human_answers_and_guesses_none(closed):
+    """A rate over the set (which recording is heard at a decision edge differs between CPUs)."""
+    heard = {word: hear(closed, human(word), CONTEXT[word]) for word in sorted(INTENT)}
+    right = [w for w, hs in heard.items() if [h.intent for h in hs] == [INTENT[w]]]
+    wrong = {w: hs for w, hs in heard.items() if any(h.intent not in (None, INTENT[w]) for h in hs)}
+    assert not wrong, wrong
+    assert len(right) >= len(INTENT) - 2, heard
+
+
+def test_closed_vocabulary_refuses_sentences_noise_and_other_words(closed, tmp_path):
+    raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
+    subprocess.run(["espeak-ng", "-w", str(raw), "yes please, a large oat milk latte and a muffin"], check=True)
+    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.4", "0.6"],
+                   check=True)
+    with wave.open(str(out), "rb") as w:
+        assert all(h.intent is None for h in hear(closed, w.readframes(w.getnframes()), "yesno"))
+    rng = np.random.default_rng(5)
+    noise = (rng.standard_normal(16000 * 6) * 2000).astype("<i2").tobytes()
+    assert all(h.intent is None for h in hear(closed, noise, "pain"))
+    for word, context in (("three", "yesno"), ("go", "menu"), ("yes", "movement")):
+        assert all(h.intent is None for h in hear(closed, human(word), context)), (word, context)
