@@ -80,7 +80,8 @@ def make_engine(name: str, vocab: Vocabulary, args):
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
     if name == "closed":
-        from voicecoach.hearing.whisper import ClosedRecognizer, ClosedScorer, WhisperTranscriber
+        from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer
+        from voicecoach.hearing.whisper import WhisperTranscriber
         scorer = ClosedScorer(vocab, WhisperTranscriber(threads=args.threads), min_window_s=args.min_window)
         return ClosedRecognizer(vocab, scorer)
     if name == "pocketsphinx":

@@ -19,7 +19,6 @@ recognizer with the chosen thresholds.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -43,7 +42,8 @@ from voicecoach.hearing.closed import Thresholds  # noqa: E402
 from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
 from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
 from voicecoach.hearing.recognizer import Recognition  # noqa: E402
-from voicecoach.hearing.whisper import ClosedScorer, too_long_for, voiced_s  # noqa: E402
+from voicecoach.hearing.closed_whisper import ClosedScorer  # noqa: E402
+from voicecoach.hearing.whisper import too_long_for, voiced_s  # noqa: E402
 
 
 class Capture:

@@ -196,7 +196,7 @@ def test_voiced_time_counts_the_speaker_not_the_room():
 # ---------------------------------------------------------------- closed vocabulary (hearing/closed.py)
 @pytest.fixture(scope="module")
 def closed(library):
-    from voicecoach.hearing.whisper import ClosedRecognizer
+    from voicecoach.hearing.closed_whisper import ClosedRecognizer
     return ClosedRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
 
 
