@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 LOCATIONS = ["back", "buttock", "thigh", "knee", "calf", "foot"]  # from the back down the leg
@@ -11,8 +14,22 @@ FIELDS = ["id", "date", "routine", "minutes", "pain_before", "pain_after", "loca
           "location_after", "preference", "end", "holds_done", "holds_cut"]
 
 
+@contextlib.contextmanager
+def replaced_atomically(path: Path):
+    """A temporary file beside ``path`` that replaces it only once it is completely written:
+    a full disk or a crash leaves the old report as it was, never half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as f:
+    with replaced_atomically(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS, extrasaction="ignore")
         writer.writeheader()
         for r in sorted(rows, key=lambda r: r["started_at"]):
@@ -63,8 +80,11 @@ def write_chart(rows: list[dict], path: Path) -> None:
     _date_axis(ax_where, when)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with replaced_atomically(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _date_axis(ax, when: list[dt.datetime]) -> None:

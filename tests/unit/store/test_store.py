@@ -103,6 +103,23 @@ def test_report_chart_and_csv_from_weeks_of_history(tmp_path):
     assert len(rows) == 21 and rows[0]["pain_before"] == "7" and rows[-1]["location_after"] == "back"
 
 
+def test_a_report_that_fails_half_way_leaves_the_old_one(tmp_path):
+    """A full disk (here: an error while writing) never leaves half a file over the last report."""
+    import pytest
+    from voicecoach.store.report import replaced_atomically
+    old = tmp_path / "data.csv"
+    old.write_text("the last report\n")
+    with pytest.raises(OSError):
+        with replaced_atomically(old) as tmp:
+            tmp.write_text("half a rep")
+            raise OSError(28, "No space left on device")
+    assert old.read_text() == "the last report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.csv"]  # no temporary file left behind
+    with replaced_atomically(old) as tmp:
+        tmp.write_text("new\n")
+    assert old.read_text() == "new\n"
+
+
 def test_an_interrupted_session_resumes_at_the_step_it_stopped(tmp_path):
     db = tmp_path / "h.sqlite3"
     run = [sys.executable, "-m", "voicecoach"]
