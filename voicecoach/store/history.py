@@ -334,33 +334,41 @@ class Store:
     def resume_point(self, now: float | None = None) -> ResumePoint | None:
         """Where the most recent interrupted session (crash, Ctrl-C, lost device) stopped, if
         it began within :data:`RESUMABLE_FOR_S`, was not picked up since, and is still
-        running a routine; a later session that ended does not hide it. A session
-        interrupted before its first step resumes at the start of its routine."""
+        running a routine; a later session that ended does not hide it (but its check-in is no
+        longer the baseline). A session interrupted before its first step resumes at the start
+        of its routine."""
         now = time.time() if now is None else now
         rows = self._read(lambda: self.db.execute(
             "SELECT id, routine FROM sessions WHERE ended_at IS NULL AND started_at >= ? "
             "AND (? IS NULL OR id != ?) "
             "AND id NOT IN (SELECT resumed_from FROM sessions WHERE resumed_from IS NOT NULL) "
             "ORDER BY id DESC LIMIT 20", (now - RESUMABLE_FOR_S, self.session_id, self.session_id)).fetchall())
+        # the last session (not this one) that finished: it closed the series of measurements
+        closed = self._read(lambda: self.db.execute(
+            "SELECT MAX(id) FROM sessions WHERE ended_at IS NOT NULL AND (? IS NULL OR id != ?)",
+            (self.session_id, self.session_id)).fetchone())[0] or 0
         for sid, routine in rows:
             events = self.events(sid)
             if any(k == "end" for _, k, _ in events):
                 continue
             baseline: dict[str, str] = {}
             # A check-in is a measurement whether or not its session finished: the first
-            # answers of the sessions this one resumed (and they resumed) come first.
+            # answers of the sessions this one resumed (and they resumed) come first. A session
+            # that finished since closes that series: it measured afresh, and the next one
+            # starts from its own check-in (never from a score older than that session's).
             chain, seen, earlier = [], {sid}, self.db.execute(
                 "SELECT resumed_from FROM sessions WHERE id=?", (sid,)).fetchone()
             while earlier and earlier[0] is not None and earlier[0] not in seen:
                 seen.add(earlier[0])
                 chain.insert(0, earlier[0])
                 earlier = self.db.execute("SELECT resumed_from FROM sessions WHERE id=?", (earlier[0],)).fetchone()
-            for _, kind, d in events:  # carried into this session from the one it followed
+            chain, own = [s for s in chain if s > closed], events if sid > closed else []
+            for _, kind, d in own:  # carried into this session from the one it followed
                 if kind == "baseline":
                     for k, v in d.items():
                         if isinstance(k, str) and isinstance(v, str):
                             baseline.setdefault(k, v)
-            for d in [c for s in chain for c in self._answered_checks(self.events(s))] + self._answered_checks(events):
+            for d in [c for s in chain for c in self._answered_checks(self.events(s))] + self._answered_checks(own):
                 if isinstance(d.get("kind"), str):
                     baseline.setdefault(d["kind"], d["value"])
             steps = [d for _, k, d in events if k == "step" and isinstance(d.get("routine"), str)

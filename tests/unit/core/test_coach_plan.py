@@ -75,6 +75,39 @@ def test_an_interrupted_sessions_check_in_is_the_baseline_of_the_next(library, v
     assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
 
 
+
+def test_a_finished_session_closes_the_series_an_interrupted_check_in_started(library, vocabulary):
+    """The course the property suite found: a check-in interrupted (pain 1), an assessment
+    started afresh from that baseline and finished (pain 0), then a session whose own first
+    score is 0: "back" and 3 is a rise of 3 and stops. The interrupted session is still
+    offered to resume, but its older score is no longer the baseline that hides the rise."""
+    store = Store(Path(":memory:"))
+    store.begin_session("check-in")  # `run check-in`, Ctrl-C
+    for kind, data in [("screen_passed", {}), ("routine", {"routine": "check-in"}), _pain(1),
+                       ("check", {"kind": "location", "value": "back", "phase": "before"}), _pain(1, "later"),
+                       ("interrupted", {"by": "Ctrl-C"})]:
+        store.record(kind, data)
+    store.session_id = None
+    assert store.resume_point().baseline == {"pain": "1", "location": "back"}  # the next session starts from it
+    store.begin_session("assessment")  # afresh, not resumed, and finished
+    for kind, data in [("baseline", {"pain": "1", "location": "back"}), ("routine", {"routine": "check-in"}),
+                       _pain(0, "later"), ("routine", {"routine": "assessment"}),
+                       ("result", {"preference": "flexion"}), _pain(0, "later"), ("end", {"reason": "done"})]:
+        store.record(kind, data)
+    store.session_id = None
+    point = store.resume_point()
+    assert point.session == 1 and not point.baseline  # still offered; its score is older than the last session's
+    coach = _coach(library, vocabulary, store, routine="assessment")
+    reply = coach.start()
+    assert isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain"
+    coach.handle(ev.Heard("score:0"))
+    reply = coach.handle(ev.Heard("back"))  # to the pain score again
+    assert isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain"
+    reply = coach.handle(ev.Heard("score:3"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+    assert any("from 0 to 3" in s and "warning sign" in s for s in _said(reply))
+
+
 def _assessment(*ratings, result=None):
     records = [("answer", {"question": f"assessment/{i}", "intent": r, "counted": r, "direction": d,
                            "position": "x"}) for i, (d, r) in enumerate(ratings)]
