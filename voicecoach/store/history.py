@@ -343,9 +343,11 @@ class Store:
             "AND (? IS NULL OR id != ?) "
             "AND id NOT IN (SELECT resumed_from FROM sessions WHERE resumed_from IS NOT NULL) "
             "ORDER BY id DESC LIMIT 20", (now - RESUMABLE_FOR_S, self.session_id, self.session_id)).fetchall())
-        # the last session (not this one) that finished: it closed the series of measurements
+        # the last session (not this one) that finished after measuring afresh (a check-in of
+        # its own): it closed the series; one stopped at the menu measured nothing and closes none
         closed = self._read(lambda: self.db.execute(
-            "SELECT MAX(id) FROM sessions WHERE ended_at IS NOT NULL AND (? IS NULL OR id != ?)",
+            "SELECT MAX(id) FROM sessions s WHERE ended_at IS NOT NULL AND (? IS NULL OR id != ?) "
+            "AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind = 'check')",
             (self.session_id, self.session_id)).fetchone())[0] or 0
         for sid, routine in rows:
             events = self.events(sid)

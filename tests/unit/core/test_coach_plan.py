@@ -108,6 +108,21 @@ def test_a_finished_session_closes_the_series_an_interrupted_check_in_started(li
     assert any("from 0 to 3" in s and "warning sign" in s for s in _said(reply))
 
 
+def test_a_session_that_measured_nothing_keeps_the_interrupted_baseline():
+    """Stopped at the menu, a session asked no check-in: the interrupted one's score is still
+    the last measurement, and the next session starts from it."""
+    store = Store(Path(":memory:"))
+    store.begin_session("check-in")
+    for kind, data in [("screen_passed", {}), ("routine", {"routine": "check-in"}), _pain(2),
+                       ("interrupted", {"by": "Ctrl-C"})]:
+        store.record(kind, data)
+    store.session_id = None
+    store.begin_session(None)
+    store.record("end", {"reason": "stopped"})
+    store.session_id = None
+    assert store.resume_point().baseline == {"pain": "2"}
+
+
 def _assessment(*ratings, result=None):
     records = [("answer", {"question": f"assessment/{i}", "intent": r, "counted": r, "direction": d,
                            "position": "x"}) for i, (d, r) in enumerate(ratings)]
