@@ -79,6 +79,10 @@ def make_engine(name: str, vocab: Vocabulary, args):
         return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
+    if name == "checked":
+        from voicecoach.hearing.closed_whisper import CheckedRecognizer
+        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
+        return CheckedRecognizer(vocab, WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads)))
     if name == "closed":
         from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer
         from voicecoach.hearing.whisper import WhisperTranscriber

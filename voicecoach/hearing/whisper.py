@@ -158,9 +158,10 @@ class WhisperTranscriber:
         # but hear far less (10 s: 72% of the development words instead of 86%, plain decode).
         self.frames = int(window_s * 100)  # mel frames, 10 ms each
         self._prompts: dict[str, list[int]] = {}
-        # the latest audio, its encoding and its transcripts by prompt: the same utterance judged
-        # in several contexts (hear, the benchmarks) is encoded once and decoded once per prompt
-        self._last: tuple[bytes, object, dict[str, Transcript]] | None = None
+        # the latest audio's encodings (one per window) and their transcripts by prompt: the same
+        # utterance judged in several contexts (hear, the benchmarks) is encoded once per window
+        # and decoded once per prompt
+        self._last: dict[tuple[bytes, int], tuple[object, dict[str, Transcript]]] = {}
 
     def prompt_tokens(self, prompt: str | None) -> list[int]:
         key = prompt or ""
@@ -174,15 +175,16 @@ class WhisperTranscriber:
         default ``window_s``), and the transcripts already decoded from it. The encoder is the
         costly part, and its cost grows with the window, not with the audio."""
         frames = frames or self.frames
-        last = self._last
-        if last is not None and last[0] == (pcm, frames):
-            return last[1], last[2]
+        if (pcm, frames) in self._last:
+            return self._last[pcm, frames]
         from faster_whisper.audio import pad_or_trim
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         features = pad_or_trim(self.model.feature_extractor(audio)[..., :frames], frames)
         encoded = self.model.encode(features)
-        self._last = ((pcm, frames), encoded, {})
-        return encoded, self._last[2]
+        if any(key[0] != pcm for key in self._last):
+            self._last.clear()  # another utterance: keep only this one's encodings
+        self._last[pcm, frames] = (encoded, {})
+        return self._last[pcm, frames]
 
     def free_decode(self, encoded) -> tuple[Transcript, np.ndarray]:
         """Greedy free transcription of an encoding, without a prompt, and log P(first token)
