@@ -12,7 +12,8 @@ come from the folder names of ``--data`` (real speakers, ``<speaker>_<n>.wav``):
 and every expected word heard in a context that does not take it, must be rejected. The
 coffee orders of ``--offvocab`` must never be taken as anything.
 
-Engines: ``whisper`` (the default recognizer), ``pocketsphinx`` (the light fallback), ``peer``
+Engines: ``whisper`` (the default recognizer), ``closed`` (Whisper scoring the context's
+phrases in a fitted window, hearing/closed_whisper.py), ``pocketsphinx`` (the light fallback), ``peer``
 (SpeechRecognition's plain ``recognize_sphinx`` with its default language model, then the
 same phrase match: the recipe its README suggests).
 
@@ -79,10 +80,6 @@ def make_engine(name: str, vocab: Vocabulary, args):
         return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
-    if name == "checked":
-        from voicecoach.hearing.closed_whisper import CheckedRecognizer
-        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
-        return CheckedRecognizer(vocab, WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads)))
     if name == "closed":
         from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer
         from voicecoach.hearing.whisper import WhisperTranscriber
