@@ -172,7 +172,8 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
                    heard=[(h.text, h.intent, h.reason) for h in last.heard], ducks=last.ducks)
     if word is not None and len(echo.word_ends) > ends_before:
         word_end = echo.word_ends[ends_before]
-        silent = echo.silent_after(word_end)
+        silent = echo.sound_ends(t_call, time.monotonic())
+        # negative: the sentence was over before the word was
         row["to_silence_s"] = None if silent is None else round(silent - word_end, 3)
         row["word_end_in_sentence_s"] = round(word_end - t_call, 2)
     return row

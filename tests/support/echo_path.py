@@ -69,7 +69,13 @@ class EchoPathMic:
         self.speaking = threading.Event()
         self.word_ends: list[float] = []            # monotonic s at which each said word ended
         self.speaker_log: list[tuple[float, float]] = []  # (monotonic s, loudspeaker dBFS) per 30 ms
-        self._buf = np.zeros(int(delay_ms / 1000 * RATE), np.float32)
+        # the monitor's samples, placed on the clock: sample k was played at base + k / RATE, with
+        # base the earliest (arrival - samples so far / RATE) of the last chunks (parec's bursts
+        # only ever make a chunk late, never early)
+        self._buf = np.zeros(0, np.float32)
+        self._buf_from = 0          # stream index of self._buf[0]
+        self._received = 0          # samples received so far
+        self._anchors: list[float] = []
         self._lock = threading.Lock()
         self._coach_rms = 32768 * 10 ** (-20 / 20)  # running estimate of the coach's voiced level
         self._ir = room_response() if reverb else None
@@ -78,6 +84,8 @@ class EchoPathMic:
         self._parec = subprocess.Popen(
             ["parec", "-d", "coach_speaker.monitor", "--raw", "--format=s16le", f"--rate={RATE}", "--channels=1",
              "--latency-msec=10"], stdout=subprocess.PIPE, env=env)
+        # an idle null sink is suspended and its monitor stops: keep the clock running
+        subprocess.run(["pactl", "unload-module", "module-suspend-on-idle"], env=env, capture_output=True)
         self._fd = os.open(fifo, os.O_WRONLY)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._writer = threading.Thread(target=self._run, daemon=True)
@@ -87,15 +95,20 @@ class EchoPathMic:
     # ------------------------------------------------------------------ settings between trials
     def set_path(self, delay_ms: float | None = None, gain_db: float | None | str = "keep") -> None:
         with self._lock:
-            if delay_ms is not None and delay_ms != self.delay_ms:
+            if delay_ms is not None:
                 self.delay_ms = delay_ms
-                self._buf = np.zeros(int(delay_ms / 1000 * RATE), np.float32)
             if gain_db != "keep":
                 self.gain_db = gain_db
 
     def say(self, pcm: bytes, normalize: bool = True) -> None:
         """Queue the person's 16 kHz speech; it is added after what is queued."""
         self.pending.put(normalize_word(pcm) if normalize else np.frombuffer(pcm, dtype="<i2").astype(np.float32))
+
+    def sound_ends(self, since: float, until: float, loud_db: float = -50.0) -> float | None:
+        """When the loudspeaker last played sound between ``since`` and ``until`` (monotonic s:
+        the end of its last loud 30 ms), or None if it was silent all along."""
+        loud = [when for when, db in list(self.speaker_log) if since <= when <= until and db > loud_db]
+        return loud[-1] + FRAME / RATE if loud else None
 
     def silent_after(self, t: float, quiet_db: float = -50.0, hold_s: float = 0.09) -> float | None:
         """The first time after ``t`` the loudspeaker fell below ``quiet_db`` and stayed
@@ -130,18 +143,23 @@ class EchoPathMic:
                 rms = float(np.sqrt(np.mean(x ** 2)))
                 self._coach_rms += 0.02 * (rms - self._coach_rms)
             with self._lock:
+                self._received += len(x)
+                self._anchors = (self._anchors + [now - self._received / RATE])[-60:]
                 self._buf = np.concatenate([self._buf, x])
+                if len(self._buf) > 3 * RATE:
+                    drop = len(self._buf) - 3 * RATE
+                    self._buf, self._buf_from = self._buf[drop:], self._buf_from + drop
 
-    def _echo(self) -> np.ndarray:
+    def _echo(self, t: float) -> np.ndarray:
+        """The echo in the frame that reaches the microphone at monotonic ``t`` (s)."""
+        x = np.zeros(FRAME, np.float32)
         with self._lock:
-            if len(self._buf) >= FRAME:
-                x, self._buf = self._buf[:FRAME], self._buf[FRAME:]
-                # parec delivers in bursts; a backlog beyond the delay (plus 60 ms) is dropped
-                limit = int(self.delay_ms / 1000 * RATE) + 2 * FRAME + FRAME
-                if len(self._buf) > limit:
-                    self._buf = self._buf[-limit:]
-            else:
-                x = np.zeros(FRAME, np.float32)
+            if self._anchors:
+                # what the loudspeaker played delay_ms before now
+                first = int(round((t - self.delay_ms / 1000 - min(self._anchors)) * RATE))
+                lo, hi = max(first, self._buf_from), min(first + FRAME, self._buf_from + len(self._buf))
+                if hi > lo:
+                    x[lo - first:hi - first] = self._buf[lo - self._buf_from:hi - self._buf_from]
             gain_db = self.gain_db
         if gain_db is None:
             return np.zeros(FRAME, np.float32)
@@ -165,12 +183,12 @@ class EchoPathMic:
                     self.speaking.set()
                 except queue.Empty:
                     self.speaking.clear()
-            frame = rng.standard_normal(FRAME).astype(np.float32) * self.noise + self._echo()
+            frame = rng.standard_normal(FRAME).astype(np.float32) * self.noise + self._echo(t_next)
             if len(current):
                 part, current = current[:FRAME], current[FRAME:]
                 frame[: len(part)] += part
                 if not len(current):
-                    self.word_ends.append(time.monotonic() + len(part) / RATE)
+                    self.word_ends.append(t_next + len(part) / RATE)
             try:
                 os.write(self._fd, np.clip(frame, -32768, 32767).astype("<i2").tobytes())
             except BlockingIOError:

@@ -37,7 +37,11 @@ from voicecoach.core.events import Heard, TalkedOver
 from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
-BARGE_CONTEXT = "exercise"  # every command is in it; only INTERRUPTING intents are taken from it
+BARGE_CONTEXT = "exercise"
+# A microphone frame is stamped when it is read, after the input's buffering: it holds sound
+# from up to this long before its stamp (PulseAudio's ALSA plugin: ~100-200 ms). The far end is
+# looked up this much later than the stamp, and the delay tracked from there (s).
+MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken from it
 
 
 @dataclass(frozen=True)
@@ -201,12 +205,15 @@ class Overlap:
         self._farr: list[np.ndarray] = []
         self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
         self._speech_past_end_s = 0.0
+        self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
+        self._anchor: float | None = None
 
     def push(self, captured_at: float, frame: bytes) -> None:
         """One microphone frame captured at monotonic ``captured_at`` (s)."""
         if self.done:
             return
-        far = self.far.frame(captured_at - self.delay_s)
+        captured_at = self._steady(captured_at)
+        far = self.far.frame(captured_at + MIC_LEAD_S - self.delay_s)
         clean = self.canceller.process(frame, far)
         playing = self.far.end_t is None or captured_at < self.far.end_t
         if playing:
@@ -215,7 +222,7 @@ class Overlap:
             self._energy[0] += float(np.sum(near * near))
             self._energy[1] += float(np.sum(out * out))
             self._near.append(near)
-            self._farr.append(np.frombuffer(self.far.frame(captured_at), dtype="<i2").astype(np.float32))
+            self._farr.append(np.frombuffer(self.far.frame(captured_at + MIC_LEAD_S), dtype="<i2").astype(np.float32))
         elif self.pipeline.in_speech:
             self._speech_past_end_s += FRAME_S
         was_speech = self.pipeline.in_speech
@@ -230,6 +237,23 @@ class Overlap:
             self._judge(heard, playing)
         elif not playing and not self.pipeline.in_speech:
             self.done = True  # the sentence is over and nobody is speaking over it
+
+    def _steady(self, captured_at: float) -> float:
+        """The capture time on the microphone's own sample clock. A frame's stamp is taken when
+        it is read, and a busy machine (the recognizer decoding) reads frames late and in
+        bursts; the echo canceller then gets the loudspeaker's sound misaligned by up to a few
+        hundred ms and removes little. Consecutive frames are 30 ms apart, so frame ``k`` is
+        stamped ``anchor + k * 30 ms``, the anchor being the earliest ``stamp - k * 30 ms``
+        seen (lateness only ever makes a stamp later). A stamp that is *early* on that clock
+        (frames lost, the anchor off by more than a frame) starts the clock again."""
+        k = self._frames
+        self._frames += 1
+        offset = captured_at - k * FRAME_S
+        if self._anchor is None or offset < self._anchor - FRAME_S:
+            self._anchor = offset
+            return captured_at
+        self._anchor = min(self._anchor, offset)
+        return self._anchor + k * FRAME_S
 
     def _too_long(self) -> bool:
         ep = self.pipeline.endpointer
@@ -299,8 +323,11 @@ class BargeIn:
         self.pipeline.endpointer._quiet_needed = 0  # noqa: SLF001  a fresh start: nothing to wait out
         self.pipeline.set_context(BARGE_CONTEXT)
         far = FarEnd(pcm16k)
-        # AEC3 needs the loudspeaker's sound no later than its echo: align a little early
-        delay = max(0.0, self.tracker.delay_s - 0.02)
+        # AEC3 needs the loudspeaker's sound no later than its echo, and follows the delay itself:
+        # it is fed MIC_LEAD_S ahead of the microphone's stamps, a constant alignment. Re-aligning
+        # each sentence from the tracker's estimate measured worse on PulseAudio (AEC3 has to find
+        # the delay again, and one outlier moved it): the tracker's delay is kept for the logs only.
+        delay = 0.0
         overlap = Overlap(far, self.canceller, self.pipeline, controls, self.config, delay, sentence, self.on_heard)
         return Watch(self, overlap)
 

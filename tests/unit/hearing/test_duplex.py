@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voicecoach.core.events import Heard
 from voicecoach.hearing.duplex import (BargeInConfig, DelayTracker, FarEnd, Overlap, estimate_delay,
@@ -134,3 +135,22 @@ def test_resampling_keeps_length_and_level():
     out = np.frombuffer(resample_pcm(tone, 24000), dtype="<i2").astype(float)
     assert len(out) == 16000
     assert abs(np.sqrt(np.mean(out ** 2)) - 10000 / np.sqrt(2)) < 100
+
+
+def test_frames_read_late_and_in_bursts_are_put_back_on_the_microphone_clock():
+    """A busy machine reads three frames at once: their stamps are the same, but they were
+    captured 30 ms apart; the far end must be looked up on the microphone's own clock."""
+    far = FarEnd(b"\0" * FRAME_BYTES * 20)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
+    stamps = [1.0, 1.03, 1.06, 1.15, 1.15, 1.15, 1.18]  # frames 3 and 4 read late, with frame 5
+    steady = [ov._steady(t) for t in stamps]
+    assert steady == [pytest.approx(1.0 + k * FRAME_S) for k in range(len(stamps))]
+
+
+def test_a_stamp_earlier_than_the_clock_allows_starts_it_again():
+    far = FarEnd(b"\0" * FRAME_BYTES)
+    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
+    assert ov._steady(2.0) == 2.0
+    assert ov._steady(2.03) == pytest.approx(2.03)
+    assert ov._steady(1.90) == 1.90  # before the clock's 2.06: the count is off; start again from here
