@@ -219,6 +219,8 @@ def main() -> int:
     half_n = args.half_duplex_words if args.half_duplex_words is not None else (4 if args.quick else 12)
     echo_min = args.echo_minutes if args.echo_minutes is not None else (0.5 if args.quick else 2.0)
 
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its PulseAudio
     pulse = PrivatePulse()
     pulse.start()
     os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
