@@ -104,7 +104,7 @@ def words(quick: bool, rng: random.Random) -> list[tuple[str, str, bytes, str]]:
     out = [("stop", "human", trim(read_wav(p)), p.name) for p in files]
     voices = ["en-us", "en-gb", "en-us+f3", "en-gb+m3", "en-us+m7", "en-gb-scotland", "en-us+f2", "en-029"]
     for word in ("pain", "worse"):
-        for i, voice in enumerate(voices[: 3 if quick else 8]):
+        for i, voice in enumerate(voices[: 3 if quick else 5]):
             out.append((word, "synthetic espeak-ng", trim(espeak(word, voice, 150 + 15 * (i % 3))), voice))
     return out
 
@@ -206,8 +206,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="10 human stops, 3+3 synthetic, a short echo-only run")
     ap.add_argument("--window-s", type=float, default=None,
                     help="Whisper window (s) for the listener and barge-in; default: the program's own (30 s)")
-    ap.add_argument("--half-duplex-words", type=int, default=None, help="words said in half duplex (default 12, quick 4)")
-    ap.add_argument("--echo-minutes", type=float, default=None, help="coach speech with nobody speaking (default 2, quick 0.5)")
+    ap.add_argument("--half-duplex-words", type=int, default=None, help="words said in half duplex (default 8, quick 4)")
+    ap.add_argument("--echo-minutes", type=float, default=None, help="coach speech with nobody speaking (default 1.5, quick 0.5)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "bargein.json")
     args = ap.parse_args()
@@ -216,8 +216,8 @@ def main() -> int:
     print(f"$ {command}", flush=True)
     t_begin = time.monotonic()
     plan = words(args.quick, rng)
-    half_n = args.half_duplex_words if args.half_duplex_words is not None else (4 if args.quick else 12)
-    echo_min = args.echo_minutes if args.echo_minutes is not None else (0.5 if args.quick else 2.0)
+    half_n = args.half_duplex_words if args.half_duplex_words is not None else (4 if args.quick else 8)
+    echo_min = args.echo_minutes if args.echo_minutes is not None else (0.5 if args.quick else 1.5)
 
     import signal
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its PulseAudio

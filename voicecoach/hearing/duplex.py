@@ -57,6 +57,9 @@ class BargeInConfig:
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
     talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
+    echo_tail_s: float = 0.45        # after the sentence, its echo and the room's reverberation still come
+                                     # back this long (the half-duplex listener's tail, plus the input's
+                                     # buffering): speech then is not counted as an answer cut off (s)
 
 
 def resample_pcm(pcm: bytes, src: int, dst: int = SAMPLE_RATE) -> bytes:
@@ -223,7 +226,7 @@ class Overlap:
             self._energy[1] += float(np.sum(out * out))
             self._near.append(near)
             self._farr.append(np.frombuffer(self.far.frame(captured_at + MIC_LEAD_S), dtype="<i2").astype(np.float32))
-        elif self.pipeline.in_speech:
+        elif self.pipeline.in_speech and captured_at >= self.far.end_t + self.config.echo_tail_s:
             self._speech_past_end_s += FRAME_S
         was_speech = self.pipeline.in_speech
         heard = self.pipeline.push(clean)

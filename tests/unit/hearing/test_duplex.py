@@ -154,3 +154,34 @@ def test_a_stamp_earlier_than_the_clock_allows_starts_it_again():
     assert ov._steady(2.0) == 2.0
     assert ov._steady(2.03) == pytest.approx(2.03)
     assert ov._steady(1.90) == 1.90  # before the clock's 2.06: the count is off; start again from here
+
+
+def test_the_sentences_own_echo_after_its_end_is_not_an_answer_cut_off():
+    """Loud frames go on for 0.3 s after the sentence (its echo, the room's reverberation):
+    barge-in must not take that for an answer begun over the coach ("please say it again")."""
+    from voicecoach.core.events import TalkedOver
+    far = FarEnd(b"\0" * FRAME_BYTES * 10)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(heard(None, reason="no phrase", text="floor.")), FakeControls(),
+                 BargeInConfig())
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    quiet = b"\0" * FRAME_BYTES
+    t = 0.0
+    for frame in [loud] * 20 + [quiet] * 5:  # 0.3 s = 10 frames of echo after the 0.3 s sentence
+        ov.push(t, frame)
+        t += FRAME_S
+    assert not isinstance(ov.result.event, TalkedOver)
+
+
+def test_an_answer_going_on_well_after_the_sentence_is_still_talked_over():
+    from voicecoach.core.events import TalkedOver
+    far = FarEnd(b"\0" * FRAME_BYTES * 10)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(heard(None, reason="no phrase", text="yes I think")),
+                 FakeControls(), BargeInConfig())
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    t = 0.0
+    for frame in [loud] * 40 + [b"\0" * FRAME_BYTES] * 5:  # speech until 1.2 s, the sentence ended at 0.3 s
+        ov.push(t, frame)
+        t += FRAME_S
+    assert isinstance(ov.result.event, TalkedOver)
