@@ -209,6 +209,7 @@ class Overlap:
         self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
         self._speech_past_end_s = 0.0
         self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
+        self._far_sounded_at: float | None = None  # latest frame with the loudspeaker's sound in its far end
         self._anchor: float | None = None
 
     def push(self, captured_at: float, frame: bytes) -> None:
@@ -217,7 +218,13 @@ class Overlap:
             return
         captured_at = self._steady(captured_at)
         far = self.far.frame(captured_at + MIC_LEAD_S - self.delay_s)
-        clean = self.canceller.process(frame, far)
+        clean = self.canceller.process(frame, far)  # always: the canceller keeps following the room
+        if any(far):
+            self._far_sounded_at = captured_at
+        if self._far_sounded_at is None or captured_at - self._far_sounded_at > MIC_LEAD_S + self.config.echo_tail_s:
+            # nothing played lately, so nothing to remove: the canceller's suppressor would only
+            # damage the person's voice (it does, measurably, with no echo), so it is bypassed
+            clean = frame
         playing = self.far.end_t is None or captured_at < self.far.end_t
         if playing:
             near = np.frombuffer(frame, dtype="<i2").astype(np.float32)

@@ -185,3 +185,46 @@ def test_an_answer_going_on_well_after_the_sentence_is_still_talked_over():
         ov.push(t, frame)
         t += FRAME_S
     assert isinstance(ov.result.event, TalkedOver)
+
+
+class Zeroing:
+    """A canceller that removes everything (as a suppressor over-eager on a quiet far end)."""
+    name = "zeroing"
+
+    def __init__(self):
+        self.calls = 0
+
+    def process(self, near, far):
+        self.calls += 1
+        return b"\0" * len(near)
+
+    def reset(self):
+        pass
+
+
+def test_the_canceller_is_bypassed_while_nothing_has_played_for_the_echo_tail():
+    """While the loudspeaker is silent (and its echo has died away), the microphone goes to
+    the recognizer untouched; the canceller still sees every frame."""
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    far = FarEnd(loud * 10 + b"\0" * FRAME_BYTES * 50)  # 0.3 s of sound, then a pause in the sentence
+    far.start(0.0)
+    seen = []
+
+    class Recording(FakePipeline):
+        def push(self, frame):
+            seen.append(frame)
+            return super().push(frame)
+
+    canceller = Zeroing()
+    ov = Overlap(far, canceller, Recording(None), FakeControls(), BargeInConfig())
+    t = 0.0
+    for _ in range(40):
+        ov.push(t, loud)
+        t += FRAME_S
+    assert canceller.calls == 40
+    # fed MIC_LEAD_S ahead: the far end sounds until 0.05 s of the microphone's time, its echo
+    # until about 0.3 s; from 0.3 s + the echo tail on, the microphone passes untouched
+    tail = BargeInConfig().echo_tail_s
+    first_bypassed = int(np.ceil((0.3 + tail) / FRAME_S)) + 1
+    assert all(f == b"\0" * FRAME_BYTES for f in seen[:first_bypassed - 1])
+    assert all(f == loud for f in seen[first_bypassed + 1:])
