@@ -37,7 +37,11 @@ from voicecoach.core.events import Heard, TalkedOver
 from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
-BARGE_CONTEXT = "exercise"  # every command is in it; only INTERRUPTING intents are taken from it
+BARGE_CONTEXT = "exercise"
+# A microphone frame is stamped when it is read, after the input's buffering: it holds sound
+# from up to this long before its stamp (PulseAudio's ALSA plugin: ~100-200 ms). The far end is
+# looked up this much later than the stamp, and the delay tracked from there (s).
+MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken from it
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class BargeInConfig:
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
     talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
+    echo_tail_s: float = 0.45        # after the sentence, its echo and the room's reverberation still come
+                                     # back this long (the half-duplex listener's tail, plus the input's
+                                     # buffering): speech then is not counted as an answer cut off (s)
 
 
 def resample_pcm(pcm: bytes, src: int, dst: int = SAMPLE_RATE) -> bytes:
@@ -201,13 +208,23 @@ class Overlap:
         self._farr: list[np.ndarray] = []
         self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
         self._speech_past_end_s = 0.0
+        self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
+        self._far_sounded_at: float | None = None  # latest frame with the loudspeaker's sound in its far end
+        self._anchor: float | None = None
 
     def push(self, captured_at: float, frame: bytes) -> None:
         """One microphone frame captured at monotonic ``captured_at`` (s)."""
         if self.done:
             return
-        far = self.far.frame(captured_at - self.delay_s)
-        clean = self.canceller.process(frame, far)
+        captured_at = self._steady(captured_at)
+        far = self.far.frame(captured_at + MIC_LEAD_S - self.delay_s)
+        clean = self.canceller.process(frame, far)  # always: the canceller keeps following the room
+        if any(far):
+            self._far_sounded_at = captured_at
+        if self._far_sounded_at is None or captured_at - self._far_sounded_at > MIC_LEAD_S + self.config.echo_tail_s:
+            # nothing played lately, so nothing to remove: the canceller's suppressor would only
+            # damage the person's voice (it does, measurably, with no echo), so it is bypassed
+            clean = frame
         playing = self.far.end_t is None or captured_at < self.far.end_t
         if playing:
             near = np.frombuffer(frame, dtype="<i2").astype(np.float32)
@@ -215,8 +232,8 @@ class Overlap:
             self._energy[0] += float(np.sum(near * near))
             self._energy[1] += float(np.sum(out * out))
             self._near.append(near)
-            self._farr.append(np.frombuffer(self.far.frame(captured_at), dtype="<i2").astype(np.float32))
-        elif self.pipeline.in_speech:
+            self._farr.append(np.frombuffer(self.far.frame(captured_at + MIC_LEAD_S), dtype="<i2").astype(np.float32))
+        elif self.pipeline.in_speech and captured_at >= self.far.end_t + self.config.echo_tail_s:
             self._speech_past_end_s += FRAME_S
         was_speech = self.pipeline.in_speech
         heard = self.pipeline.push(clean)
@@ -230,6 +247,23 @@ class Overlap:
             self._judge(heard, playing)
         elif not playing and not self.pipeline.in_speech:
             self.done = True  # the sentence is over and nobody is speaking over it
+
+    def _steady(self, captured_at: float) -> float:
+        """The capture time on the microphone's own sample clock. A frame's stamp is taken when
+        it is read, and a busy machine (the recognizer decoding) reads frames late and in
+        bursts; the echo canceller then gets the loudspeaker's sound misaligned by up to a few
+        hundred ms and removes little. Consecutive frames are 30 ms apart, so frame ``k`` is
+        stamped ``anchor + k * 30 ms``, the anchor being the earliest ``stamp - k * 30 ms``
+        seen (lateness only ever makes a stamp later). A stamp that is *early* on that clock
+        (frames lost, the anchor off by more than a frame) starts the clock again."""
+        k = self._frames
+        self._frames += 1
+        offset = captured_at - k * FRAME_S
+        if self._anchor is None or offset < self._anchor - FRAME_S:
+            self._anchor = offset
+            return captured_at
+        self._anchor = min(self._anchor, offset)
+        return self._anchor + k * FRAME_S
 
     def _too_long(self) -> bool:
         ep = self.pipeline.endpointer
@@ -295,14 +329,30 @@ class BargeIn:
     def watch(self, pcm16k: bytes, sentence: str, controls: Controls) -> "Watch":
         if self.before_overlap:
             self.before_overlap()
+        self._drain()
         self.pipeline.reset()
         self.pipeline.endpointer._quiet_needed = 0  # noqa: SLF001  a fresh start: nothing to wait out
         self.pipeline.set_context(BARGE_CONTEXT)
         far = FarEnd(pcm16k)
-        # AEC3 needs the loudspeaker's sound no later than its echo: align a little early
-        delay = max(0.0, self.tracker.delay_s - 0.02)
+        # AEC3 needs the loudspeaker's sound no later than its echo, and follows the delay itself:
+        # it is fed MIC_LEAD_S ahead of the microphone's stamps, a constant alignment. Re-aligning
+        # each sentence from the tracker's estimate measured worse on PulseAudio (AEC3 has to find
+        # the delay again, and one outlier moved it): the tracker's delay is kept for the logs only.
+        delay = 0.0
         overlap = Overlap(far, self.canceller, self.pipeline, controls, self.config, delay, sentence, self.on_heard)
         return Watch(self, overlap)
+
+
+    def _drain(self) -> None:
+        """Forget the microphone frames queued before this sentence (nobody read them while the
+        coach synthesized or the session thought). Fed to the canceller against the sentence's
+        first samples they teach it an echo path with no echo, and it removed 20 dB less."""
+        for _ in range(10_000):
+            try:
+                if self.mic.read(0.0) is None:
+                    return
+            except Exception:  # noqa: BLE001  a lost microphone: the watch reports it
+                return
 
 
 class Watch:

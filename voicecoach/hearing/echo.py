@@ -61,3 +61,98 @@ def open_echo_canceller() -> tuple[EchoCanceller | None, str]:
     except Exception as exc:  # a native library that cannot load on this machine  # noqa: BLE001
         return None, f"the echo canceller could not start ({type(exc).__name__}: {exc})"
     return canceller, ""
+
+
+# ---------------------------------------------------------------------- how much echo is removed
+def echo_removal_db(far: np.ndarray, near: np.ndarray, canceller: EchoCanceller, delay_s: float | None = None,
+                    skip_s: float = 0.0) -> float:
+    """dB of echo the canceller removes from ``near`` (what the microphone heard, 16 kHz)
+    given ``far`` (what was played, 16 kHz, on the same timeline: sample ``k`` of both at
+    the same moment). The delay between them is estimated unless given (s). Energy is
+    compared only where the loudspeaker played (the delayed far end is loud), after
+    ``skip_s`` (s) of the canceller getting to know the room. Returns 0.0 if there was
+    nothing to measure (no sound played, or nothing came back)."""
+    from voicecoach.hearing.duplex import estimate_delay
+    from voicecoach.hearing.endpointer import FRAME_SAMPLES
+    far = np.asarray(far, dtype=np.float32)
+    near = np.asarray(near, dtype=np.float32)
+    if delay_s is None:
+        delay_s, clarity = estimate_delay(far, near)
+        if clarity < 8.0:
+            delay_s = 0.0
+    # AEC3 wants the loudspeaker's sound no later than its echo: align a little early (as BargeIn does)
+    shift = int(round(max(0.0, delay_s - 0.02) * SAMPLE_RATE))
+    far_aligned = np.concatenate([np.zeros(shift, np.float32), far])[: len(near)]
+    far_aligned = np.pad(far_aligned, (0, len(near) - len(far_aligned)))
+    played = np.concatenate([np.zeros(int(round(delay_s * SAMPLE_RATE)), np.float32), far])[: len(near)]
+    played = np.pad(played, (0, len(near) - len(played)))
+    e_near = e_clean = 0.0
+    skip = int(skip_s * SAMPLE_RATE)
+    for i in range(0, len(near) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
+        n = np.clip(near[i:i + FRAME_SAMPLES], -32768, 32767).astype("<i2")
+        f = np.clip(far_aligned[i:i + FRAME_SAMPLES], -32768, 32767).astype("<i2")
+        out = np.frombuffer(canceller.process(n.tobytes(), f.tobytes()), dtype="<i2").astype(np.float64)
+        p = played[i:i + FRAME_SAMPLES]
+        if i >= skip and np.sqrt(np.mean(p.astype(np.float64) ** 2)) > 100:  # the loudspeaker played here
+            e_near += float(np.sum(n.astype(np.float64) ** 2))
+            e_clean += float(np.sum(out ** 2))
+    if e_near <= 0.0:
+        return 0.0
+    return float(10 * np.log10(e_near / max(e_clean, 1.0)))
+
+
+def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
+                         sentence: str = "This is voicecoach, measuring how much of my voice comes back.",
+                         tail_s: float = 0.5) -> float | None:
+    """Play ``sentence`` through ``speaker`` (a :class:`VoiceSpeaker`: its synthesizer and
+    loudspeaker), record what ``mic`` (a :class:`Microphone`: ``read(timeout) -> (captured_at,
+    frame) | None``) hears meanwhile, and return the dB of echo the canceller removes (see
+    :func:`echo_removal_db`). ``canceller``: a fresh one by default. None if there is no
+    echo canceller on this machine. For ``voicecoach check``::
+
+        db = measure_echo_removal(speaker, mic)
+        print("echo canceller: not available" if db is None else f"echo removed: {db:.0f} dB")
+
+    Near 0 dB with a loudspeaker in the room means the echo is not being removed; the
+    microphone hearing nothing of the loudspeaker (headphones) also gives 0 dB.
+    """
+    import threading
+    import time
+    from voicecoach.hearing.duplex import resample_pcm
+    if canceller is None:
+        canceller, _why = open_echo_canceller()
+        if canceller is None:
+            return None
+    loudspeaker = speaker.loudspeaker
+    pcm = speaker.pcm_for(sentence)
+    far16 = np.frombuffer(resample_pcm(pcm, loudspeaker.rate), dtype="<i2").astype(np.float32)
+    frames: list[tuple[float, bytes]] = []
+    done = threading.Event()
+
+    def record():
+        while not done.is_set():
+            item = mic.read(0.05)
+            if item is not None:
+                frames.append(item)
+
+    while mic.read(0.0) is not None:  # what was heard before: not this sentence
+        pass
+    started: list[float] = []
+    thread = threading.Thread(target=record, name="echo-measure", daemon=True)
+    thread.start()
+    try:
+        loudspeaker.play(pcm, on_first_chunk=lambda: started.append(time.monotonic() + loudspeaker.latency_s))
+        time.sleep(tail_s)
+    finally:
+        done.set()
+        thread.join(1.0)
+    if not frames or not started:
+        return 0.0
+    near = np.frombuffer(b"".join(f for _, f in frames), dtype="<i2").astype(np.float32)
+    # the far end on the microphone's timeline: its first sample at started[0]
+    offset = int(round((started[0] - frames[0][0]) * SAMPLE_RATE))
+    if offset >= 0:
+        far = np.concatenate([np.zeros(offset, np.float32), far16])
+    else:
+        far = far16[-offset:]
+    return echo_removal_db(far, near, canceller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voicecoach.core.events import Heard
 from voicecoach.hearing.duplex import (BargeInConfig, DelayTracker, FarEnd, Overlap, estimate_delay,
@@ -134,3 +135,96 @@ def test_resampling_keeps_length_and_level():
     out = np.frombuffer(resample_pcm(tone, 24000), dtype="<i2").astype(float)
     assert len(out) == 16000
     assert abs(np.sqrt(np.mean(out ** 2)) - 10000 / np.sqrt(2)) < 100
+
+
+def test_frames_read_late_and_in_bursts_are_put_back_on_the_microphone_clock():
+    """A busy machine reads three frames at once: their stamps are the same, but they were
+    captured 30 ms apart; the far end must be looked up on the microphone's own clock."""
+    far = FarEnd(b"\0" * FRAME_BYTES * 20)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
+    stamps = [1.0, 1.03, 1.06, 1.15, 1.15, 1.15, 1.18]  # frames 3 and 4 read late, with frame 5
+    steady = [ov._steady(t) for t in stamps]
+    assert steady == [pytest.approx(1.0 + k * FRAME_S) for k in range(len(stamps))]
+
+
+def test_a_stamp_earlier_than_the_clock_allows_starts_it_again():
+    far = FarEnd(b"\0" * FRAME_BYTES)
+    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
+    assert ov._steady(2.0) == 2.0
+    assert ov._steady(2.03) == pytest.approx(2.03)
+    assert ov._steady(1.90) == 1.90  # before the clock's 2.06: the count is off; start again from here
+
+
+def test_the_sentences_own_echo_after_its_end_is_not_an_answer_cut_off():
+    """Loud frames go on for 0.3 s after the sentence (its echo, the room's reverberation):
+    barge-in must not take that for an answer begun over the coach ("please say it again")."""
+    from voicecoach.core.events import TalkedOver
+    far = FarEnd(b"\0" * FRAME_BYTES * 10)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(heard(None, reason="no phrase", text="floor.")), FakeControls(),
+                 BargeInConfig())
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    quiet = b"\0" * FRAME_BYTES
+    t = 0.0
+    for frame in [loud] * 20 + [quiet] * 5:  # 0.3 s = 10 frames of echo after the 0.3 s sentence
+        ov.push(t, frame)
+        t += FRAME_S
+    assert not isinstance(ov.result.event, TalkedOver)
+
+
+def test_an_answer_going_on_well_after_the_sentence_is_still_talked_over():
+    from voicecoach.core.events import TalkedOver
+    far = FarEnd(b"\0" * FRAME_BYTES * 10)
+    far.start(0.0)
+    ov = Overlap(far, PassCanceller(), FakePipeline(heard(None, reason="no phrase", text="yes I think")),
+                 FakeControls(), BargeInConfig())
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    t = 0.0
+    for frame in [loud] * 40 + [b"\0" * FRAME_BYTES] * 5:  # speech until 1.2 s, the sentence ended at 0.3 s
+        ov.push(t, frame)
+        t += FRAME_S
+    assert isinstance(ov.result.event, TalkedOver)
+
+
+class Zeroing:
+    """A canceller that removes everything (as a suppressor over-eager on a quiet far end)."""
+    name = "zeroing"
+
+    def __init__(self):
+        self.calls = 0
+
+    def process(self, near, far):
+        self.calls += 1
+        return b"\0" * len(near)
+
+    def reset(self):
+        pass
+
+
+def test_the_canceller_is_bypassed_while_nothing_has_played_for_the_echo_tail():
+    """While the loudspeaker is silent (and its echo has died away), the microphone goes to
+    the recognizer untouched; the canceller still sees every frame."""
+    loud = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
+    far = FarEnd(loud * 10 + b"\0" * FRAME_BYTES * 50)  # 0.3 s of sound, then a pause in the sentence
+    far.start(0.0)
+    seen = []
+
+    class Recording(FakePipeline):
+        def push(self, frame):
+            seen.append(frame)
+            return super().push(frame)
+
+    canceller = Zeroing()
+    ov = Overlap(far, canceller, Recording(None), FakeControls(), BargeInConfig())
+    t = 0.0
+    for _ in range(40):
+        ov.push(t, loud)
+        t += FRAME_S
+    assert canceller.calls == 40
+    # fed MIC_LEAD_S ahead: the far end sounds until 0.05 s of the microphone's time, its echo
+    # until about 0.3 s; from 0.3 s + the echo tail on, the microphone passes untouched
+    tail = BargeInConfig().echo_tail_s
+    first_bypassed = int(np.ceil((0.3 + tail) / FRAME_S)) + 1
+    assert all(f == b"\0" * FRAME_BYTES for f in seen[:first_bypassed - 1])
+    assert all(f == loud for f in seen[first_bypassed + 1:])
