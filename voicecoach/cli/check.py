@@ -29,6 +29,12 @@ def cmd_check(args) -> int:
     problem = attach_barge_in(settings, speaker, listener, mic)
     print("barge-in: on (stop, pain, worse and pause are heard while the coach talks)" if not problem
           else f"barge-in: off ({problem}); the coach is half duplex: say stop after its sentence")
+    if is_voice(speaker):
+        from voicecoach.hearing.echo import measure_echo_removal
+        db = measure_echo_removal(speaker, mic)  # plays one sentence and listens to what comes back
+        print("echo canceller: not available on this machine" if db is None else
+              f"echo removed: {db:.0f} dB (near 0: the microphone does not hear the loudspeaker, as with "
+              "headphones, or the echo is not being removed)")
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
     heard_any = False
