@@ -83,7 +83,7 @@ def trim(pcm: bytes) -> bytes:
 
 
 def espeak(word: str, voice: str, speed: int) -> bytes:
-    from voicecoach.hearing.duplex import resample_pcm
+    from voicecoach.hearing.farend import resample_pcm
     out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", word], capture_output=True,
                          check=True).stdout
     path = Path(tempfile.mkstemp(suffix=".wav")[1])

@@ -20,7 +20,8 @@ from voicecoach.hearing.wavfile import NotAudio, stream_pcm16k
 from voicecoach.content.loader import check_file, load_library
 from voicecoach.core.program import Compiler, routine_seconds
 from voicecoach.content.routine import Routine
-from voicecoach.settings.schema import SettingsError, SettingsFile, parse_value
+from voicecoach.settings.file import SettingsFile, parse_value
+from voicecoach.settings.schema import SettingsError
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 FUZZ = settings(max_examples=150, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture,

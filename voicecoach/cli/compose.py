@@ -12,7 +12,8 @@ from voicecoach.content.vocabulary import Vocabulary
 from voicecoach.core import plan
 from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
-from voicecoach.settings.schema import Settings, SettingsError, SettingsFile, SpeechSettings
+from voicecoach.settings.file import SettingsFile
+from voicecoach.settings.schema import Settings, SettingsError, SpeechSettings
 from voicecoach.store.history import Store
 
 

@@ -6,7 +6,8 @@ import sys
 
 from voicecoach.cli.compose import check_voice, routines_library
 from voicecoach.content.loader import Library
-from voicecoach.settings.schema import SettingsError, SettingsFile, all_keys, parse_value
+from voicecoach.settings.file import SettingsFile, parse_value
+from voicecoach.settings.schema import SettingsError, all_keys
 
 
 def cmd_config(args) -> int:

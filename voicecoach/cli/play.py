@@ -16,7 +16,8 @@ from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.session.clock import SystemClock
 from voicecoach.session.loop import Session
-from voicecoach.settings.schema import Settings, SettingsError, SettingsFile, settings_path
+from voicecoach.settings.file import SettingsFile, settings_path
+from voicecoach.settings.schema import Settings, SettingsError
 from voicecoach.speech.captions import PrintSpeaker
 from voicecoach.store.history import open_for_session
 

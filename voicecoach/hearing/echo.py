@@ -72,7 +72,7 @@ def echo_removal_db(far: np.ndarray, near: np.ndarray, canceller: EchoCanceller,
     compared only where the loudspeaker played (the delayed far end is loud), after
     ``skip_s`` (s) of the canceller getting to know the room. Returns 0.0 if there was
     nothing to measure (no sound played, or nothing came back)."""
-    from voicecoach.hearing.duplex import estimate_delay
+    from voicecoach.hearing.farend import estimate_delay
     from voicecoach.hearing.endpointer import FRAME_SAMPLES
     far = np.asarray(far, dtype=np.float32)
     near = np.asarray(near, dtype=np.float32)
@@ -118,7 +118,7 @@ def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
     """
     import threading
     import time
-    from voicecoach.hearing.duplex import resample_pcm
+    from voicecoach.hearing.farend import resample_pcm
     if canceller is None:
         canceller, _why = open_echo_canceller()
         if canceller is None:

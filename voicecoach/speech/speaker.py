@@ -64,7 +64,7 @@ class VoiceSpeaker:
         return event
 
     def _far_for(self, pcm: bytes) -> bytes:
-        from voicecoach.hearing.duplex import resample_pcm
+        from voicecoach.hearing.farend import resample_pcm
         key = pcm[:64] + len(pcm).to_bytes(8, "little")
         far = self._far.get(key)
         if far is None:

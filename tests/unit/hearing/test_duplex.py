@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from voicecoach.core.events import Heard
-from voicecoach.hearing.duplex import (BargeInConfig, DelayTracker, FarEnd, Overlap, estimate_delay,
-                                       interrupting_intent, resample_pcm)
+from voicecoach.hearing.duplex import BargeInConfig, Overlap, interrupting_intent
 from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer
+from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resample_pcm
 from voicecoach.hearing.pipeline import HeardUtterance
 
 

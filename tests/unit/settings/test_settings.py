@@ -10,7 +10,8 @@ import pytest
 from voicecoach.cli.compose import settings_for
 from voicecoach.cli.parser import build_parser
 from voicecoach.core.program import Compiler, Hold
-from voicecoach.settings.schema import SettingsError, SettingsFile, parse_value, settings_path
+from voicecoach.settings.file import SettingsFile, parse_value, settings_path
+from voicecoach.settings.schema import SettingsError
 
 
 @pytest.fixture

@@ -1,0 +1,103 @@
+"""The coach's own sound as the microphone hears it: the far end on the monotonic clock
+(:class:`FarEnd`), resampling to 16 kHz, and the loudspeaker-to-microphone delay
+(:func:`estimate_delay`, :class:`DelayTracker`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from voicecoach.hearing.endpointer import FRAME_SAMPLES, SAMPLE_RATE
+
+
+
+def resample_pcm(pcm: bytes, src: int, dst: int = SAMPLE_RATE) -> bytes:
+    """16-bit mono ``pcm`` from ``src`` Hz to ``dst`` Hz, band-limited (FFT over the whole
+    clip: exact, and a sentence of a few seconds takes a millisecond or two)."""
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if src == dst or len(x) == 0:
+        return pcm
+    n = int(round(len(x) * dst / src))
+    spectrum = np.fft.rfft(x)
+    keep = min(len(spectrum), n // 2 + 1)
+    out = np.zeros(n // 2 + 1, dtype=complex)
+    out[:keep] = spectrum[:keep]
+    y = np.fft.irfft(out, n) * (n / len(x))
+    return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
+
+
+class FarEnd:
+    """What the loudspeaker plays, 16 kHz, on the monotonic clock: sample ``k`` of the
+    sentence is played at ``t0 + k / 16000`` (s). Volume changes are kept by sample, and
+    a cut-off sentence plays nothing after the cut."""
+
+    def __init__(self, pcm16k: bytes):
+        self.samples = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32)
+        self.t0: float | None = None           # monotonic s of the first sample, once playing
+        self._gains: list[tuple[int, float]] = [(0, 1.0)]  # (from sample, amplitude factor)
+        self.end_sample = len(self.samples)    # samples from here on are never played
+
+    def start(self, t0: float) -> None:
+        self.t0 = t0
+
+    def gain_from(self, sample: int, gain: float) -> None:
+        """The loudspeaker plays at ``gain`` (amplitude factor) from 16 kHz ``sample`` on."""
+        self._gains.append((max(0, sample), gain))
+
+    def cut_at(self, sample: int) -> None:
+        self.end_sample = min(self.end_sample, max(0, sample))
+
+    @property
+    def end_t(self) -> float | None:
+        """Monotonic s at which the last sample is played."""
+        return None if self.t0 is None else self.t0 + self.end_sample / SAMPLE_RATE
+
+    def frame(self, t: float) -> bytes:
+        """The 30 ms played from monotonic time ``t`` (s) on, silence where nothing plays."""
+        out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        if self.t0 is not None:
+            first = int(round((t - self.t0) * SAMPLE_RATE))
+            lo, hi = max(first, 0), min(first + FRAME_SAMPLES, self.end_sample)
+            if hi > lo:
+                chunk = self.samples[lo:hi].copy()
+                for start, gain in self._gains:  # few: one or two changes a sentence
+                    if start < hi:
+                        chunk[max(0, start - lo):] = self.samples[max(lo, start):hi] * gain
+                out[lo - first:hi - first] = chunk
+        return np.clip(out, -32768, 32767).astype("<i2").tobytes()
+
+
+def estimate_delay(far: np.ndarray, near: np.ndarray, max_s: float = 0.5) -> tuple[float, float]:
+    """Delay (s) of ``near`` behind ``far`` (16 kHz), by phase-transform cross-correlation,
+    and how clear the peak is (peak over the mean absolute correlation; above ~8 is a real
+    echo). (0, 0) when there is nothing to correlate."""
+    n = min(len(far), len(near))
+    if n < SAMPLE_RATE // 2 or not np.any(far[:n]) or not np.any(near[:n]):
+        return 0.0, 0.0
+    size = 1 << int(math.ceil(math.log2(2 * n)))
+    cross = np.fft.rfft(near[:n], size) * np.conj(np.fft.rfft(far[:n], size))
+    cross /= np.maximum(np.abs(cross), 1e-9)  # phase transform: sharp peaks in a reverberant room
+    corr = np.fft.irfft(cross, size)[: int(max_s * SAMPLE_RATE)]
+    peak = int(np.argmax(corr))
+    clarity = float(corr[peak] / (np.mean(np.abs(corr)) + 1e-12))
+    return peak / SAMPLE_RATE, clarity
+
+
+class DelayTracker:
+    """Follows the loudspeaker -> microphone delay from sentence to sentence: the median of
+    the last clear estimates (a single reflection or a quiet sentence does not move it)."""
+
+    MIN_CLARITY = 8.0
+
+    def __init__(self, delay_s: float = 0.0, keep: int = 5):
+        self.delay_s = delay_s
+        self._recent: list[float] = []
+        self._keep = keep
+
+    def update(self, far: np.ndarray, near: np.ndarray) -> float:
+        delay, clarity = estimate_delay(far, near)
+        if clarity >= self.MIN_CLARITY:
+            self._recent = (self._recent + [delay])[-self._keep:]
+            self.delay_s = float(np.median(self._recent))
+        return self.delay_s
