@@ -38,6 +38,12 @@ def fitted_frames(pcm: bytes, rate: int = SAMPLE_RATE, min_window_s: float = MIN
     return int(min(30.0, max(min_window_s, seconds + WINDOW_PAD_S)) * 100)
 
 
+def context_forms(vocab: Vocabulary, context: str) -> list[tuple[str, str]]:
+    """(intent, written form) for every phrase ``context`` accepts, its own answers first."""
+    table = vocab.phrases_for(vocab.intents_for(context))
+    return [(intent, form) for phrase, intent in table.items() for form in written_forms(phrase)]
+
+
 class ClosedScorer:
     """Scores of every written form of a context's phrases for one utterance (see closed.py)."""
 
@@ -51,10 +57,7 @@ class ClosedScorer:
         self.forms: dict[str, list[tuple[str, str]]] = {}  # context -> (intent, form)
         self.ids: dict[str, list[int]] = {}                 # form -> its tokens
         for context in vocabulary.contexts:
-            table = vocabulary.phrases_for(vocabulary.intents_for(context))
-            pairs = [(intent, form) for phrase, intent in table.items()
-                     for form in written_forms(phrase)]
-            self.forms[context] = pairs
+            self.forms[context] = pairs = context_forms(vocabulary, context)
             for _, form in pairs:
                 self.ids.setdefault(form, tok.encode(form))
         # what may follow a phrase that is all that was said: the end, punctuation, the word again
@@ -95,11 +98,9 @@ class ClosedScorer:
         """The :class:`~voicecoach.hearing.closed.Decision` for ``row`` (from :meth:`score_all`)
         in ``context``; ``row["voiced"]`` (s), when present, must fit the phrase."""
         intents = vocab.intents_for(context)
-        table = vocab.phrases_for(intents)
         thresholds = thresholds or Thresholds()
         firsts, scored = row["first"], row["scores"]
-        forms = [(intent, form) for phrase, intent in table.items()
-                 for form in written_forms(phrase)]
+        forms = context_forms(vocab, context)
         best_first = max(firsts[form] for _, form in forms)
         scores: dict[str, dict[str, float]] = {}
         bounds: dict[str, float] = {}
