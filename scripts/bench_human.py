@@ -12,7 +12,9 @@ come from the folder names of ``--data`` (real speakers, ``<speaker>_<n>.wav``):
 and every expected word heard in a context that does not take it, must be rejected. The
 coffee orders of ``--offvocab`` must never be taken as anything.
 
-Engines: ``whisper`` (the default recognizer), ``closed`` (Whisper scoring the context's
+Engines: ``whisper`` (the default recognizer, as shipped), ``whisper-full`` (the 30 s window
+only: plain + prompted decodes), ``whisper-fast`` (a short window first, ``--fast-window``, the
+30 s one where it is not clear), ``closed`` (Whisper scoring the context's
 phrases in a fitted window, hearing/closed_whisper.py), ``pocketsphinx`` (the light fallback), ``peer``
 (SpeechRecognition's plain ``recognize_sphinx`` with its default language model, then the
 same phrase match: the recipe its README suggests).
@@ -44,7 +46,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from benchdata import read_wav, sample_configs, speak, write_wav  # noqa: E402
-from noise import add_noise, kitchen  # noqa: E402
+from noise import add_noise, bed as noise_bed, kitchen  # noqa: E402
 
 from voicecoach.hearing.endpointer import Endpointer, EndpointerConfig  # noqa: E402
 from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
@@ -55,7 +57,7 @@ SHARED = HERE.parents[1] / "shared" / "data"
 CONTEXTS = ["yesno", "rating", "exercise", "pain", "location", "movement", "menu"]
 #: folder name -> the intent it says (folders not here are words to reject everywhere)
 EXPECTED = {"yes": "yes", "no": "no", "stop": "stop", "up": "moved:up", "down": "moved:down",
-            **{w: f"score:{i}" for i, w in enumerate(NUMBER_WORDS[:10])}}
+            **{w: f"score:{i}" for i, w in enumerate(NUMBER_WORDS[:11])}}
 LEAD_S, TAIL_S = 0.6, 0.8  # room noise around each recording, as a live stream has it (s)
 HEAR_PAD_S = (0.3, 0.5)  # silence `voicecoach hear` adds before and after a file (s)
 ROOM_DBFS = -60.0  # the quiet room's own noise when no kitchen noise is mixed in
@@ -75,9 +77,12 @@ def speaker_of(path: Path) -> str:
 
 # ---------------------------------------------------------------------- engines
 def make_engine(name: str, vocab: Vocabulary, args):
-    if name == "whisper":
-        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
+    if name in ("whisper", "whisper-full", "whisper-fast"):
+        from voicecoach.hearing.whisper import FAST_WINDOW_S, WhisperRecognizer, WhisperTranscriber
+        fast = {"whisper": FAST_WINDOW_S, "whisper-full": None, "whisper-fast": args.fast_window}[name]
         return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
+                                 fast_window_s=fast,
+                                 **({"fast_min_logprob": args.fast_min_logprob} if args.fast_min_logprob is not None else {}),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
                                  **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
     if name == "closed":
@@ -200,31 +205,43 @@ def pct(a: int, b: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", default="whisper,pocketsphinx,peer")
-    ap.add_argument("--snr", default="clean,20,10", help="kitchen-noise SNRs in dB, 'clean' for none")
+    ap.add_argument("--snr", default="clean,20,10", help="noise SNRs in dB, 'clean' for none")
+    ap.add_argument("--noise", default="kitchen", choices=("kitchen", "recorded"),
+                    help="noise bed: synthetic kitchen, or recorded music and a person talking (noise.py)")
     ap.add_argument("--contexts", default=",".join(CONTEXTS))
     ap.add_argument("--per-word", type=int, default=None, help="recordings per word folder (default: all)")
     ap.add_argument("--peer-per-word", type=int, default=12, help="the peer is slow: recordings per folder for it")
     ap.add_argument("--vad", default="webrtc", choices=("webrtc", "silero"))
     ap.add_argument("--margin-db", type=float, default=ENDPOINTER.margin_db,
                     help="endpointer: speech must be this far over the noise floor (dB)")
+    ap.add_argument("--peak-db", type=float, default=ENDPOINTER.peak_db,
+                    help="endpointer: a start needs a frame this far over the noise floor (dB)")
+    ap.add_argument("--start-frames", type=int, default=ENDPOINTER.start_frames,
+                    help="endpointer: speech frames of the last 8 that start an utterance")
     ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--window", type=float, default=30.0, help="Whisper's window (s)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
+    ap.add_argument("--fast-window", type=float, default=10.0, help="whisper-fast: the short window (s)")
+    ap.add_argument("--fast-min-logprob", type=float, default=None,
+                    help="whisper, whisper-fast: plain log-probability the short window's answer needs")
     ap.add_argument("--min-window", type=float, default=3.0, help="closed: shortest fitted window (s)")
     ap.add_argument("--max-no-speech", type=float, default=None, help="Whisper: reject at this no-speech probability")
     ap.add_argument("--min-logprob", type=float, default=None, help="Whisper: reject below this log-probability")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/human"))
-    ap.add_argument("--skip", default="", help="sections to skip: continuous,tight,names,resources")
+    ap.add_argument("--skip", default="", help="sections to skip: alone,continuous,tight,names,resources")
+    ap.add_argument("--noise-seconds", type=float, default=120.0, help="alone: seconds of noise with nobody speaking")
     ap.add_argument("--examples", type=int, default=6, help="false accepts and substitutions to list per row")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     ENDPOINTER.margin_db = args.margin_db
+    ENDPOINTER.peak_db = max(args.margin_db, args.peak_db)
+    ENDPOINTER.start_frames = args.start_frames
     contexts = args.contexts.split(",")
     snrs = [None if s == "clean" else float(s) for s in args.snr.split(",") if s]
-    bed = kitchen(120, args.cache)
+    bed = noise_bed(args.noise, 120, args.cache)
 
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
@@ -232,7 +249,8 @@ def main() -> int:
     coffee = sorted(args.offvocab.glob("*.wav"))
     speakers = {speaker_of(f) for _, f in recordings}
     print(f"{len(recordings)} recordings of {len(speakers)} speakers ({args.data}), {len(coffee)} coffee orders; "
-          f"VAD {args.vad}, energy gate {args.margin_db:g} dB over the floor; kitchen noise at {args.snr}")
+          f"VAD {args.vad}, energy gate {args.margin_db:g} dB over the floor (a start {ENDPOINTER.peak_db:g} dB, "
+          f"{ENDPOINTER.start_frames} of 8 frames); {args.noise} noise at {args.snr}")
     results: dict = {}
     latencies: dict[str, list[float]] = defaultdict(list)
 
@@ -285,6 +303,8 @@ def main() -> int:
         lat = np.array(latencies[name] or [np.nan])
         print(f"{name}: end of speech -> intent (or refusal) over {len(latencies[name])} utterances: "
               f"p50 {np.nanpercentile(lat, 50):.0f} ms, p95 {np.nanpercentile(lat, 95):.0f} ms")
+        if "alone" not in skip:
+            noise_alone(engine, name, recordings, bed, args)
         if "continuous" not in skip:
             continuous(engine, name, recordings, coffee, bed, args)
         if "tight" not in skip:
@@ -321,8 +341,33 @@ def continuous(engine, name: str, recordings, coffee, bed, args) -> None:
             heard_ok += expected in got
             missed += expected not in got
             invented += sum(1 for g in got if g != expected) + max(0, got.count(expected) - 1)
-        print(f"{name}: continuous chatter-answer-chatter at {snr:.0f} dB kitchen noise, {len(plan)} answers: "
+        print(f"{name}: continuous chatter-answer-chatter at {snr:.0f} dB {args.noise} noise, {len(plan)} answers: "
               f"heard {heard_ok}, missed {missed}, invented {invented}")
+
+
+def noise_alone(engine, name: str, recordings, bed, args) -> None:
+    """Nobody speaks: the noise bed alone, at the level it had under the words (the median
+    speech level of the recordings less the SNR). Every utterance the endpointer starts costs a
+    decode; an intent is a false accept; a refusal that is not a room sound (``ROOM_SOUNDS``:
+    the listener ignores those) makes the coach say "Sorry, I didn't catch that" to the room."""
+    from voicecoach.hearing.listener import ROOM_SOUNDS
+    levels = []
+    for _, path in recordings[::7]:
+        x = read_wav(path)
+        active = x[np.abs(x) > 0.05 * (np.max(np.abs(x)) + 1e-9)]
+        levels.append(np.sqrt(np.mean(active ** 2)))
+    speech_rms = float(np.median(levels))
+    n = int(args.noise_seconds * 16000)
+    for snr in (20.0, 10.0):
+        x = np.resize(bed, n) * speech_rms / (10 ** (snr / 20)) + room(n, 99)
+        for context in ("yesno", "pain"):
+            heard = hear(engine, pcm_of(x), context, args.vad)
+            fa = sum(1 for h in heard if h.intent)
+            sorry = sum(1 for h in heard if not h.intent and h.reason not in ROOM_SOUNDS)
+            minutes = args.noise_seconds / 60
+            print(f"{name}: {args.noise} noise alone at {snr:.0f} dB under speech, {context}: {len(heard) / minutes:.1f} "
+                  f"utterances/min, {fa} false accepts, {sorry / minutes:.1f} 'didn't catch that'/min "
+                  f"({[h.text for h in heard if h.intent][:3]})")
 
 
 def tight(engine, name: str, recordings, args) -> None:

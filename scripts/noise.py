@@ -1,9 +1,13 @@
-"""Kitchen-like noise for the benchmarks, made here (nothing downloaded, nothing committed).
+"""Room noise for the benchmarks, made here (nothing committed), deterministic for a seed and
+cached as a WAV in the benchmark's cache folder. Two beds:
 
-A mix of the sounds of a kitchen where someone lies on the floor exercising: a fridge or
-extractor hum, running water, dishes clinking, and a radio or people talking in the next
-room (espeak-ng voices, several at once, reverberant and muffled). Deterministic for a seed,
-cached as a WAV in the benchmark's cache folder.
+* ``kitchen`` (synthetic): a fridge or extractor hum, running water, dishes clinking, and people
+  talking in the next room (espeak-ng voices, several at once, reverberant and muffled);
+* ``recorded`` (real recordings, from Debian's packages ``asterisk-moh-opsound-wav`` and
+  ``asterisk-core-sounds-en-wav``, CC-BY-SA 3.0): a radio playing music across the room, and a
+  person in the room talking (Allison Smith's recorded prompts: a real human voice, never one
+  of the answers: the digits, letters and one-word files are left out), with the room's
+  reverberation. Telephone recordings (8 kHz): nothing above 4 kHz.
 """
 
 from __future__ import annotations
@@ -81,6 +85,68 @@ def kitchen(seconds: float, cache: Path, seed: int = 3) -> np.ndarray:
     mix = mix / (np.sqrt(np.mean(mix ** 2)) + 1e-9)
     write_wav(path, mix * 3000)
     return mix
+
+
+RECORDED = Path("/usr/share/asterisk")
+RECORDED_PACKAGES = "asterisk-moh-opsound-wav asterisk-core-sounds-en-wav"
+
+
+def _recorded_speech(rng: np.random.Generator, n: int, cache: Path) -> np.ndarray:
+    """A person talking in the room: whole recorded sentences (over 1.5 s) with pauses."""
+    files = sorted(p for p in (RECORDED / "sounds" / "en_US_f_Allison").glob("*.wav"))
+    out, pos = np.zeros(n), 0
+    order = rng.permutation(len(files))
+    k = 0
+    while pos < n:
+        x = _resampled(files[order[k % len(files)]], cache)
+        k += 1
+        if len(x) < 1.5 * RATE:
+            continue
+        end = min(n, pos + len(x))
+        out[pos:end] += x[: end - pos]
+        pos = end + int(rng.uniform(0.4, 2.5) * RATE)
+    return out / (np.sqrt(np.mean(out ** 2)) + 1e-9)
+
+
+def _recorded_music(rng: np.random.Generator, n: int, cache: Path) -> np.ndarray:
+    """A radio: an excerpt of a recorded music track, looped if short."""
+    tracks = sorted((RECORDED / "moh").glob("*.wav"))
+    x = _resampled(tracks[rng.integers(len(tracks))], cache)
+    start = int(rng.integers(0, max(1, len(x) - n)))
+    x = np.resize(x[start:], n)
+    return x / (np.sqrt(np.mean(x ** 2)) + 1e-9)
+
+
+def _resampled(path: Path, cache: Path) -> np.ndarray:
+    out = cache / f"rec-{hashlib.sha1(str(path).encode()).hexdigest()[:12]}.wav"
+    if not out.exists():
+        subprocess.run(["sox", "-V1", str(path), "-r", str(RATE), "-c", "1", "-b", "16", str(out)], check=True)
+    return read_wav(out)
+
+
+def recorded(seconds: float, cache: Path, seed: int = 3) -> np.ndarray:
+    """``seconds`` of recorded room noise at unit RMS (cached): music and a person talking,
+    reverberant (RT60 about 0.4 s). Exits with the apt command if the recordings are missing."""
+    if not (RECORDED / "moh").is_dir() or not (RECORDED / "sounds" / "en_US_f_Allison").is_dir():
+        raise SystemExit(f"recorded noise needs Debian's {RECORDED_PACKAGES}: apt-get install {RECORDED_PACKAGES}")
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"recorded-{seconds:.0f}s-{seed}.wav"
+    if not path.exists():
+        rng = np.random.default_rng(seed)
+        n = int(seconds * RATE)
+        mix = 0.6 * _recorded_music(rng, n, cache) + 1.0 * _recorded_speech(rng, n, cache)
+        dry = cache / f"recorded-dry-{seed}.wav"
+        write_wav(dry, mix / (np.sqrt(np.mean(mix ** 2)) + 1e-9) * 3000)
+        subprocess.run(["sox", "-V1", str(dry), str(path), "reverb", "50", "50", "80", "100", "15",
+                        "trim", "0", f"{seconds}"], check=True)
+        dry.unlink()
+    x = read_wav(path)
+    return x / (np.sqrt(np.mean(x ** 2)) + 1e-9)
+
+
+def bed(kind: str, seconds: float, cache: Path) -> np.ndarray:
+    """The noise bed ``kind`` (``kitchen`` or ``recorded``)."""
+    return recorded(seconds, cache) if kind == "recorded" else kitchen(seconds, cache)
 
 
 def add_noise(speech: np.ndarray, bed: np.ndarray, snr_db: float | None, offset: int) -> np.ndarray:

@@ -41,7 +41,8 @@ class EndpointerConfig:
     pre_roll_s: float = 0.3        # audio kept from before the detected start (s)
     max_utterance_s: float = 3.0   # longer is never an answer (s)
     min_utterance_s: float = 0.15  # shorter is a click or a knock (s)
-    margin_db: float = 6.0         # speech must be this much over the noise floor (dB)
+    margin_db: float = 6.0         # speech must be this much over the noise floor (dB) ...
+    peak_db: float = 6.0           # ... and a start needs a frame this much over it (dB)
     floor_init_db: float = -60.0   # noise floor before calibration (dBFS)
     calibration_s: float = 0.5     # quiet audio used to calibrate the floor at start (s)
 
@@ -140,11 +141,12 @@ class Endpointer:
                 self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S)) if speech \
                     else self._quiet_needed - 1
                 return "idle", None
-            self._recent.append((frame, speech))
+            self._recent.append((frame, speech, level))
             window = list(self._recent)[-self.cfg.start_window:]
-            if sum(s for _, s in window) >= self.cfg.start_frames:
+            if sum(s for _, s, _ in window) >= self.cfg.start_frames and \
+                    max(lv for _, s, lv in window if s) > self.noise_floor_db + self.cfg.peak_db:
                 self.in_speech = True
-                self._frames = [f for f, _ in self._recent]
+                self._frames = [f for f, _, _ in self._recent]
                 self._start_s = self.t - len(self._frames) * FRAME_S
                 self._silence = 0
                 self._recent.clear()

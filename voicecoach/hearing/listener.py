@@ -17,6 +17,10 @@ from voicecoach.hearing.pipeline import HearingPipeline, HeardUtterance
 
 TALKED_OVER_MIN_S = 0.15  # speech still going on after the coach stopped that counts as an answer cut off (s)
 TALKED_OVER_MAX_S = 2.0   # ... and more than this is talk in the room, not an answer (answers are short) (s)
+#: Why an utterance was refused when it was the room, not someone answering: talk longer than an
+#: answer, or sound the recognizer found no speech or no words in (a dish, a cough, the tap). The
+#: coach keeps listening instead of saying "Sorry, I didn't catch that" to the kitchen.
+ROOM_SOUNDS = frozenset({"too long", "not speech", "no words"})
 
 
 class VoiceListener:
@@ -80,8 +84,8 @@ class VoiceListener:
             self.last = heard
             if self.on_heard:
                 self.on_heard(heard)
-            if heard.reason == "too long":
-                continue  # talk in the room (a radio, a conversation), not an attempt to answer
+            if heard.reason in ROOM_SOUNDS:
+                continue  # the room, not an attempt to answer: no "sorry, I didn't catch that"
             return self._event(heard, intents)
 
     @staticmethod

@@ -55,6 +55,28 @@ def test_quiet_after_the_coach_is_not_talked_over(recognizer):
     assert listener_hearing(recognizer, frames, coach_quiet_at=0.9).listen(("better",), "rating", 0.2) is None
 
 
+class _RefusesAs:
+    """A transcribing recognizer that refuses every utterance for the reasons given, in turn."""
+
+    engine, streaming = "scripted", False
+
+    def __init__(self, *reasons):
+        self.reasons = list(reasons)
+
+    def recognize(self, pcm, context, too_long=False):
+        from voicecoach.hearing.recognizer import Recognition
+        return Recognition("...", None, 0.0, 0.0, 1.0, self.reasons.pop(0), self.engine)
+
+
+@pytest.mark.parametrize("reason", ["not speech", "no words", "too long"])
+def test_the_room_is_not_answered_with_sorry(reason):
+    """A dish, a cough or a radio refused as no speech is not a failed answer: keep listening."""
+    frames = ([QUIET] * 10 + [LOUD] * 10 + [QUIET] * 20) * 2
+    listener = listener_hearing(_RefusesAs(reason, "no phrase"), frames, coach_quiet_at=0.0)
+    assert listener.listen(("yes", "no"), "yesno", 10.0) == ev.NotUnderstood("...")  # the second sound
+    assert listener.last.reason == "no phrase"
+
+
 def test_the_coach_asks_again_at_once_and_it_is_not_a_failed_answer(library, vocabulary):
     clock = FakeClock()
     coach = Coach(library, vocabulary, clock.now, routine="assessment", disclaimer=False)

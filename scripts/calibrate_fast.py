@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Calibrate Whisper's fast path: decide in a short window when it is clear, else in the 30 s one.
+
+  .venv/bin/python scripts/calibrate_fast.py [--per-word N] [--snr clean,20,10] [--windows 10,30]
+
+Whisper's encoder costs grow with its window, not with the audio: on this 2-core machine
+about 350 ms for the 30 s window it was trained on, about 45 ms for 10 s. The short window
+hears less (its words are less sure), so it may decide alone only where it is clear; the rest
+goes to the 30 s window, as today.
+
+Phase 1 (cached in ``bench-out/fast/``): every recording, padded with room noise (and kitchen
+noise at each SNR) as ``bench_human.py`` does, goes through the real endpointer; each utterance
+is transcribed in each window, plainly and with each context's prompt.
+
+Phase 2: the default judge (``WhisperRecognizer.judge``) in each window alone, and the fast
+path for each grid point of its extra condition (the plain decode's log-probability in the
+short window); the chosen point has no substitution and no false accept on the calibration
+speakers (even hash) and decides the most utterances on the fast path without losing recall.
+Figures on the held-out speakers (odd hash) and the coffee orders are printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from bench_human import CONTEXTS, ENDPOINTER, EXPECTED, SHARED, items, make_vad, padded, speaker_of  # noqa: E402
+from calibrate_closed import Capture, held_out  # noqa: E402
+from noise import bed as noise_bed  # noqa: E402
+
+from voicecoach.content.loader import load_library  # noqa: E402
+from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
+from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
+from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
+from voicecoach.hearing.whisper import Transcript, WhisperRecognizer, WhisperTranscriber, voiced_s  # noqa: E402
+
+
+def collect(args, recognizer: WhisperRecognizer, out: Path) -> list[dict]:
+    if out.exists():
+        return [json.loads(line) for line in out.read_text().splitlines()]
+    tr = recognizer.transcriber
+    bed = noise_bed(args.noise, 120, Path("bench-out/human"))
+    recordings = items(args.data, args.per_word, args.seed)
+    coffee = sorted(args.offvocab.glob("*.wav"))
+    windows = [float(w) for w in args.windows.split(",")]
+    rows = []
+    for snr_s in args.snr.split(","):
+        snr = None if snr_s == "clean" else float(snr_s)
+        for k, (word, path) in enumerate(recordings + [("_coffee", f) for f in coffee]):
+            capture = Capture()
+            HearingPipeline(Endpointer(make_vad("webrtc"), ENDPOINTER), capture, "yesno").hear_all(
+                padded(path, snr, bed, k))
+            for pcm in capture.utterances:
+                row = {"word": word, "speaker": speaker_of(path), "snr": snr_s, "file": path.name,
+                       "voiced": voiced_s(pcm)}
+                for w in windows:
+                    frames = int(w * 100)
+                    keep = lambda t: [t.text, t.avg_logprob, t.no_speech_prob, t.tokens]  # noqa: E731
+                    row[f"plain{w:g}"] = keep(tr.transcribe(pcm, None, frames))
+                    row[f"prompted{w:g}"] = {c: keep(tr.transcribe(pcm, recognizer.prompt_for(c), frames))
+                                             for c in CONTEXTS}
+                rows.append(row)
+            if k % 50 == 0:
+                print(f"  {snr_s}: {k} recordings", flush=True)
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def transcript(kept) -> Transcript:
+    text, lp, nsp, tokens = kept
+    return Transcript(text, lp, nsp, tokens, 0.0)
+
+
+def decide(rec: WhisperRecognizer, row: dict, context: str, window: str):
+    return rec.judge(transcript(row[f"plain{window}"]), transcript(row[f"prompted{window}"][context]), context,
+                     voiced=row["voiced"])
+
+
+def fast_ok(rec: WhisperRecognizer, row: dict, context: str, short: str, min_plain_lp: float,
+            need_agree: bool) -> str | None:
+    """The short window's intent, when it may decide alone: the plain decode matched (not only
+    the prompted one), sure of its words, and (optionally) the prompted decode heard the same."""
+    found = decide(rec, row, context, short)
+    if not found.intent:
+        return None
+    plain = transcript(row[f"plain{short}"])
+    a, _ = rec.vocab_understand(plain.text, context)
+    if a != found.intent or plain.avg_logprob < min_plain_lp:
+        return None
+    if need_agree:
+        b, _ = rec.vocab_understand(row[f"prompted{short}"][context][0], context)
+        if b != a:
+            return None
+    return found.intent
+
+
+def tally(rows, rec, choose, keep) -> dict:
+    c = defaultdict(int)
+    for row in rows:
+        if not keep(row):
+            continue
+        for context in CONTEXTS:
+            expected = EXPECTED.get(row["word"])
+            if expected not in rec.vocab.intents_for(context):
+                expected = None
+            got, fast = choose(row, context)
+            c["fast"] += fast and bool(got)
+            c["all"] += bool(got)
+            if row["word"] == "_coffee":
+                c["coffee"] += 1
+                c["coffee_fa"] += bool(got)
+            elif expected is None:
+                c["rej"] += 1
+                c["fa"] += bool(got)
+            else:
+                c["n"] += 1
+                c["ok"] += got == expected
+                c["sub"] += bool(got) and got != expected
+                c[f"n_{context}"] += 1
+                c[f"ok_{context}"] += got == expected
+    return c
+
+
+def line(name: str, c: dict) -> str:
+    return (f"{name:<34} recall {c['ok']}/{c['n']} = {c['ok'] / max(1, c['n']):.1%}, subst {c['sub']}, "
+            f"false accepts {c['fa']}/{c['rej']}, coffee {c['coffee_fa']}/{c['coffee']}, "
+            f"{c['fast'] / max(1, c['all']):.0%} of answers fast")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--per-word", type=int, default=10)
+    ap.add_argument("--snr", default="clean,20,10")
+    ap.add_argument("--noise", default="kitchen", choices=("kitchen", "recorded"))
+    ap.add_argument("--windows", default="10,30", help="short window, then the full one (s)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
+    ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", type=Path, default=Path("bench-out/fast"))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    lib = load_library(include_user=False)
+    vocab = Vocabulary.load().with_routines(lib.spoken_names())
+    rec = WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads))
+    rec.vocab_understand = lambda text, context: __import__(
+        "voicecoach.hearing.recognizer", fromlist=["understand"]).understand(vocab, text, context)
+    name = f"rows-{args.noise}-{args.per_word}-{args.snr.replace(',', '_')}-w{args.windows.replace(',', '_')}.jsonl"
+    rows = collect(args, rec, args.out / name)
+    print(f"{len(rows)} utterances; {len({r['speaker'] for r in rows})} speakers")
+    short, full = (f"{float(w):g}" for w in args.windows.split(","))
+
+    def alone(window):
+        return lambda row, ctx: (decide(rec, row, ctx, window).intent, window == short)
+
+    def hybrid(lp, agree):
+        def choose(row, ctx):
+            got = fast_ok(rec, row, ctx, short, lp, agree)
+            return (got, True) if got else (decide(rec, row, ctx, full).intent, False)
+        return choose
+
+    calib = lambda r: r["word"] == "_coffee" or not held_out(r["speaker"])  # noqa: E731
+    best = None
+    for lp in (-0.1, -0.2, -0.3, -0.4, -0.5, -0.7, -1.0, -9.0):
+        for agree in (True, False):
+            c = tally(rows, rec, hybrid(lp, agree), calib)
+            key = (c["sub"] + c["fa"] + c["coffee_fa"] == 0, c["ok"], c["fast"], lp, agree)
+            if best is None or key > best[0]:
+                best = (key, lp, agree)
+            print(line(f"calib: fast lp>={lp:g} agree={agree}", c))
+    _, lp, agree = best
+    print(f"chosen: plain log-probability in the {short} s window >= {lp:g}, prompted agrees: {agree}")
+    for who, keep in (("held-out", lambda r: r["word"] == "_coffee" or held_out(r["speaker"])),):
+        for snr in args.snr.split(","):
+            k = lambda r, snr=snr: keep(r) and r["snr"] == snr  # noqa: E731
+            for label, choose in ((f"{full} s alone", alone(full)), (f"{short} s alone", alone(short)),
+                                  ("fast path", hybrid(lp, agree))):
+                c = tally(rows, rec, choose, k)
+                per = " ".join(f"{x}: {c[f'ok_{x}']}/{c[f'n_{x}']}" for x in CONTEXTS if c[f"n_{x}"])
+                print(line(f"{who} {snr:>5} {label}", c) + f"  [{per}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Whisper's fast path (hearing/whisper.py): a short window first, the full one where it is not
+clear. On scripted transcripts: no model here."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.hearing.whisper import Transcript, WhisperRecognizer
+
+FULL, SHORT = 3000, 1000  # mel frames: 30 s and 10 s windows
+
+
+class ScriptedTranscriber:
+    """Answers ``transcribe`` from a script keyed by (window, prompted?) and keeps the calls."""
+
+    frames = FULL
+
+    def __init__(self, script: dict[tuple[int, bool], Transcript]):
+        self.script = script
+        self.calls: list[tuple[int, bool]] = []
+
+    def transcribe(self, pcm: bytes, prompt: str | None = None, frames: int | None = None) -> Transcript:
+        key = (frames or self.frames, prompt is not None)
+        self.calls.append(key)
+        return self.script[key]
+
+
+def t(text: str, logprob: float = -0.1, no_speech: float = 0.1) -> Transcript:
+    return Transcript(text, logprob, no_speech, 2, 25.0)
+
+
+def recognizer(vocabulary, short_plain, short_prompted, full_plain=None, full_prompted=None):
+    script = {(SHORT, False): short_plain, (SHORT, True): short_prompted,
+              (FULL, False): full_plain or t("Hmm."), (FULL, True): full_prompted or t("Hmm.")}
+    tr = ScriptedTranscriber(script)
+    return WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=SHORT / 100, fast_min_logprob=-0.3), tr
+
+
+PCM = b"\0\1" * 8000  # half a second; its voiced time does not matter here
+
+
+def test_an_answer_clear_in_the_short_window_is_taken_at_once(vocabulary):
+    rec, tr = recognizer(vocabulary, t("Yes."), t("Yes."))
+    r = rec.recognize(PCM, "yesno")
+    assert r.intent == "yes"
+    assert tr.calls == [(SHORT, False), (SHORT, True)]  # the costly window was never encoded
+
+
+@pytest.mark.parametrize("plain, prompted, why", [
+    (t("Yes."), t("No."), "the decodes disagree"),
+    (t("Yet."), t("Yes."), "only the prompted decode wrote it"),
+    (t("Yes.", logprob=-0.6), t("Yes."), "the plain decode is unsure"),
+    (t("Coffee please."), t("Coffee please."), "no answer at all"),
+])
+def test_anything_less_than_clear_goes_to_the_full_window(vocabulary, plain, prompted, why):
+    rec, tr = recognizer(vocabulary, plain, prompted, t("No."), t("No."))
+    r = rec.recognize(PCM, "yesno")
+    assert (r.intent, tr.calls[-2:]) == ("no", [(FULL, False), (FULL, True)]), why
+    assert r.decode_ms == pytest.approx(4 * 25.0)  # both windows' decodes count in the wait
+
+
+def test_the_full_window_may_refuse_what_the_short_one_half_heard(vocabulary):
+    rec, _ = recognizer(vocabulary, t("Yes.", logprob=-0.6), t("Yes."), t("Yes please, a latte."), t("Yes, a latte."))
+    assert rec.recognize(PCM, "yesno").intent is None
+
+
+def test_without_a_fast_window_only_the_full_window_decodes(vocabulary):
+    tr = ScriptedTranscriber({(FULL, False): t("Stop."), (FULL, True): t("Stop.")})
+    rec = WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=None)
+    assert rec.recognize(PCM, "exercise").intent == "stop"
+    assert tr.calls == [(FULL, False), (FULL, True)]
