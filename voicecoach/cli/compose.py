@@ -14,6 +14,7 @@ from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.settings.file import SettingsFile
 from voicecoach.settings.schema import Settings, SettingsError, SpeechSettings
+from voicecoach.speech import engines
 from voicecoach.store.history import Store
 
 
@@ -122,7 +123,6 @@ def build_speaker(speech: SpeechSettings, captions):
     """The voice (``speech.engine``, falling back to espeak-ng), or captions only (with
     the reason printed) if there is none."""
     from voicecoach.devices.portaudio import Loudspeaker, NoAudioDevice
-    from voicecoach.speech.engines import open_synth
     from voicecoach.speech.speaker import VoiceSpeaker
     synth = open_synth(speech, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     try:
@@ -135,6 +135,37 @@ def build_speaker(speech: SpeechSettings, captions):
     except (NoAudioDevice, RuntimeError) as exc:  # the engines' errors are RuntimeErrors
         print(f"The voice is not working: {exc}. I will show what I say as text instead.", file=sys.stderr)
         return captions
+
+
+def open_synth(speech, warn):
+    """The synthesizer for ``speech`` (SpeechSettings), or None if no engine works.
+
+    ``warn(message)`` is told, once, why the neural voice or espeak-ng is not used.
+    Each synthesizer has ``sample_rate`` (Hz) and ``synthesize(text) -> (pcm16, rate)``.
+    """
+    if speech.engine == "hibari":
+        from voicecoach.speech.hibari import HibariSynth, NeuralVoiceUnavailable
+        voice = speech.voice
+        if engines.engine_problem("hibari", voice=voice):  # settings refuse this; a flag may have changed the engine
+            warn(f"{engines.engine_problem('hibari', voice=voice)}; using {engines.HIBARI_VOICE!r}")
+            voice = None
+        try:
+            synth = HibariSynth(voice, speech.rate, speech.volume)
+            synth.synthesize("Three.")  # one that loads but cannot speak fails here, not mid-session
+            return synth
+        except (NeuralVoiceUnavailable, ValueError) as exc:
+            warn(f"the neural voice is not available: {exc}. Using espeak-ng instead.")
+    from voicecoach.speech.espeak import Pyttsx3Synth, TTSUnavailable, UnknownVoice
+    voice = speech.voice if speech.engine == "espeak" else None  # a hibari voice means nothing to espeak-ng
+    try:
+        try:
+            return Pyttsx3Synth(voice, speech.rate, speech.volume)
+        except UnknownVoice as exc:
+            warn(f"{exc}; using the default voice")
+            return Pyttsx3Synth(None, speech.rate, speech.volume)
+    except TTSUnavailable as exc:
+        warn(f"espeak-ng is not available either: {exc}")
+        return None
 
 
 def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bool = True):
