@@ -281,3 +281,91 @@ def test_runtime_dependencies_are_the_imports():
     undeclared = {m for m in imported - declared - FROM_MODEL_WHEELS if WITH_A_DEPENDENCY.get(m) not in declared}
     assert not undeclared, f"imported by voicecoach/ but not declared: {undeclared}"
     assert FROM_MODEL_WHEELS <= models, f"model wheels missing from requirements-models.txt: {FROM_MODEL_WHEELS - models}"
+
+
+# ---------------------------------------------------------------------- 2. nothing unused
+#: decorators that hand a function to a library, which calls it (pydantic validators, routes)
+CALLED_BY_A_LIBRARY = {"field_validator", "model_validator", "validator", "root_validator", "route", "get",
+                       "post", "websocket", "on_event", "contextmanager", "cached_property"}
+#: handlers the coach runs by name: ``getattr(self, "_do_" + handler)`` with handler from the
+#: transition table, a text block (so ``_do_X`` is used when the word X is in a string of core/)
+BY_NAME_PREFIX = "_do_"
+
+
+def _decorator_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _is_protocol(cls: ast.ClassDef) -> bool:
+    return any(_decorator_name(base) == "Protocol" for base in cls.bases)
+
+
+def definitions(sources=PACKAGE):
+    """(module, qualified name, name, line) of every function, method and class that the
+    checks below may call unused: not dunders, not Protocol members, not handed to a library."""
+    out = []
+    for module, (_, tree) in sources.items():
+        def walk(body, prefix, in_protocol=False):
+            for node in body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    qual = f"{prefix}{node.name}"
+                    dunder = node.name.startswith("__") and node.name.endswith("__")
+                    handed = any(_decorator_name(d) in CALLED_BY_A_LIBRARY for d in node.decorator_list)
+                    if not (dunder or handed or in_protocol):
+                        out.append((module, qual, node.name, node.lineno))
+                    if isinstance(node, ast.ClassDef):
+                        walk(node.body, qual + ".", _is_protocol(node))
+                    else:
+                        walk(node.body, qual + ".<locals>.")
+        walk(tree.body, "")
+    return out
+
+
+def references(*folders: Path) -> tuple[set[str], set[str]]:
+    """Every name used (loaded, as an attribute, imported, or named in ``__all__``) and every
+    string constant in ``folders``: a definition itself is not a use."""
+    names: set[str] = set()
+    strings: set[str] = set()
+    for sources in (_sources(folder) for folder in folders):
+        for _, tree in sources.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+                elif isinstance(node, ast.Attribute):
+                    names.add(node.attr)
+                elif isinstance(node, ast.alias):
+                    names.add(node.name.rpartition(".")[2])
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    strings.add(node.value)
+    return names, strings
+
+
+def _entry_points() -> set[str]:
+    scripts = _pyproject()["project"].get("scripts", {})
+    return {target.rpartition(":")[2] for target in scripts.values()}
+
+
+def test_no_function_nothing_calls():
+    """Every function, method and class of voicecoach/ is used somewhere in voicecoach/,
+    scripts/ or tests/ (by name: a method is used if any object's attribute of that name is)."""
+    names, strings = references(PKG, ROOT / "scripts", ROOT / "tests")
+    table_words = {w for text in references(PKG / "core")[1] for w in re.findall(r"[A-Za-z_]\w*", text)}
+    unused = []
+    for module, qual, name, line in definitions():
+        if name in names or name in _entry_points():
+            continue
+        if name.startswith(BY_NAME_PREFIX) and name[len(BY_NAME_PREFIX):] in table_words:
+            continue
+        if name in strings:  # getattr(obj, "name"), or a string naming it
+            continue
+        unused.append(f"{module}:{line} {qual}")
+    assert not unused, "defined but never used:\n" + "\n".join(unused)
+
+
+def test_the_unused_check_finds_an_unused_function():
+    names, _ = references(PKG)
+    assert "understand" in names and "never_called_anywhere_xyz" not in names

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from voicecoach.cli.compose import (build_coach, build_listener, build_speaker, is_voice, routines_library,
                                     settings_for)
-from voicecoach.cli.exits import say
+from voicecoach.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_SESSION, EXIT_USAGE, say
 from voicecoach.content.loader import Library
 from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
@@ -32,11 +32,11 @@ def cmd_play(args) -> int:
         routine_id = lib.find(args.routine)
         if routine_id is None:
             print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
     resume = store.resume_point()
     if args.command == "resume" and resume is None:
         print("There is no interrupted session to resume.", file=sys.stderr)
-        return 1
+        return EXIT_PROBLEMS
     clock = SystemClock(args.speed)
     coach = build_coach(args, lib, store, settings, clock, routine_id, resume)
     live = not args.text and sys.stdout.isatty()
@@ -89,8 +89,8 @@ def cmd_play(args) -> int:
         # signal cut off mid-read can take seconds or crash, and a person said stop.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
-    return 0 if reason in ("done", "stopped") else 3
+        os._exit(EXIT_INTERRUPTED)
+    return EXIT_OK if reason in ("done", "stopped") else EXIT_SESSION
 
 
 def _stop_on_signals() -> None:

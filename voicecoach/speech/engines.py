@@ -8,7 +8,6 @@ do (``engine_problem``). Opening one, with its fallback, is the composition root
 
 from __future__ import annotations
 
-ENGINES = ("hibari", "espeak")
 DEFAULT_ENGINE = "hibari"
 
 #: The only hibari voice voicecoach uses: the one inside the wheel. hibari downloads every
