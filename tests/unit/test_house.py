@@ -369,3 +369,40 @@ def test_no_function_nothing_calls():
 def test_the_unused_check_finds_an_unused_function():
     names, _ = references(PKG)
     assert "understand" in names and "never_called_anywhere_xyz" not in names
+
+
+# ---------------------------------------------------------------------- 4. the wheel's data
+def _package_data() -> list[str]:
+    return _pyproject()["tool"]["setuptools"]["package-data"]["voicecoach"]
+
+
+def _data_files() -> set[Path]:
+    return {p.relative_to(PKG) for p in PKG.rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+
+
+def test_the_wheel_ships_every_data_file():
+    """What setuptools puts in the wheel (the package-data globs) is every data file of the
+    package, and every glob names files that exist (``pip wheel`` then ``unzip -l`` agrees)."""
+    globs = _package_data()
+    shipped = {p.relative_to(PKG) for g in globs for p in PKG.glob(g) if p.is_file()}
+    assert not _data_files() - shipped, f"data files the wheel would leave out: {sorted(map(str, _data_files() - shipped))}"
+    empty = [g for g in globs if not any(p.is_file() for p in PKG.glob(g))]
+    assert not empty, f"package-data globs that match no file: {empty}"
+    kinds = {str(p.parent) if p.suffix != ".yaml" or p.parent.name != "content" else str(p) for p in shipped}
+    for needed in ("content/vocabulary.yaml", "content/routines", "content/routines/pictures", "views/pages"):
+        assert needed in kinds, f"the wheel has no {needed}"
+
+
+def test_data_is_read_from_the_package_not_the_checkout():
+    """Data files are found through importlib.resources (``resources.files("voicecoach...")``),
+    never through ``__file__`` or the checkout's folders (``audio/`` holds cues for listening;
+    the coach renders its own, see speech/cues.py)."""
+    bad = []
+    for name, (path, tree) in PACKAGE.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "__file__":
+                bad.append(f"{name}:{node.lineno} uses __file__")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"\.?\.?/?audio/?", node.value):
+                bad.append(f"{name}:{node.lineno} names the audio folder")
+    assert not bad, "\n".join(bad)
