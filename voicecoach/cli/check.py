@@ -12,7 +12,7 @@ from voicecoach.speech.captions import PrintSpeaker
 
 def cmd_check(args) -> int:
     from voicecoach.devices.portaudio import Microphone, NoAudioDevice
-    lib = routines_library(args)
+    lib = routines_library(args.routines)
     vocabulary = vocabulary_for(lib)
     settings = settings_for(args, lib)
     speaker = build_speaker(settings.speech, PrintSpeaker())

@@ -1,9 +1,15 @@
 """The composition root: routines, settings, vocabulary, recognizer, speaker, listener and
-coach, built from the settings file and the flags. Every command gets its parts here."""
+coach, built from the settings file and the flags. Every command gets its parts here.
+
+The argparse namespace stops here: :func:`settings_for` folds the flags into the settings and
+:func:`options_for` reads the rest into :class:`Options`, once; the parts are built from those.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -14,13 +20,35 @@ from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
 from voicecoach.settings.file import SettingsFile
 from voicecoach.settings.schema import Settings, SettingsError, SpeechSettings
+from voicecoach.speech import engines
 from voicecoach.store.history import Store
 
 
-def routines_library(args, store: Store | None = None) -> Library:
-    """The shipped routines and those of ``--routines`` folders (skipped files said on stderr),
-    with "my routine" named on the one the history points to."""
-    lib = load_library(args.routines)
+@dataclass(frozen=True)
+class Options:
+    """What a session's command line says besides the settings (see :func:`settings_for`)."""
+
+    command: str                 # "menu", "run" or "resume"
+    routine: str | None          # the routine asked for by name (``run ROUTINE``)
+    text: bool                   # --text: typed answers, printed sentences
+    speed: float                 # clock seconds per real second (--speed)
+    view: str | None             # "terminal", "web", or None: the settings' view.web decides
+    web_port: int | None         # None: the settings' view.web_port
+    routines: tuple[Path, ...]   # --routines folders
+    history: Path | None         # None: the default history file
+    threshold: float | None      # expert: the recognizer's raw threshold, over the sensitivity
+
+
+def options_for(args) -> Options:
+    return Options(command=args.command or "menu", routine=getattr(args, "routine", None), text=args.text,
+                   speed=args.speed, view=args.view, web_port=args.web_port, routines=tuple(args.routines),
+                   history=args.history, threshold=args.threshold)
+
+
+def routines_library(folders=(), store: Store | None = None) -> Library:
+    """The shipped routines and those of the ``--routines`` ``folders`` (skipped files said on
+    stderr), with "my routine" named on the one the history points to."""
+    lib = load_library(list(folders))
     for err in lib.errors:
         print(f"warning: skipped routine: {err}", file=sys.stderr)
     for warning in lib.warnings:
@@ -122,7 +150,6 @@ def build_speaker(speech: SpeechSettings, captions):
     """The voice (``speech.engine``, falling back to espeak-ng), or captions only (with
     the reason printed) if there is none."""
     from voicecoach.devices.portaudio import Loudspeaker, NoAudioDevice
-    from voicecoach.speech.engines import open_synth
     from voicecoach.speech.speaker import VoiceSpeaker
     synth = open_synth(speech, warn=lambda message: print(f"warning: {message}", file=sys.stderr))
     try:
@@ -137,8 +164,41 @@ def build_speaker(speech: SpeechSettings, captions):
         return captions
 
 
-def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bool = True):
-    """The microphone, or typed answers (with the reason said and printed) if there is none."""
+def open_synth(speech, warn):
+    """The synthesizer for ``speech`` (SpeechSettings), or None if no engine works.
+
+    ``warn(message)`` is told, once, why the neural voice or espeak-ng is not used.
+    Each synthesizer has ``sample_rate`` (Hz) and ``synthesize(text) -> (pcm16, rate)``.
+    """
+    if speech.engine == "hibari":
+        from voicecoach.speech.hibari import HibariSynth, NeuralVoiceUnavailable
+        voice = speech.voice
+        if engines.engine_problem("hibari", voice=voice):  # settings refuse this; a flag may have changed the engine
+            warn(f"{engines.engine_problem('hibari', voice=voice)}; using {engines.HIBARI_VOICE!r}")
+            voice = None
+        try:
+            synth = HibariSynth(voice, speech.rate, speech.volume)
+            synth.synthesize("Three.")  # one that loads but cannot speak fails here, not mid-session
+            return synth
+        except (NeuralVoiceUnavailable, ValueError) as exc:
+            warn(f"the neural voice is not available: {exc}. Using espeak-ng instead.")
+    from voicecoach.speech.espeak import Pyttsx3Synth, TTSUnavailable, UnknownVoice
+    voice = speech.voice if speech.engine == "espeak" else None  # a hibari voice means nothing to espeak-ng
+    try:
+        try:
+            return Pyttsx3Synth(voice, speech.rate, speech.volume)
+        except UnknownVoice as exc:
+            warn(f"{exc}; using the default voice")
+            return Pyttsx3Synth(None, speech.rate, speech.volume)
+    except TTSUnavailable as exc:
+        warn(f"espeak-ng is not available either: {exc}")
+        return None
+
+
+def build_listener(settings: Settings, vocabulary, speaker, clock, threshold: float | None = None,
+                   log: bool = True):
+    """The microphone, or typed answers (with the reason said and printed) if there is none.
+    ``threshold``: the recognizer's raw threshold (--threshold), over the sensitivity."""
     from voicecoach.devices.portaudio import Microphone, NoAudioDevice
     from voicecoach.hearing.listener import VoiceListener
     from voicecoach.session.faults import DeviceLost
@@ -150,9 +210,9 @@ def build_listener(args, settings: Settings, vocabulary, speaker, clock, log: bo
         if is_voice(speaker):
             speaker.say(message)
         return TypedListener(vocabulary, clock), None
-    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, args.threshold), live=True)
+    pipeline = build_pipeline(build_recognizer(vocabulary, settings.listening, threshold), live=True)
     listener = VoiceListener(mic, pipeline, speaker if is_voice(speaker) else None,
-                             on_heard=log_heard if log else None, speed=args.speed)
+                             on_heard=log_heard if log else None, speed=clock.speed)
     try:
         floor = listener.calibrate()
     except DeviceLost as exc:  # it went between opening and the first second of audio
@@ -200,12 +260,14 @@ def log_heard(heard) -> None:
           f"margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
 
 
-def build_coach(args, lib: Library, store: Store, settings: Settings, clock, routine_id: str | None, resume) -> Coach:
-    """The coach for one session, with what the history says (see core.plan)."""
+def build_coach(command: str, lib: Library, store: Store, settings: Settings, clock, routine_id: str | None,
+                resume) -> Coach:
+    """The coach for one session of ``command`` (menu, run, resume), with what the history
+    says (see core.plan)."""
     facts = plan.HistoryFacts(screen=not store.get_fact("screen_passed", False),
-                              notices=tuple(plan.notices(store, menu=routine_id is None and args.command != "resume")),
+                              notices=tuple(plan.notices(store, menu=routine_id is None and command != "resume")),
                               resume=resume, safety_stop=plan.last_safety_stop(store),
                               trend_stop=plan.history_trend(store))
     return Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                  silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
-                 checkins=True, history=facts, resume_now=args.command == "resume")
+                 checkins=True, history=facts, resume_now=command == "resume")

@@ -11,7 +11,7 @@ from voicecoach.settings.schema import SettingsError, all_keys
 
 
 def cmd_config(args) -> int:
-    return config(args, routines_library(args))
+    return config(args, routines_library(args.routines))
 
 
 def config(args, lib: Library) -> int:

@@ -14,7 +14,7 @@ def cmd_hear(args) -> int:
     not audio is reported in one line and the others still run."""
     from voicecoach.hearing.wavfile import NotAudio, stream_pcm16k
     from voicecoach.hearing.endpointer import FRAME_BYTES
-    lib = routines_library(args)
+    lib = routines_library(args.routines)
     vocabulary = vocabulary_for(lib)
     recognizer = build_recognizer(vocabulary, settings_for(args, lib).listening, args.threshold)
     status = 0

@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from voicecoach.cli.compose import (build_coach, build_listener, build_speaker, is_voice, routines_library,
-                                    settings_for)
-from voicecoach.cli.exits import say
+from voicecoach.cli.compose import (Options, build_coach, build_listener, build_speaker, is_voice, options_for,
+                                    routines_library, settings_for)
+from voicecoach.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_SESSION, EXIT_USAGE, say
 from voicecoach.content.loader import Library
 from voicecoach.core.coach import Coach
 from voicecoach.hearing.typed import TypedListener
@@ -23,34 +23,36 @@ from voicecoach.store.history import open_for_session
 
 
 def cmd_play(args) -> int:
+    """One session. The flags become settings and :class:`Options` here, once."""
     _stop_on_signals()
-    store = open_for_session(args.history, warn=lambda message: say(f"warning: {message}"))
-    lib = routines_library(args, store)
+    opts = options_for(args)
+    store = open_for_session(opts.history, warn=lambda message: say(f"warning: {message}"))
+    lib = routines_library(opts.routines, store)
     settings = settings_for(args, lib)
     routine_id = None
-    if getattr(args, "routine", None):
-        routine_id = lib.find(args.routine)
+    if opts.routine:
+        routine_id = lib.find(opts.routine)
         if routine_id is None:
-            print(f"No routine called {args.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
-            return 2
+            print(f"No routine called {opts.routine!r}. Try: {', '.join(sorted(lib.routines))}", file=sys.stderr)
+            return EXIT_USAGE
     resume = store.resume_point()
-    if args.command == "resume" and resume is None:
+    if opts.command == "resume" and resume is None:
         print("There is no interrupted session to resume.", file=sys.stderr)
-        return 1
-    clock = SystemClock(args.speed)
-    coach = build_coach(args, lib, store, settings, clock, routine_id, resume)
-    live = not args.text and sys.stdout.isatty()
+        return EXIT_PROBLEMS
+    clock = SystemClock(opts.speed)
+    coach = build_coach(opts.command, lib, store, settings, clock, routine_id, resume)
+    live = not opts.text and sys.stdout.isatty()
     mic = None
-    if args.text:
+    if opts.text:
         speaker, live = PrintSpeaker(), False
         listener = TypedListener(coach.vocab, clock, inp=BoundedLines(sys.stdin))
     else:
         speaker = build_speaker(settings.speech, captions=None)
-        listener, mic = build_listener(args, settings, coach.vocab, speaker, clock, log=not live)
+        listener, mic = build_listener(settings, coach.vocab, speaker, clock, opts.threshold, log=not live)
         live = live and mic is not None  # typed answers need the terminal's plain lines
-    web_on = args.view == "web" or (args.view is None and settings.view.web)
+    web_on = opts.view == "web" or (opts.view is None and settings.view.web)
     live = live and not web_on  # with the web page, the terminal keeps plain lines (and the address)
-    display, web = _display(live, clock, coach, listener, settings, args, store.path if web_on else None)
+    display, web = _display(live, clock, coach, listener, settings, opts, store.path if web_on else None)
     if not live:  # captions as plain lines (the live screen shows them itself)
         if is_voice(speaker):
             speaker.captions = PrintSpeaker()
@@ -59,7 +61,7 @@ def cmd_play(args) -> int:
     elif speaker is None:
         speaker = display  # no voice: the screen's caption is all there is
     store.begin_session(routine_id)
-    recovery = _recovery(args, settings, speaker, listener, mic, live, display, coach, clock)
+    recovery = _recovery(opts, settings, speaker, listener, mic, live, display, coach, clock)
     reason = "interrupted"
     try:
         if web:
@@ -89,8 +91,8 @@ def cmd_play(args) -> int:
         # signal cut off mid-read can take seconds or crash, and a person said stop.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
-    return 0 if reason in ("done", "stopped") else 3
+        os._exit(EXIT_INTERRUPTED)
+    return EXIT_OK if reason in ("done", "stopped") else EXIT_SESSION
 
 
 def _stop_on_signals() -> None:
@@ -102,11 +104,11 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
+def _recovery(opts: Options, settings: Settings, speaker, listener, mic, live: bool, display, coach, clock):
     """What the session falls back to when a device is lost mid-session (see faults.py)."""
     from voicecoach.session.faults import DeviceLost, Recovery
     captions = display if live else PrintSpeaker()
-    typed = TypedListener(coach.vocab, clock) if not live and not args.text and sys.stdin.isatty() else None
+    typed = TypedListener(coach.vocab, clock) if not live and not opts.text and sys.stdin.isatty() else None
     recovery = Recovery(captions=captions, typed=typed)
     recovery.mics = [mic] if mic else []
     if mic is not None:
@@ -127,7 +129,7 @@ def _recovery(args, settings: Settings, speaker, listener, mic, live: bool, disp
     return recovery
 
 
-def _display(live: bool, clock, coach: Coach, listener, settings: Settings, args, web_history: Path | None):
+def _display(live: bool, clock, coach: Coach, listener, settings: Settings, opts: Options, web_history: Path | None):
     """The screens, all drawn from one view model: the live terminal or plain lines, and
     the web page if asked for (``web_history``: the history it charts). Returns (display, web)."""
     from voicecoach.views.terminal import LineDisplay, LiveScreen
@@ -138,9 +140,9 @@ def _display(live: bool, clock, coach: Coach, listener, settings: Settings, args
     web = None
     if web_history is not None:
         from voicecoach.views.web import WebView
-        port = settings.view.web_port if args.web_port is None else args.web_port
+        port = settings.view.web_port if opts.web_port is None else opts.web_port
         web = WebView(model, clock.now, web_history, port=port, lan=settings.view.web_lan,
-                      routine_dirs=args.routines)
+                      routine_dirs=list(opts.routines))
     if live:
         return LiveScreen(model, clock.now), web
     return Tee(LineDisplay(), model), web

@@ -14,7 +14,7 @@ from voicecoach.core.program import routine_seconds
 def cmd_routines(args) -> int:
     from rich.console import Console
     from rich.table import Table
-    lib = routines_library(args)
+    lib = routines_library(args.routines)
     table = Table("id", "spoken name", "also", "minutes", box=None)
     for rid, routine in sorted(lib.routines.items()):
         table.add_row(rid, routine.name, ", ".join(routine.aliases), f"{routine_seconds(lib, rid) / 60:.1f}")

@@ -233,10 +233,11 @@ class Library:
     texts: dict[str, str] = field(default_factory=dict)  # id -> file text (for line numbers)
 
     def find(self, name: str) -> str | None:
-        """Routine id for an id, a name or an alias (case-insensitive)."""
+        """The library's routine id for an id, a name or an alias (case-insensitive): always the
+        library's own string, so what was typed stops here."""
         from voicecoach.content.vocabulary import normalise
         if name in self.routines:
-            return name
+            return next(rid for rid in self.routines if rid == name)
         wanted = normalise(name.replace("-", " "))
         # sorted like the vocabulary's start intents, so a name typed and a name said start the same
         for rid, routine in sorted(self.routines.items()):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import string
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Iterable, Literal, Union
 
@@ -69,7 +70,8 @@ class Range(_Strict):
 
 
 Side = Literal["left", "right"]
-PICTURES = Path(__file__).parent / "routines" / "pictures"  # shipped position drawings (SVG)
+#: the shipped position drawings (SVG), a folder of the installed package (as the loader reads the routines)
+PICTURES = Path(str(resources.files("voicecoach.content") / "routines" / "pictures"))
 
 
 def picture_dirs(extra: Iterable[Path] = ()) -> list[Path]:

@@ -1,6 +1,6 @@
 """What a recognizer says about one utterance, and the rules every transcribing engine shares.
 
-Two kinds of engine sit behind the hearing pipeline (``hearing.py``):
+Two kinds of engine sit behind the hearing pipeline (``pipeline.py``), duck-typed by ``streaming``:
 
 * **streaming** (pocketsphinx): fed frame by frame while the person speaks
   (``start``/``feed``/``finish``/``cancel``);
@@ -14,7 +14,6 @@ listening context by exact phrase match only (see ``Vocabulary.match``), never a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 from voicecoach.content.vocabulary import Vocabulary
 
@@ -32,16 +31,6 @@ class Recognition:
     reason: str               # 'accepted', or why not: 'too long', 'no words', 'no phrase', 'not speech',
                               # 'low confidence', 'more than the phrase', 'ambiguous'
     engine: str = ""          # 'whisper', 'pocketsphinx', ...
-
-
-class TranscribingRecognizer(Protocol):
-    """An engine that hears a whole utterance at once."""
-
-    engine: str
-    streaming: bool  # False
-
-    def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
-        """Recognise 16 kHz mono 16-bit ``pcm`` as an intent of ``context`` (or reject it)."""
 
 
 def understand(vocabulary: Vocabulary, text: str, context: str) -> tuple[str | None, str]:

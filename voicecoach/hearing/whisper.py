@@ -327,7 +327,7 @@ class WhisperRecognizer:
     def _judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:
         decode_ms = plain.decode_ms + prompted.decode_ms
         a, why_a = understand(self.vocab, plain.text, context)
-        b, why_b = understand(self.vocab, prompted.text, context)
+        b, _ = understand(self.vocab, prompted.text, context)
 
         def result(heard: Transcript, intent, reason):
             return Recognition(heard.text, intent, heard.avg_logprob, heard.no_speech_prob, decode_ms, reason,

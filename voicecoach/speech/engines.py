@@ -1,16 +1,13 @@
-"""The speech engines: what each can honour (voice, rate), and opening the chosen one
-with its fallback.
+"""The speech engines: what each can honour (voice, rate).
 
 ``hibari`` (default) is a small neural voice whose weights ship in the ``hibari-tts``
 wheel; ``espeak`` is espeak-ng through pyttsx3. The settings refuse what an engine cannot
-do (``engine_problem``); ``open_synth`` falls back from the neural voice to espeak-ng,
-saying why once, and returns None when neither works (the caller shows captions).
-No engine library is imported here: the adapters are imported only when opened.
+do (``engine_problem``). Opening one, with its fallback, is the composition root's
+(``voicecoach.cli.compose.open_synth``): the adapters import this module, so it imports none of them.
 """
 
 from __future__ import annotations
 
-ENGINES = ("hibari", "espeak")
 DEFAULT_ENGINE = "hibari"
 
 #: The only hibari voice voicecoach uses: the one inside the wheel. hibari downloads every
@@ -50,34 +47,3 @@ def engine_problem(engine: str, voice: str | None = None, rate: float | None = N
         return f"{voice!r} is the hibari engine's voice; with speech.engine = espeak give an espeak-ng voice id, " \
                "e.g. gmw/en-US"
     return None
-
-
-def open_synth(speech, warn):
-    """The synthesizer for ``speech`` (SpeechSettings), or None if no engine works.
-
-    ``warn(message)`` is told, once, why the neural voice or espeak-ng is not used.
-    Each synthesizer has ``sample_rate`` (Hz) and ``synthesize(text) -> (pcm16, rate)``.
-    """
-    if speech.engine == "hibari":
-        from voicecoach.speech.hibari import HibariSynth, NeuralVoiceUnavailable
-        voice = speech.voice
-        if engine_problem("hibari", voice=voice):  # settings refuse this; a flag may have changed the engine
-            warn(f"{engine_problem('hibari', voice=voice)}; using {HIBARI_VOICE!r}")
-            voice = None
-        try:
-            synth = HibariSynth(voice, speech.rate, speech.volume)
-            synth.synthesize("Three.")  # one that loads but cannot speak fails here, not mid-session
-            return synth
-        except (NeuralVoiceUnavailable, ValueError) as exc:
-            warn(f"the neural voice is not available: {exc}. Using espeak-ng instead.")
-    from voicecoach.speech.espeak import Pyttsx3Synth, TTSUnavailable, UnknownVoice
-    voice = speech.voice if speech.engine == "espeak" else None  # a hibari voice means nothing to espeak-ng
-    try:
-        try:
-            return Pyttsx3Synth(voice, speech.rate, speech.volume)
-        except UnknownVoice as exc:
-            warn(f"{exc}; using the default voice")
-            return Pyttsx3Synth(None, speech.rate, speech.volume)
-    except TTSUnavailable as exc:
-        warn(f"espeak-ng is not available either: {exc}")
-        return None

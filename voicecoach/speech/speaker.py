@@ -1,4 +1,4 @@
-"""The Speaker port in voice: synthesize (hibari or espeak-ng, see ``speech_engines.py``),
+"""The Speaker port in voice: synthesize (hibari or espeak-ng, see ``voicecoach.cli.compose.open_synth``),
 play through PortAudio.
 
 Playing the samples ourselves means speech can be cut off, the coach knows exactly

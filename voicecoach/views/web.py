@@ -25,12 +25,13 @@ import socket
 import tempfile
 import threading
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
 from voicecoach.views.model import ViewModel, ViewState
 
-WEB = Path(__file__).parent / "pages"
+WEB = resources.files("voicecoach.views") / "pages"  # the pages, read from the installed package
 TICK_S = 0.25  # real seconds between pushes while a countdown runs
 LINGER_S = 1.0  # real seconds the last state is still served after the session ends
 
@@ -211,8 +212,8 @@ class WebView:
 
         from voicecoach.content.routine import find_picture
 
-        live_html = (WEB / "live.html").read_text()
-        history_html = (WEB / "history.html").read_text()
+        live_html = (WEB / "live.html").read_text(encoding="utf-8")
+        history_html = (WEB / "history.html").read_text(encoding="utf-8")
 
         async def live(request):
             return HTMLResponse(live_html, headers={"Content-Security-Policy": csp_for(live_html)})

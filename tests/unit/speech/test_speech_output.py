@@ -17,7 +17,7 @@ from voicecoach.speech import cues
 from voicecoach.speech import hibari as tts_hibari
 from voicecoach.speech.hibari import HibariSynth, NeuralVoiceUnavailable, trim_and_level
 from voicecoach.settings.schema import SpeechSettings
-from voicecoach.speech.engines import open_synth
+from voicecoach.cli.compose import open_synth
 from voicecoach.speech.speaker import VoiceSpeaker
 
 from tests.support.fakes import FakeLoudspeaker
