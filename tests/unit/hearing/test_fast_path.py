@@ -33,7 +33,7 @@ def recognizer(vocabulary, short_plain, short_prompted, full_plain=None, full_pr
     script = {(SHORT, False): short_plain, (SHORT, True): short_prompted,
               (FULL, False): full_plain or t("Hmm."), (FULL, True): full_prompted or t("Hmm.")}
     tr = ScriptedTranscriber(script)
-    return WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=SHORT / 100, fast_min_logprob=-0.3), tr
+    return WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=SHORT / 100, fast_min_logprob=-1.0), tr
 
 
 PCM = b"\0\1" * 8000  # half a second; its voiced time does not matter here
@@ -49,7 +49,7 @@ def test_an_answer_clear_in_the_short_window_is_taken_at_once(vocabulary):
 @pytest.mark.parametrize("plain, prompted, why", [
     (t("Yes."), t("No."), "the decodes disagree"),
     (t("Yet."), t("Yes."), "only the prompted decode wrote it"),
-    (t("Yes.", logprob=-0.6), t("Yes."), "the plain decode is unsure"),
+    (t("Yes.", logprob=-1.2), t("Yes."), "the plain decode is unsure"),
     (t("Coffee please."), t("Coffee please."), "no answer at all"),
 ])
 def test_anything_less_than_clear_goes_to_the_full_window(vocabulary, plain, prompted, why):
@@ -60,7 +60,7 @@ def test_anything_less_than_clear_goes_to_the_full_window(vocabulary, plain, pro
 
 
 def test_the_full_window_may_refuse_what_the_short_one_half_heard(vocabulary):
-    rec, _ = recognizer(vocabulary, t("Yes.", logprob=-0.6), t("Yes."), t("Yes please, a latte."), t("Yes, a latte."))
+    rec, _ = recognizer(vocabulary, t("Yes.", logprob=-1.2), t("Yes."), t("Yes please, a latte."), t("Yes, a latte."))
     assert rec.recognize(PCM, "yesno").intent is None
 
 
