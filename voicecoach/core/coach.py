@@ -191,7 +191,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     def _do_beneath(self, kind, event, out) -> list[ev.Action]:
         """Paused: "stop", "skip" and "back" do what the place beneath allows, no more."""
         beneath = TRANSITIONS[self._base()][kind]
-        if beneath == "refuse" or (beneath == "skip_question" and self._gate()):
+        if beneath == "refuse" or (beneath in ("skip_question", "back_question") and self._gate()):
             return self._do_refuse(kind, event, out)
         self._leave_pause()
         return self._dispatch(beneath, kind, event, out)
@@ -283,6 +283,13 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         self.timer.clear()
         self.cursor.past_block()
         return self._run(out)
+
+    def _do_back_question(self, kind, event, out) -> list[ev.Action]:
+        """"Back" at a question: refused where the answer chooses the way on (a gate is left
+        only by its answer, or "stop"); a check-in goes back to the step before."""
+        if self._gate():
+            return self._do_refuse(kind, event, out)
+        return self._do_back(kind, event, out)
 
     def _do_back(self, kind, event, out) -> list[ev.Action]:
         self._cut(out)

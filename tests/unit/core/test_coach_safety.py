@@ -269,3 +269,22 @@ def test_the_assessment_says_what_was_observed(play):
     p = play("assessment", ["moved:stayed", "better"])
     assert "Good. Bending your back eased your pain." in p.speaker.said
     assert "eases your pain" not in p.text
+
+
+def test_back_cannot_leave_a_safety_question_or_a_rating(library, vocabulary):
+    """Found by scripts/explore_method.py: "back" at "has a doctor seen you?" went back to the
+    welcome. A question whose answer chooses the way on is left only by its answer, or "stop"."""
+    d = Driver(library, vocabulary, routine="hip-stretches", screen=True, disclaimer=False)
+    d("no")  # bladder: fine; now the saddle question
+    d("back")
+    assert d.said(1) == ["I need an answer to go on. Please say yes or no."]
+    d("pause", "back")
+    assert d.said(1) == ["I need an answer to this question first. Say resume, and I'll ask it again."]
+    d("resume", "no")
+    assert [r["question"] for r in d.records("answer")] == ["safety-screen/2", "safety-screen/3"]
+
+
+def test_back_at_a_checkin_still_goes_back(library, vocabulary):
+    d = Driver(library, vocabulary, routine="hip-stretches", checkins=True, disclaimer=False)
+    d("score:3", "back")
+    assert "Going back." in d.said(1) and d.listen.context == "pain"
