@@ -75,7 +75,9 @@ class Answers:
             out.append(ev.Say(WORSE_ADVICE))
         if choice.clears:
             out.append(ev.Record("safety_cleared", {}))
+            self.checks.cleared()
         if choice.result:
+            self.checks.assessed()
             self.preference = choice.result
             out.append(ev.Record("result", {"preference": choice.result}))
         if choice.stop:

@@ -77,7 +77,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
         self.adjust = Adjustments(library, tuning)
-        self.checks = CheckIns(self.vocab)
+        self.checks = CheckIns(self.vocab, history.pain_since_assessment)
         self.silence_timeout_s = silence_timeout_s
         self.cursor = Cursor(library)
         self.place = Mode.RUNNING

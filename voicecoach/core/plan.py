@@ -5,8 +5,9 @@
 
 * a remembered safety stop is named first, before any other advice (``last_safety_stop``);
 * pain scores that rose by ``SCORE_RISE_LIMIT`` or more since the last assessment (or since a
-  clinician cleared the last stop) stop the session as the in-session trend rule does
-  (``history_trend``); a smaller rise, or a week, is advice to test again (``notices``), worded
+  clinician cleared the last stop) stop the session as the in-session trend rule does: at the
+  start if the history holds the rise (``history_trend``), else at the check-in that says it
+  (``pain_since_assessment``, compared by ``CheckIns``); a smaller rise, or a week, is advice to test again (``notices``), worded
   for sessions with a menu or without one (``run ROUTINE``);
 * "my routine" is the direction the last assessment chose, never one that an assessment
   since found made the leg worse, else the full program (``my_routine``).
@@ -41,11 +42,20 @@ def last_safety_stop(history) -> SafetyStop | None:
 
 
 def _since(history) -> float | None:
-    """Unix s from which pain scores are compared: the last assessment, or a later clearance."""
+    """Unix s from which pain scores are compared: the start of the session of the last
+    assessment (its check-in is the pain the assessment was made with), or a later clearance."""
     assessed = history.get_fact("preference") or {}
     if not assessed.get("at"):
         return None
-    return max(assessed["at"], history.get_fact("safety_cleared_at") or 0.0)
+    at = assessed.get("session_at") if isinstance(assessed.get("session_at"), (int, float)) else assessed["at"]
+    return max(at, history.get_fact("safety_cleared_at") or 0.0)
+
+
+def pain_since_assessment(history) -> tuple[int, ...] | None:
+    """The pain scores said since the last assessment (see ``_since``), for the coach to
+    compare each new score with (``CheckIns``); None if there was no assessment."""
+    since = _since(history)
+    return None if since is None else tuple(history.pain_since(since))
 
 
 def history_trend(history) -> tuple[str, str] | None:
@@ -105,3 +115,4 @@ class HistoryFacts:
     resume: ResumePoint | None = None        # an interrupted session that may be picked up
     safety_stop: SafetyStop | None = None    # the last safety end, asked about first
     trend_stop: tuple[str, str] | None = None  # pain rose since the last assessment (``history_trend``)
+    pain_since_assessment: tuple[int, ...] | None = None  # scores since it (None: never assessed)

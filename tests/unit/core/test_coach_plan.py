@@ -141,3 +141,38 @@ def test_my_routine_never_runs_a_direction_the_last_assessment_found_worse(libra
     # a later one found it fine again: follow its result
     again = _store(_assessment(("flexion", "worse")), _assessment(("flexion", "better"), result="flexion"))
     assert plan.my_routine(again, routines) == "flexion"
+
+
+def _to_pain(coach):
+    reply = coach.start()
+    for _ in range(20):
+        if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
+            return reply
+        reply = coach.handle(ev.Heard("no" if reply[-1].context == "yesno" else "start:hip-stretches"))
+    raise AssertionError("no pain check-in")
+
+
+def test_a_rise_since_the_last_assessment_stops_at_the_check_in_that_says_it(library, vocabulary):
+    """Found by scripts/explore_method.py: pain 6 when the direction was found, 9 at the next
+    session's check-in, and the session went on (the rise only stopped the session after)."""
+    store = _store([_pain(6), ("result", {"preference": "flexion"}), _pain(6, "later"), ("end", {"reason": "done"})])
+    assert plan.pain_since_assessment(store) == (6, 6)  # the assessment's own check-in counts
+    coach = Coach(library, vocabulary, FakeClock().now, checkins=True, disclaimer=False,
+                  history=plan.HistoryFacts(pain_since_assessment=plan.pain_since_assessment(store)))
+    _to_pain(coach)
+    reply = coach.handle(ev.Heard("score:9"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+    assert any("from 6 to 9 since your last assessment" in s and "warning sign" in s for s in _said(reply))
+
+
+def test_a_new_assessment_in_the_session_measures_from_its_own_check_in(library, vocabulary):
+    from voicecoach.core.checkins import CheckIns
+    from voicecoach.core.program import Question
+    checks = CheckIns(vocabulary, since_assessment=(2,))
+    q = Question("How bad?", "pain", {}, "check-in/pain1")
+    assert checks.answer(q, "score:4", "four", []) is None
+    checks.assessed()  # the assessment of this session found its direction
+    assert checks.since_assessment == [4]
+    checks.cleared()
+    assert checks.since_assessment == []
+    assert CheckIns(vocabulary).answer(q, "score:9", "nine", []) is None  # never assessed: nothing to compare
