@@ -462,8 +462,14 @@ class Explorer:
         self._patch()
 
     def _patch(self) -> None:
-        for module in (history_mod, sessions_mod, plan):
+        self._saved = [(module, module.time) for module in (history_mod, sessions_mod, plan)]
+        for module, _ in self._saved:
             module.time = self.clock
+
+    def close(self) -> None:
+        """Give the history modules their real clock back."""
+        for module, real in self._saved:
+            module.time = real
 
     def violation(self, rule: str, detail: str, monitor: Monitor | None = None) -> None:
         self.counts[rule] += 1
@@ -627,6 +633,7 @@ def main(argv=None) -> int:
             x.violation("1", wrong)
         for h in range(a.histories):
             x.history(per, h)
+        x.close()
     print(f"{x.sessions} sessions on {a.histories} histories, {x.events} events, "
           f"{_real_time.time() - started:.0f} s; {dict(x.kinds)}")
     print("  exercised: " + ", ".join(f"{k} {v}" for k, v in sorted(x.seen.items())))
