@@ -111,6 +111,9 @@ class HistoryModel:
     last_worse: set[str] = field(default_factory=set)  # directions the last assessment found worse
     last_preference: str | None = None
     level: dict = field(default_factory=lambda: {"pain": 4, "location": 2})  # the person's pain today
+    # an interrupted session's assessment, by session id: a resumed session goes on with it
+    # (hurt positions, symptoms moved down, directions found worse)
+    assessments: dict = field(default_factory=dict)
 
 
 # ============================================================================ one session
@@ -218,6 +221,13 @@ class Monitor:
 
     def on_record(self, kind: str, data: dict) -> None:
         self.records.append((kind, data))
+        if kind == "resumed" and data.get("session") in self.model.assessments:
+            hurt, down, worse = self.model.assessments[data["session"]]
+            self.hurt |= hurt
+            self.down |= down
+            self.worse_dirs |= worse
+            self.x.seen["resumed an interrupted assessment"] += bool(hurt or down or worse)
+            self.rated_here = self.rated_here or bool(worse)
         if kind == "hold" and data.get("completed") and data.get("exercise") == self.guided:
             self.held[self.guided] = True
         if kind == "check" and data.get("kind") == "movement" and data.get("value") == "down" and self.guided:
@@ -553,7 +563,7 @@ class Explorer:
         randomness = rng.choice([0.0, 0.1, 0.3, 0.6])
         interrupt_p = rng.choice([0.0, 0.0, 0.005, 0.02, 0.08])
         person = Person(self, rng, vocab, monitor, randomness, interrupt_p)
-        store.begin_session(routine_id)
+        monitor.session_id = store.begin_session(routine_id)
         started_at = self.clock.t
         interrupted = False
         try:
@@ -592,6 +602,7 @@ class Explorer:
             model.last_worse = set(m.worse_dirs)
         checks = [d for k, d in m.records if k == "check"]
         if interrupted:
+            model.assessments[m.session_id] = (set(m.hurt), set(m.down), set(m.worse_dirs))
             model.baseline = dict(m.baseline)
             model.series_at = started_at  # the most recent interrupted session
         elif checks:

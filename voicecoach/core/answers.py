@@ -92,7 +92,9 @@ class Answers:
         trend = self.checks.answer(q, intent, text, out)
         where = position_of(self.program, self.pc)
         if where and intent == "moved:down":  # spreading down the leg: evidence against that position
-            self.positions.hurts(where[0], where[1], moved_down=True)
+            hurt = self.positions.hurts(where[0], where[1], moved_down=True)
+            if hurt:
+                out.append(ev.Record("hurt", hurt))
         if trend:
             warning, reason = trend
             advice = trend_advice(warning)

@@ -210,6 +210,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         if point:
             self.preference = point.preference
             self.checks.keep_baseline(point.baseline)
+            self.positions.carry(point.hurt, point.worse)  # the same assessment, picked up
             self.pc = resume_at(point, self.program, start, self._top[1], out)
 
     def _run(self, out: list[ev.Action]) -> list[ev.Action]:

@@ -85,11 +85,21 @@ def notices(history, menu: bool = True, now: float | None = None) -> list[str]:
 
 def worse_directions(history, limit: int = 50) -> set[str]:
     """Directions the most recent assessment (finished or not) found made the leg worse: a
-    rating that counted as "worse", from the answers the coach records."""
-    for row in sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True):
+    rating that counted as "worse", from the answers the coach records. An assessment picked
+    up after an interruption is one assessment: the sessions it resumed count with it."""
+    rows = sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True)
+    resumed_from = {r["id"]: r["resumed_from"] for r in rows if "resumed_from" in r.keys()}
+    for row in rows:
         ratings = [d for _, kind, d in history.events(row["id"]) if kind == "answer" and d.get("direction")]
-        if ratings:
-            return {d["direction"] for d in ratings if d.get("counted", d.get("intent")) == "worse"}
+        if not ratings:
+            continue
+        worse, sid, seen = set(), row["id"], set()
+        while sid is not None and sid not in seen:
+            seen.add(sid)
+            worse |= {d["direction"] for _, kind, d in history.events(sid) if kind == "answer"
+                      and d.get("direction") and d.get("counted", d.get("intent")) == "worse"}
+            sid = resumed_from.get(sid)
+        return worse
     return set()
 
 

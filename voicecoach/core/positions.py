@@ -52,8 +52,20 @@ class PositionTests:
         """Its last hold was held to the end."""
         self.tested[(routine, exercise)] = True
 
-    def hurts(self, routine: str, exercise: str, moved_down: bool = False) -> None:
-        self.hurt.setdefault((routine, exercise), DOWN_NOTE if moved_down else HURT_NOTE)
+    def hurts(self, routine: str, exercise: str, moved_down: bool = False) -> dict | None:
+        """Mark the position as hurt; the record to keep in the history if it is news (so
+        that a resumed session goes on knowing it)."""
+        if (routine, exercise) in self.hurt:
+            return None
+        self.hurt[(routine, exercise)] = DOWN_NOTE if moved_down else HURT_NOTE
+        return {"routine": routine, "position": exercise, "moved_down": moved_down}
+
+    def carry(self, hurt, worse) -> None:
+        """Go on with the assessment of an interrupted session that is resumed: its hurt
+        positions ((routine, exercise, moved down)) and directions found worse."""
+        for routine, exercise, moved_down in hurt:
+            self.hurt.setdefault((routine, exercise), DOWN_NOTE if moved_down else HURT_NOTE)
+        self.worse.update(worse)
 
     def counts_as(self, q: Question, intent: str) -> tuple[str, str | None]:
         """The answer a rating counts as, and what to say about it (None: as heard)."""

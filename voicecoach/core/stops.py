@@ -24,7 +24,7 @@ class Stops:
         whether to go on."""
         in_position = self.place in (Mode.HOLDING, Mode.WAITING)
         if event.intent in ("pain", "worse"):  # pain in a test position: evidence against it
-            self._hurts_here()
+            self._hurts_here(out)
         if in_position:
             self._cut(out)
             self.place = Mode.CUT  # the exercise that was stopped is not picked up again
@@ -43,21 +43,22 @@ class Stops:
     def _do_confirm_again(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         """Pain while asking whether to go on: noted, and the same question again."""
         self.stop_cause = event.intent
-        self._hurts_here()  # still about the position that was just cut short, or asked about
+        self._hurts_here(out)  # still about the position that was just cut short, or asked about
         self.failures = 0
         out.append(ev.Say("Okay. Relax, and take your time."))
         out.append(ev.Record("pain", {"intent": event.intent}))
         out.append(ev.Say(GO_ON))
         return out + self._waiting()
 
-    def _hurts_here(self) -> None:
+    def _hurts_here(self, out: list[ev.Action]) -> None:
         """Pain said in a test position (getting into it, holding it, the rest, the stop
         question after it) or at the questions about it (did the symptoms move, the rating):
         evidence against that position, whatever the rating says after."""
         if self.place in (Mode.HOLDING, Mode.WAITING, Mode.CUT, Mode.ASKING):
             where = position_of(self.program, self.pc)
-            if where:
-                self.positions.hurts(where[0], where[1])
+            hurt = self.positions.hurts(where[0], where[1]) if where else None
+            if hurt:  # kept, so that a resumed session goes on knowing it
+                out.append(ev.Record("hurt", hurt))
 
     def _do_confirm_answer(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         if event.intent == "no":

@@ -81,6 +81,7 @@ def resume_point(store, now: float | None = None) -> ResumePoint | None:
             seen.add(earlier[0])
             chain.insert(0, earlier[0])
             earlier = store.db.execute("SELECT resumed_from FROM sessions WHERE id=?", (earlier[0],)).fetchone()
+        hurt, worse = assessment_so_far([store.events(s) for s in chain] + [events])
         chain, own = [s for s in chain if s > closed], events if sid > closed else []
         for _, kind, d in own:  # carried into this session from the one it followed
             if kind == "baseline":
@@ -95,10 +96,28 @@ def resume_point(store, now: float | None = None) -> ResumePoint | None:
         if steps:
             last = steps[-1]
             return ResumePoint(last["routine"], last["block"], last["title"], _preference(events),
-                               baseline, sid)
+                               baseline, sid, hurt, worse)
         if isinstance(routine, str) and routine:  # stopped before its first step: from the routine's start
-            return ResumePoint(routine, 1, routine.replace("-", " "), _preference(events), baseline, sid)
+            return ResumePoint(routine, 1, routine.replace("-", " "), _preference(events), baseline, sid,
+                               hurt, worse)
     return None
+
+
+def assessment_so_far(sessions) -> tuple[tuple[tuple[str, str, bool], ...], tuple[str, ...]]:
+    """What the assessment of interrupted sessions (each a list of events, oldest first; a
+    session and those it resumed) found so far: the positions that hurt and the directions
+    a rating counted as worse. A resumed session goes on with it: it is the same assessment."""
+    hurt, worse = [], []
+    for events in sessions:
+        for _, kind, d in events:
+            if kind == "hurt" and isinstance(d.get("routine"), str) and isinstance(d.get("position"), str):
+                key = (d["routine"], d["position"], bool(d.get("moved_down")))
+                if key not in hurt:
+                    hurt.append(key)
+            if kind == "answer" and isinstance(d.get("direction"), str) and d.get("counted") == "worse" \
+                    and d["direction"] not in worse:
+                worse.append(d["direction"])
+    return tuple(hurt), tuple(worse)
 
 
 def pain_score(value) -> int | None:

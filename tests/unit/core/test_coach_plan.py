@@ -176,3 +176,72 @@ def test_a_new_assessment_in_the_session_measures_from_its_own_check_in(library,
     checks.cleared()
     assert checks.since_assessment == []
     assert CheckIns(vocabulary).answer(q, "score:9", "nine", []) is None  # never assessed: nothing to compare
+
+
+def _resumed_assessment(library, vocabulary, store):
+    """The next session, resuming the interrupted one (``voicecoach resume``)."""
+    store.session_id = None
+    point = store.resume_point()
+    assert point is not None and point.routine == "assessment"
+    coach = Coach(library, vocabulary, FakeClock().now, disclaimer=False,
+                  history=plan.HistoryFacts(resume=point), resume_now=True)
+    return coach, point
+
+
+def _answer_to_rating(coach, reply, clock_of=None):
+    """Let time pass to the next question; answer the movement check "stayed"."""
+    for _ in range(50):
+        wait = next((a for a in reply if isinstance(a, ev.Wait)), None)
+        if wait is None:
+            if reply[-1].context == "movement":
+                reply = coach.handle(ev.Heard("moved:stayed"))
+                continue
+            return reply
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    raise AssertionError("no rating")
+
+
+def test_a_resumed_assessment_remembers_the_pain_said_before_the_interruption(library, vocabulary):
+    """Found by scripts/explore_method.py: pain in knees to chest, Ctrl-C, "voicecoach resume",
+    the position again and "better" chose flexion (the resumed session had forgotten the pain)."""
+    store = _store([("answer", {"question": "menu", "intent": "start:assessment"}), ("routine", {"routine": "assessment"}),
+                    ("step", {"routine": "assessment", "block": 2, "title": "Knees to chest"}),
+                    ("pain", {"intent": "pain"}), ("hurt", {"routine": "assessment", "position": "knees-to-chest",
+                                                            "moved_down": False}),
+                    ("interrupted", {"by": "Ctrl-C"})])
+    coach, point = _resumed_assessment(library, vocabulary, store)
+    assert point.hurt == (("assessment", "knees-to-chest", False),)
+    reply = _answer_to_rating(coach, coach.start())
+    assert reply[-1].context == "rating"
+    reply = coach.handle(ev.Heard("better"))
+    assert not [a for a in reply if isinstance(a, ev.Record) and a.kind == "result"]
+
+
+def test_pain_in_a_test_position_is_kept_in_the_history(library, vocabulary):
+    coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
+    reply = coach.start()
+    while coach.mode.name != "HOLDING":
+        wait = next(a for a in reply if isinstance(a, ev.Wait))
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    reply = coach.handle(ev.Heard("pain"))
+    assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
+        {"routine": "assessment", "position": "knees-to-chest", "moved_down": False}]
+
+
+def test_my_routine_counts_the_interrupted_part_of_a_resumed_assessment(library, vocabulary):
+    """Flexion found worse, Ctrl-C; resumed, only arching rated: the assessment (both parts)
+    found flexion worse, so "my routine" is not flexion even if an older one chose it."""
+    store = _store([("result", {"preference": "flexion"}), ("end", {"reason": "done"})],
+                   [("answer", {"question": "assessment/8", "direction": "flexion", "counted": "worse", "intent": "worse"}),
+                    ("step", {"routine": "assessment", "block": 9, "title": "Lying on your stomach"}),
+                    ("interrupted", {"by": "Ctrl-C"})])
+    store.session_id = None
+    interrupted = store.resume_point().session
+    store.begin_session(None)
+    store.record("resumed", {"session": interrupted, "block": 9})
+    store.record("answer", {"question": "assessment/23", "direction": "extension", "counted": "same", "intent": "same"})
+    store.record("interrupted", {"by": "Ctrl-C"})
+    assert plan.worse_directions(store) == {"flexion"}
+    assert plan.my_routine(store, library.routines) == "full-program"
