@@ -3,9 +3,11 @@
 A rating ("better, worse, or the same?") is about the test position just before it (the
 ``tests`` exercise of the question, from the routine data). The position is *tested* when
 its last hold was held to the end since the person was last guided into it. It *hurt* when
-"pain" or "worse" was said in it (a hold, getting into it, the rest between holds), or its movement check said the
-symptoms moved down the leg; that is remembered for the whole session (a later round does
-not wash it out). The routine says what the rating counts as then: ``if_hurt`` (evidence
+"pain" or "worse" was said in it (a hold, getting into it, the rest between holds) or at the
+questions about it (its movement check, its rating, "do you want to go on?"), or its movement
+check said the symptoms moved down the leg; that is remembered for the whole session (a later
+round does not wash it out) and kept in the history, so that a session resuming the
+assessment after an interruption goes on knowing it. The routine says what the rating counts as then: ``if_hurt`` (evidence
 against: "worse") and ``if_untested`` (a "better" of a position cut short or skipped cannot
 choose its direction: "same", so the position is left out).
 """
