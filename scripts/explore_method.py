@@ -297,6 +297,7 @@ class Monitor:
                     self.violation("3", f"{chosen[0]} chosen from {pos} after the symptoms moved down")
             if heard == "worse" or pos in self.hurt or pos in self.down:
                 self.worse_dirs.add(direction)
+            self.guided = None  # rated: out of the position (the next one is guided into)
         # 4 and 6c: check-ins against the series baseline and since the last assessment
         if end == "safety" and any(k == "trend_stop" for k, _ in records):
             self.x.seen["trend stops"] += 1
@@ -598,8 +599,9 @@ class Explorer:
         if reason == "safety":
             stops = [d for k, d in m.records if k in ("safety_stop", "trend_stop")]
             model.remembered = (stops[-1].get("reason") if stops else "") or "?"
-        if m.rated_here:  # the last assessment (finished or not)
-            model.last_worse = set(m.worse_dirs)
+        if m.rated_here or m.hurt or m.down:  # the last assessment (finished or not)
+            # README: pain in a position or symptoms moving down count as "worse"
+            model.last_worse = set(m.worse_dirs) | {DIRECTION[p] for p in m.hurt | m.down}
         checks = [d for k, d in m.records if k == "check"]
         if interrupted:
             model.assessments[m.session_id] = (set(m.hurt), set(m.down), set(m.worse_dirs))

@@ -90,17 +90,31 @@ def worse_directions(history, limit: int = 50) -> set[str]:
     rows = sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True)
     resumed_from = {r["id"]: r["resumed_from"] for r in rows if "resumed_from" in r.keys()}
     for row in rows:
-        ratings = [d for _, kind, d in history.events(row["id"]) if kind == "answer" and d.get("direction")]
-        if not ratings:
-            continue
+        if not _found_worse(history.events(row["id"]))[0]:
+            continue  # no assessment in this session
         worse, sid, seen = set(), row["id"], set()
         while sid is not None and sid not in seen:
             seen.add(sid)
-            worse |= {d["direction"] for _, kind, d in history.events(sid) if kind == "answer"
-                      and d.get("direction") and d.get("counted", d.get("intent")) == "worse"}
+            worse |= _found_worse(history.events(sid))[1]
             sid = resumed_from.get(sid)
         return worse
     return set()
+
+
+def _found_worse(events) -> tuple[bool, set[str]]:
+    """(a test position was rated or hurt in these events, the directions found worse): a
+    rating that counted as "worse", or pain in a position or symptoms moving down after it,
+    which count as "worse" whatever the rating (also when the session ended before it)."""
+    tested, worse = False, set()
+    for _, kind, d in events:
+        if kind == "answer" and isinstance(d.get("direction"), str):
+            tested = True
+            if d.get("counted", d.get("intent")) == "worse":
+                worse.add(d["direction"])
+        elif kind == "hurt" and isinstance(d.get("direction"), str):
+            tested = True
+            worse.add(d["direction"])
+    return tested, worse
 
 
 def my_routine(history, routines: Iterable[str]) -> str | None:

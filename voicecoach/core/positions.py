@@ -38,6 +38,15 @@ def position_of(program: list[Instruction], pc: int) -> tuple[str, str, int] | N
     return block.routine, block.exercise, start
 
 
+def direction_tested(program: list[Instruction], pc: int, routine: str, exercise: str) -> str | None:
+    """The direction the rating about this position (the next one that ``tests`` it, from
+    ``pc`` on) would choose; None if no rating is about it."""
+    for instr in program[pc:]:
+        if isinstance(instr, Question) and instr.tests == exercise and instr.block.routine == routine:
+            return instr.direction()
+    return None
+
+
 @dataclass
 class PositionTests:
     """Per session: which positions were fully tested since last entered, which hurt."""

@@ -9,7 +9,7 @@ position is evidence against that position (``PositionTests``). A gate (see
 from __future__ import annotations
 
 from voicecoach.core import events as ev
-from voicecoach.core.positions import position_of
+from voicecoach.core.positions import direction_tested, position_of
 from voicecoach.core.transitions import Mode
 
 GO_ON = "Do you want to go on with the session?"
@@ -57,8 +57,9 @@ class Stops:
         if self.place in (Mode.HOLDING, Mode.WAITING, Mode.CUT, Mode.ASKING):
             where = position_of(self.program, self.pc)
             hurt = self.positions.hurts(where[0], where[1]) if where else None
-            if hurt:  # kept, so that a resumed session goes on knowing it
-                out.append(ev.Record("hurt", hurt))
+            if hurt:  # kept, for a resumed session and for "my routine" (found worse)
+                direction = direction_tested(self.program, self.pc, where[0], where[1])
+                out.append(ev.Record("hurt", {**hurt, "direction": direction}))
 
     def _do_confirm_answer(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         if event.intent == "no":

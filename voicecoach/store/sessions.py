@@ -114,8 +114,8 @@ def assessment_so_far(sessions) -> tuple[tuple[tuple[str, str, bool], ...], tupl
                 key = (d["routine"], d["position"], bool(d.get("moved_down")))
                 if key not in hurt:
                     hurt.append(key)
-            if kind == "answer" and isinstance(d.get("direction"), str) and d.get("counted") == "worse" \
-                    and d["direction"] not in worse:
+            found = kind == "answer" and d.get("counted") == "worse" or kind == "hurt"
+            if found and isinstance(d.get("direction"), str) and d["direction"] not in worse:
                 worse.append(d["direction"])
     return tuple(hurt), tuple(worse)
 

@@ -227,7 +227,7 @@ def test_pain_in_a_test_position_is_kept_in_the_history(library, vocabulary):
         reply = coach.handle(ev.Tick())
     reply = coach.handle(ev.Heard("pain"))
     assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
-        {"routine": "assessment", "position": "knees-to-chest", "moved_down": False}]
+        {"routine": "assessment", "position": "knees-to-chest", "moved_down": False, "direction": "flexion"}]
 
 
 def test_my_routine_counts_the_interrupted_part_of_a_resumed_assessment(library, vocabulary):
@@ -245,3 +245,26 @@ def test_my_routine_counts_the_interrupted_part_of_a_resumed_assessment(library,
     store.record("interrupted", {"by": "Ctrl-C"})
     assert plan.worse_directions(store) == {"flexion"}
     assert plan.my_routine(store, library.routines) == "full-program"
+
+
+def test_my_routine_is_not_a_direction_whose_position_hurt_in_the_last_assessment(library, vocabulary):
+    """Found by scripts/explore_method.py: flexion rated worse, then pain lying on the stomach
+    and the session stopped before its rating; "my routine" ran the older extension."""
+    store = _store([("result", {"preference": "extension"}), ("end", {"reason": "done"})],
+                   [("answer", {"question": "assessment/8", "direction": "flexion", "counted": "worse", "intent": "better"}),
+                    ("hurt", {"routine": "assessment", "position": "prone-lying", "moved_down": False,
+                              "direction": "extension"}), ("end", {"reason": "stopped"})])
+    assert plan.worse_directions(store) == {"flexion", "extension"}
+    assert plan.my_routine(store, library.routines) == "full-program"
+
+
+def test_the_hurt_record_names_the_direction_its_rating_tests(library, vocabulary):
+    coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
+    reply = coach.start()
+    while not (isinstance(reply[-1], ev.Listen) and reply[-1].context == "movement"):
+        wait = next(a for a in reply if isinstance(a, ev.Wait))
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    reply = coach.handle(ev.Heard("moved:down"))
+    assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
+        {"routine": "assessment", "position": "knees-to-chest", "moved_down": True, "direction": "flexion"}]
