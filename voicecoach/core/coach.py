@@ -160,6 +160,8 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     def handle(self, event: ev.Event) -> list[ev.Action]:
         if self.place is Mode.ENDED:
             return [ev.End("done")]
+        if self.mode is Mode.ASKING and (answer := self._answers_the_question(event)):
+            event = ev.Heard(answer, event.text)  # a question's own answer wins over a command
         kind = input_of(event, self._is_answer(event))
         return self._dispatch(TRANSITIONS[self.mode][kind], kind, event, [])
 
@@ -193,8 +195,23 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         beneath = TRANSITIONS[self._base()][kind]
         if beneath == "refuse" or (beneath in ("skip_question", "back_question") and self._gate()):
             return self._do_refuse(kind, event, out)
+        if beneath == "back_question" and self._answers_the_question(event):
+            # "back" to "where does the pain reach?": its answer, not the command, also while
+            # paused (only "go back" is the command there); it waits for "resume"
+            out.append(ev.Say("We are paused. Say resume, and I'll ask the question again."))
+            return out + self._waiting()
         self._leave_pause()
         return self._dispatch(beneath, kind, event, out)
+
+    def _answers_the_question(self, event: ev.Event) -> str | None:
+        """The answer of the question at the place that the words heard are (a command with
+        the same words, "back" to "where does the pain reach?", is that answer), or None."""
+        q = self.cursor.here
+        if self.place is not Mode.ASKING or not isinstance(q, Question) or not isinstance(event, ev.Heard) \
+                or not event.text:
+            return None
+        own = tuple(q.answers) or self.vocab.answers_for(q.context)
+        return self.vocab.match(event.text, own) if event.intent not in own else None
 
     # ================================================================ program walking
     def _start_routine(self, routine_id: str, out: list[ev.Action]) -> None:
