@@ -143,6 +143,7 @@ class Monitor:
         self.records: list[tuple[str, dict]] = []
         self.screen_no: set[str] = set()
         self.phase: str = ""                # context of the last listen
+        self.inherited: set[str] = set()    # hurt positions carried from the session resumed
 
     def violation(self, rule: str, detail: str) -> None:
         self.x.violation(rule, detail, self)
@@ -227,7 +228,7 @@ class Monitor:
             self.down |= down
             self.worse_dirs |= worse
             self.x.seen["resumed an interrupted assessment"] += bool(hurt or down or worse)
-            self.rated_here = self.rated_here or bool(worse)
+            self.inherited = hurt | down  # the same assessment; it is "the last" only if tested on here
         if kind == "hold" and data.get("completed") and data.get("exercise") == self.guided:
             self.held[self.guided] = True
         if kind == "check" and data.get("kind") == "movement" and data.get("value") == "down" and self.guided:
@@ -599,7 +600,7 @@ class Explorer:
         if reason == "safety":
             stops = [d for k, d in m.records if k in ("safety_stop", "trend_stop")]
             model.remembered = (stops[-1].get("reason") if stops else "") or "?"
-        if m.rated_here or m.hurt or m.down:  # the last assessment (finished or not)
+        if m.rated_here or (m.hurt | m.down) - m.inherited:  # the last assessment (finished or not)
             # README: pain in a position or symptoms moving down count as "worse"
             model.last_worse = set(m.worse_dirs) | {DIRECTION[p] for p in m.hurt | m.down}
         checks = [d for k, d in m.records if k == "check"]

@@ -206,7 +206,8 @@ def build_coach(args, lib: Library, store: Store, settings: Settings, clock, rou
                               notices=tuple(plan.notices(store, menu=routine_id is None and args.command != "resume")),
                               resume=resume, safety_stop=plan.last_safety_stop(store),
                               trend_stop=plan.history_trend(store),
-                              pain_since_assessment=plan.pain_since_assessment(store))
+                              pain_since_assessment=plan.pain_since_assessment(store),
+                              baseline=store.series_baseline())
     return Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                  silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
                  checkins=True, history=facts, resume_now=args.command == "resume")

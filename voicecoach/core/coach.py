@@ -97,7 +97,10 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         if self.resume_point and resume_now:
             self.pending_routine, self.menu_done = self.resume_point.routine, True
         self._top: tuple[str, int] | None = None  # routine being run, and its first block number - 1
-        self._carried = dict(resume.baseline) if resume and resume.baseline else {}
+        if history.baseline is not None:  # the series of check-ins, resumable or not
+            self._carried = dict(history.baseline)
+        else:
+            self._carried = dict(resume.baseline) if resume and resume.baseline else {}
         if self._carried:  # a check-in is a measurement whether or not its session finished
             self.checks.keep_baseline(self._carried)
         self.program.extend(self._intro(history, disclaimer))
@@ -226,7 +229,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
             self.cursor.append(CHECK_IN_ROUTINE, self.tuning)
         if point:
             self.preference = point.preference
-            self.checks.keep_baseline(point.baseline)
+            self.checks.keep_baseline(self._carried or point.baseline)
             self.positions.carry(point.hurt, point.worse)  # the same assessment, picked up
             self.pc = resume_at(point, self.program, start, self._top[1], out)
 

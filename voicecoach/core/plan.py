@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from voicecoach.core.checkins import SCORE_RISE_LIMIT
 from voicecoach.core.resume import ResumePoint, retest_advice
@@ -140,3 +140,6 @@ class HistoryFacts:
     safety_stop: SafetyStop | None = None    # the last safety end, asked about first
     trend_stop: tuple[str, str] | None = None  # pain rose since the last assessment (``history_trend``)
     pain_since_assessment: tuple[int, ...] | None = None  # scores since it (None: never assessed)
+    # the first check-in answers of the series not closed by a finished session (kind -> value),
+    # whether or not a session of it can be resumed (None: not read; the resume point's is used)
+    baseline: Mapping[str, str] | None = None

@@ -306,6 +306,11 @@ class Store:
         (see :func:`voicecoach.store.sessions.resume_point`)."""
         return _sessions.resume_point(self, now)
 
+    def series_baseline(self, now: float | None = None) -> dict[str, str]:
+        """The first check-in answers of the sessions since the last one that finished after
+        measuring (see :func:`voicecoach.store.sessions.series_baseline`)."""
+        return _sessions.series_baseline(self, now)
+
     def pain_since(self, since: float) -> list[int]:
         """Pain scores (0-10) said from ``since`` (unix s) on, oldest first."""
         rows = self._read(lambda: self.db.execute(

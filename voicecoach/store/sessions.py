@@ -103,6 +103,33 @@ def resume_point(store, now: float | None = None) -> ResumePoint | None:
     return None
 
 
+def series_baseline(store, now: float | None = None) -> dict[str, str]:
+    """The first check-in answers (kind -> value) of the series of sessions not closed yet:
+    those since the last session that finished after measuring (a check-in of its own),
+    started within :data:`RESUMABLE_FOR_S`, finished or not, resumed or not. A check-in is a
+    measurement whether or not its session finished; the series does not depend on which
+    session can still be resumed (one picked up and then stopped before its check-in
+    measured nothing and closes nothing)."""
+    now = time.time() if now is None else now
+    closed = store._read(lambda: store.db.execute(
+        "SELECT MAX(id) FROM sessions s WHERE ended_at IS NOT NULL AND (? IS NULL OR id != ?) "
+        "AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind = 'check')",
+        (store.session_id, store.session_id)).fetchone())[0] or 0
+    rows = store._read(lambda: store.db.execute(
+        "SELECT id FROM sessions WHERE id > ? AND started_at >= ? AND (? IS NULL OR id != ?) ORDER BY id",
+        (closed, now - RESUMABLE_FOR_S, store.session_id, store.session_id)).fetchall())
+    baseline: dict[str, str] = {}
+    for (sid,) in rows:
+        for _, kind, d in store.events(sid):
+            if kind == "baseline":  # carried into that session from the ones before it
+                for k, v in d.items():
+                    if isinstance(k, str) and isinstance(v, str):
+                        baseline.setdefault(k, v)
+            elif kind == "check" and d.get("value") is not None and isinstance(d.get("kind"), str):
+                baseline.setdefault(d["kind"], d["value"])
+    return baseline
+
+
 def assessment_so_far(sessions) -> tuple[tuple[tuple[str, str, bool], ...], tuple[str, ...]]:
     """What the assessment of interrupted sessions (each a list of events, oldest first; a
     session and those it resumed) found so far: the positions that hurt and the directions

@@ -268,3 +268,26 @@ def test_the_hurt_record_names_the_direction_its_rating_tests(library, vocabular
     reply = coach.handle(ev.Heard("moved:down"))
     assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
         {"routine": "assessment", "position": "knees-to-chest", "moved_down": True, "direction": "flexion"}]
+
+
+def test_the_series_baseline_survives_a_resumed_session_stopped_before_its_check_in(library, vocabulary):
+    """Found by scripts/explore_method.py: knee at the check-in of an interrupted session; it was
+    resumed and stopped before the closing check-in (measured nothing); the next session said
+    calf and went on (its resume point was an older session, without that check-in)."""
+    store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), _pain(5),
+                    ("check", {"kind": "location", "value": "knee", "phase": "before"}),
+                    ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
+    store.session_id = None
+    point = store.resume_point()
+    store.begin_session(None)
+    store.record("resumed", {"session": point.session, "block": 2})
+    store.record("end", {"reason": "stopped"})
+    store.session_id = None
+    assert store.resume_point() is None  # nothing left to resume
+    assert store.series_baseline() == {"pain": "5", "location": "knee"}
+    coach = Coach(library, vocabulary, FakeClock().now, routine="hip-stretches", checkins=True, disclaimer=False,
+                  history=plan.HistoryFacts(baseline=store.series_baseline()))
+    _to_pain(coach)
+    coach.handle(ev.Heard("score:5"))
+    reply = coach.handle(ev.Heard("location:calf"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
