@@ -267,7 +267,9 @@ def build_coach(command: str, lib: Library, store: Store, settings: Settings, cl
     facts = plan.HistoryFacts(screen=not store.get_fact("screen_passed", False),
                               notices=tuple(plan.notices(store, menu=routine_id is None and command != "resume")),
                               resume=resume, safety_stop=plan.last_safety_stop(store),
-                              trend_stop=plan.history_trend(store))
+                              trend_stop=plan.history_trend(store),
+                              pain_since_assessment=plan.pain_since_assessment(store),
+                              baseline=store.series_baseline())
     return Coach(lib, Vocabulary.load(), clock.now, routine=routine_id,
                  silence_timeout_s=settings.listening.silence_timeout, tuning=settings.tuning(),
                  checkins=True, history=facts, resume_now=command == "resume")

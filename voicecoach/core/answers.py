@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from voicecoach.core import events as ev
 from voicecoach.core.checkins import is_check, trend_advice
-from voicecoach.core.positions import position_of
+from voicecoach.core.positions import direction_tested, position_of
 from voicecoach.core.program import Choice, Question
 from voicecoach.core.transitions import Mode
 from voicecoach.content.vocabulary import START_PREFIX
@@ -75,7 +75,9 @@ class Answers:
             out.append(ev.Say(WORSE_ADVICE))
         if choice.clears:
             out.append(ev.Record("safety_cleared", {}))
+            self.checks.cleared()
         if choice.result:
+            self.checks.assessed()
             self.preference = choice.result
             out.append(ev.Record("result", {"preference": choice.result}))
         if choice.stop:
@@ -90,7 +92,10 @@ class Answers:
         trend = self.checks.answer(q, intent, text, out)
         where = position_of(self.program, self.pc)
         if where and intent == "moved:down":  # spreading down the leg: evidence against that position
-            self.positions.hurts(where[0], where[1], moved_down=True)
+            hurt = self.positions.hurts(where[0], where[1], moved_down=True)
+            if hurt:  # kept, for a resumed session and for "my routine" (found worse)
+                direction = direction_tested(self.program, self.pc, where[0], where[1])
+                out.append(ev.Record("hurt", {**hurt, "direction": direction}))
         if trend:
             warning, reason = trend
             advice = trend_advice(warning)

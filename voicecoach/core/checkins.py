@@ -3,11 +3,13 @@
 A check-in records without choosing a branch, so it may be skipped. Its answers are
 compared with the first ones of the session (the *baseline*): pain that reaches further
 down the leg, or a score 3 or more points higher, is a warning sign that stops the session.
+So is a score 3 or more points higher than one said since the last assessment (in its
+session or after, from the history; ``since_assessment``).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from voicecoach.core import events as ev
 from voicecoach.core.program import Question
@@ -35,10 +37,22 @@ def trend_advice(warning: str) -> str:
 class CheckIns:
     """The session's check-in answers, measured against its first ones."""
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary, since_assessment: Sequence[int] | None = None):
         self.vocab = vocabulary
         #: first pain score (0-10) and location index (0 = back ... 5 = foot) of the session
         self.baseline: dict[str, int] = {}
+        #: pain scores said since the last assessment (None: never assessed)
+        self.since_assessment = None if since_assessment is None else list(since_assessment)
+        self.scores: list[int] = []  # this session's
+
+    def assessed(self) -> None:
+        """An assessment found its result in this session: scores count from its check-in on."""
+        self.since_assessment = list(self.scores)
+
+    def cleared(self) -> None:
+        """A clinician has seen the person: scores count from now on (if ever assessed)."""
+        if self.since_assessment is not None:
+            self.since_assessment = []
 
     @property
     def locations(self) -> list[str]:
@@ -70,9 +84,16 @@ class CheckIns:
         if kind == "pain":
             score = int(value)
             start = self.baseline.setdefault("pain", score)
+            self.scores.append(score)
             if score >= start + SCORE_RISE_LIMIT:
                 return (f"Your pain has gone up from {start} to {score} since we started.",
                         f"Your pain went up from {start} to {score} during the session.")
+            earlier = self.since_assessment
+            if earlier and score >= min(earlier) + SCORE_RISE_LIMIT:
+                return (f"Your pain scores have gone up from {min(earlier)} to {score} since your last assessment.",
+                        f"Your pain scores went up from {min(earlier)} to {score} since your last assessment.")
+            if earlier is not None:
+                earlier.append(score)
         elif kind == "location":
             where = self.locations.index(value)
             start = self.baseline.setdefault("location", where)

@@ -77,7 +77,7 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         self.vocab = vocabulary.with_routines(library.spoken_names())
         self.now = clock
         self.adjust = Adjustments(library, tuning)
-        self.checks = CheckIns(self.vocab)
+        self.checks = CheckIns(self.vocab, history.pain_since_assessment)
         self.silence_timeout_s = silence_timeout_s
         self.cursor = Cursor(library)
         self.place = Mode.RUNNING
@@ -97,7 +97,10 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         if self.resume_point and resume_now:
             self.pending_routine, self.menu_done = self.resume_point.routine, True
         self._top: tuple[str, int] | None = None  # routine being run, and its first block number - 1
-        self._carried = dict(resume.baseline) if resume and resume.baseline else {}
+        if history.baseline is not None:  # the series of check-ins, resumable or not
+            self._carried = dict(history.baseline)
+        else:
+            self._carried = dict(resume.baseline) if resume and resume.baseline else {}
         if self._carried:  # a check-in is a measurement whether or not its session finished
             self.checks.keep_baseline(self._carried)
         self.program.extend(self._intro(history, disclaimer))
@@ -160,6 +163,8 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     def handle(self, event: ev.Event) -> list[ev.Action]:
         if self.place is Mode.ENDED:
             return [ev.End("done")]
+        if self.mode is Mode.ASKING and (answer := self._answers_the_question(event)):
+            event = ev.Heard(answer, event.text)  # a question's own answer wins over a command
         kind = input_of(event, self._is_answer(event))
         return self._dispatch(TRANSITIONS[self.mode][kind], kind, event, [])
 
@@ -191,10 +196,25 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     def _do_beneath(self, kind, event, out) -> list[ev.Action]:
         """Paused: "stop", "skip" and "back" do what the place beneath allows, no more."""
         beneath = TRANSITIONS[self._base()][kind]
-        if beneath == "refuse" or (beneath == "skip_question" and self._gate()):
+        if beneath == "refuse" or (beneath in ("skip_question", "back_question") and self._gate()):
             return self._do_refuse(kind, event, out)
+        if beneath == "back_question" and self._answers_the_question(event):
+            # "back" to "where does the pain reach?": its answer, not the command, also while
+            # paused (only "go back" is the command there); it waits for "resume"
+            out.append(ev.Say("We are paused. Say resume, and I'll ask the question again."))
+            return out + self._waiting()
         self._leave_pause()
         return self._dispatch(beneath, kind, event, out)
+
+    def _answers_the_question(self, event: ev.Event) -> str | None:
+        """The answer of the question at the place that the words heard are (a command with
+        the same words, "back" to "where does the pain reach?", is that answer), or None."""
+        q = self.cursor.here
+        if self.place is not Mode.ASKING or not isinstance(q, Question) or not isinstance(event, ev.Heard) \
+                or not event.text:
+            return None
+        own = tuple(q.answers) or self.vocab.answers_for(q.context)
+        return self.vocab.match(event.text, own) if event.intent not in own else None
 
     # ================================================================ program walking
     def _start_routine(self, routine_id: str, out: list[ev.Action]) -> None:
@@ -209,7 +229,8 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
             self.cursor.append(CHECK_IN_ROUTINE, self.tuning)
         if point:
             self.preference = point.preference
-            self.checks.keep_baseline(point.baseline)
+            self.checks.keep_baseline(self._carried or point.baseline)
+            self.positions.carry(point.hurt, point.worse)  # the same assessment, picked up
             self.pc = resume_at(point, self.program, start, self._top[1], out)
 
     def _run(self, out: list[ev.Action]) -> list[ev.Action]:
@@ -283,6 +304,13 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         self.timer.clear()
         self.cursor.past_block()
         return self._run(out)
+
+    def _do_back_question(self, kind, event, out) -> list[ev.Action]:
+        """"Back" at a question: refused where the answer chooses the way on (a gate is left
+        only by its answer, or "stop"); a check-in goes back to the step before."""
+        if self._gate():
+            return self._do_refuse(kind, event, out)
+        return self._do_back(kind, event, out)
 
     def _do_back(self, kind, event, out) -> list[ev.Action]:
         self._cut(out)

@@ -5,8 +5,9 @@
 
 * a remembered safety stop is named first, before any other advice (``last_safety_stop``);
 * pain scores that rose by ``SCORE_RISE_LIMIT`` or more since the last assessment (or since a
-  clinician cleared the last stop) stop the session as the in-session trend rule does
-  (``history_trend``); a smaller rise, or a week, is advice to test again (``notices``), worded
+  clinician cleared the last stop) stop the session as the in-session trend rule does: at the
+  start if the history holds the rise (``history_trend``), else at the check-in that says it
+  (``pain_since_assessment``, compared by ``CheckIns``); a smaller rise, or a week, is advice to test again (``notices``), worded
   for sessions with a menu or without one (``run ROUTINE``);
 * "my routine" is the direction the last assessment chose, never one that an assessment
   since found made the leg worse, else the full program (``my_routine``).
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from voicecoach.core.checkins import SCORE_RISE_LIMIT
 from voicecoach.core.resume import ResumePoint, retest_advice
@@ -41,11 +42,20 @@ def last_safety_stop(history) -> SafetyStop | None:
 
 
 def _since(history) -> float | None:
-    """Unix s from which pain scores are compared: the last assessment, or a later clearance."""
+    """Unix s from which pain scores are compared: the start of the session of the last
+    assessment (its check-in is the pain the assessment was made with), or a later clearance."""
     assessed = history.get_fact("preference") or {}
     if not assessed.get("at"):
         return None
-    return max(assessed["at"], history.get_fact("safety_cleared_at") or 0.0)
+    at = assessed.get("session_at") if isinstance(assessed.get("session_at"), (int, float)) else assessed["at"]
+    return max(at, history.get_fact("safety_cleared_at") or 0.0)
+
+
+def pain_since_assessment(history) -> tuple[int, ...] | None:
+    """The pain scores said since the last assessment (see ``_since``), for the coach to
+    compare each new score with (``CheckIns``); None if there was no assessment."""
+    since = _since(history)
+    return None if since is None else tuple(history.pain_since(since))
 
 
 def history_trend(history) -> tuple[str, str] | None:
@@ -75,12 +85,36 @@ def notices(history, menu: bool = True, now: float | None = None) -> list[str]:
 
 def worse_directions(history, limit: int = 50) -> set[str]:
     """Directions the most recent assessment (finished or not) found made the leg worse: a
-    rating that counted as "worse", from the answers the coach records."""
-    for row in sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True):
-        ratings = [d for _, kind, d in history.events(row["id"]) if kind == "answer" and d.get("direction")]
-        if ratings:
-            return {d["direction"] for d in ratings if d.get("counted", d.get("intent")) == "worse"}
+    rating that counted as "worse", from the answers the coach records. An assessment picked
+    up after an interruption is one assessment: the sessions it resumed count with it."""
+    rows = sorted(history.sessions(limit), key=lambda r: r["id"], reverse=True)
+    resumed_from = {r["id"]: r["resumed_from"] for r in rows if "resumed_from" in r.keys()}
+    for row in rows:
+        if not _found_worse(history.events(row["id"]))[0]:
+            continue  # no assessment in this session
+        worse, sid, seen = set(), row["id"], set()
+        while sid is not None and sid not in seen:
+            seen.add(sid)
+            worse |= _found_worse(history.events(sid))[1]
+            sid = resumed_from.get(sid)
+        return worse
     return set()
+
+
+def _found_worse(events) -> tuple[bool, set[str]]:
+    """(a test position was rated or hurt in these events, the directions found worse): a
+    rating that counted as "worse", or pain in a position or symptoms moving down after it,
+    which count as "worse" whatever the rating (also when the session ended before it)."""
+    tested, worse = False, set()
+    for _, kind, d in events:
+        if kind == "answer" and isinstance(d.get("direction"), str):
+            tested = True
+            if d.get("counted", d.get("intent")) == "worse":
+                worse.add(d["direction"])
+        elif kind == "hurt" and isinstance(d.get("direction"), str):
+            tested = True
+            worse.add(d["direction"])
+    return tested, worse
 
 
 def my_routine(history, routines: Iterable[str]) -> str | None:
@@ -105,3 +139,7 @@ class HistoryFacts:
     resume: ResumePoint | None = None        # an interrupted session that may be picked up
     safety_stop: SafetyStop | None = None    # the last safety end, asked about first
     trend_stop: tuple[str, str] | None = None  # pain rose since the last assessment (``history_trend``)
+    pain_since_assessment: tuple[int, ...] | None = None  # scores since it (None: never assessed)
+    # the first check-in answers of the series not closed by a finished session (kind -> value),
+    # whether or not a session of it can be resumed (None: not read; the resume point's is used)
+    baseline: Mapping[str, str] | None = None

@@ -3,9 +3,11 @@
 A rating ("better, worse, or the same?") is about the test position just before it (the
 ``tests`` exercise of the question, from the routine data). The position is *tested* when
 its last hold was held to the end since the person was last guided into it. It *hurt* when
-"pain" or "worse" was said in it (a hold, getting into it, the rest between holds), or its movement check said the
-symptoms moved down the leg; that is remembered for the whole session (a later round does
-not wash it out). The routine says what the rating counts as then: ``if_hurt`` (evidence
+"pain" or "worse" was said in it (a hold, getting into it, the rest between holds) or at the
+questions about it (its movement check, its rating, "do you want to go on?"), or its movement
+check said the symptoms moved down the leg; that is remembered for the whole session (a later
+round does not wash it out) and kept in the history, so that a session resuming the
+assessment after an interruption goes on knowing it. The routine says what the rating counts as then: ``if_hurt`` (evidence
 against: "worse") and ``if_untested`` (a "better" of a position cut short or skipped cannot
 choose its direction: "same", so the position is left out).
 """
@@ -36,6 +38,15 @@ def position_of(program: list[Instruction], pc: int) -> tuple[str, str, int] | N
     return block.routine, block.exercise, start
 
 
+def direction_tested(program: list[Instruction], pc: int, routine: str, exercise: str) -> str | None:
+    """The direction the rating about this position (the next one that ``tests`` it, from
+    ``pc`` on) would choose; None if no rating is about it."""
+    for instr in program[pc:]:
+        if isinstance(instr, Question) and instr.tests == exercise and instr.block.routine == routine:
+            return instr.direction()
+    return None
+
+
 @dataclass
 class PositionTests:
     """Per session: which positions were fully tested since last entered, which hurt."""
@@ -52,8 +63,20 @@ class PositionTests:
         """Its last hold was held to the end."""
         self.tested[(routine, exercise)] = True
 
-    def hurts(self, routine: str, exercise: str, moved_down: bool = False) -> None:
-        self.hurt.setdefault((routine, exercise), DOWN_NOTE if moved_down else HURT_NOTE)
+    def hurts(self, routine: str, exercise: str, moved_down: bool = False) -> dict | None:
+        """Mark the position as hurt; the record to keep in the history if it is news (so
+        that a resumed session goes on knowing it)."""
+        if (routine, exercise) in self.hurt:
+            return None
+        self.hurt[(routine, exercise)] = DOWN_NOTE if moved_down else HURT_NOTE
+        return {"routine": routine, "position": exercise, "moved_down": moved_down}
+
+    def carry(self, hurt, worse) -> None:
+        """Go on with the assessment of an interrupted session that is resumed: its hurt
+        positions ((routine, exercise, moved down)) and directions found worse."""
+        for routine, exercise, moved_down in hurt:
+            self.hurt.setdefault((routine, exercise), DOWN_NOTE if moved_down else HURT_NOTE)
+        self.worse.update(worse)
 
     def counts_as(self, q: Question, intent: str) -> tuple[str, str | None]:
         """The answer a rating counts as, and what to say about it (None: as heard)."""

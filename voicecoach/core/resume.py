@@ -28,6 +28,10 @@ class ResumePoint:
     preference: str | None = None   # directional preference found before it stopped
     baseline: Mapping[str, str] = field(default_factory=dict)  # first check-in answers: kind -> value
     session: int | None = None    # the interrupted session's id (for the history)
+    # the assessment so far (the session and those it resumed): positions that hurt
+    # ((routine, exercise, symptoms moved down)) and directions a rating counted as worse
+    hurt: tuple[tuple[str, str, bool], ...] = ()
+    worse: tuple[str, ...] = ()
 
 
 def step_record(top: tuple[str, int] | None, instr: Instruction) -> list[ev.Action]:

@@ -9,7 +9,7 @@ position is evidence against that position (``PositionTests``). A gate (see
 from __future__ import annotations
 
 from voicecoach.core import events as ev
-from voicecoach.core.positions import position_of
+from voicecoach.core.positions import direction_tested, position_of
 from voicecoach.core.transitions import Mode
 
 GO_ON = "Do you want to go on with the session?"
@@ -23,9 +23,8 @@ class Stops:
         """End the hold or wait at once (the place is kept if it is a question) and ask
         whether to go on."""
         in_position = self.place in (Mode.HOLDING, Mode.WAITING)
-        where = position_of(self.program, self.pc) if in_position else None
-        if where and event.intent in ("pain", "worse"):  # pain in a test position: evidence against it
-            self.positions.hurts(where[0], where[1])
+        if event.intent in ("pain", "worse"):  # pain in a test position: evidence against it
+            self._hurts_here(out)
         if in_position:
             self._cut(out)
             self.place = Mode.CUT  # the exercise that was stopped is not picked up again
@@ -44,14 +43,23 @@ class Stops:
     def _do_confirm_again(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         """Pain while asking whether to go on: noted, and the same question again."""
         self.stop_cause = event.intent
-        where = position_of(self.program, self.pc) if self.place is Mode.CUT else None
-        if where:  # still about the position that was just cut short
-            self.positions.hurts(where[0], where[1])
+        self._hurts_here(out)  # still about the position that was just cut short, or asked about
         self.failures = 0
         out.append(ev.Say("Okay. Relax, and take your time."))
         out.append(ev.Record("pain", {"intent": event.intent}))
         out.append(ev.Say(GO_ON))
         return out + self._waiting()
+
+    def _hurts_here(self, out: list[ev.Action]) -> None:
+        """Pain said in a test position (getting into it, holding it, the rest, the stop
+        question after it) or at the questions about it (did the symptoms move, the rating):
+        evidence against that position, whatever the rating says after."""
+        if self.place in (Mode.HOLDING, Mode.WAITING, Mode.CUT, Mode.ASKING):
+            where = position_of(self.program, self.pc)
+            hurt = self.positions.hurts(where[0], where[1]) if where else None
+            if hurt:  # kept, for a resumed session and for "my routine" (found worse)
+                direction = direction_tested(self.program, self.pc, where[0], where[1])
+                out.append(ev.Record("hurt", {**hurt, "direction": direction}))
 
     def _do_confirm_answer(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         if event.intent == "no":

@@ -49,7 +49,7 @@ pain       end_stopped  confirm_stop   confirm_stop  confirm_stop  confirm_again
 pause      pause        pause          pause         pause         pause           wait
 resume     wait         wait           wait          wait          wait            resume
 skip       refuse       skip_question  skip_block    skip_block    refuse          beneath
-back       refuse       back           back          back          refuse          beneath
+back       refuse       back_question  back          back          refuse          beneath
 repeat     repeat       repeat         repeat        repeat        repeat          repeat
 help       help         help           help          help          help            help
 time_left  time_left    time_left      time_left     time_left     time_left       time_left

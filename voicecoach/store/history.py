@@ -282,8 +282,10 @@ class Store:
                 self._put_fact("last_warning", None)
                 self._put_fact("screen_passed", False)
                 self._put_fact("safety_cleared_at", at)  # pain scores are compared from here on
-            if kind == "result":
-                self._put_fact("preference", {"value": data["preference"], "at": at})
+            if kind == "result":  # with the start of its session: the pain measured for the assessment
+                started = self.db.execute("SELECT started_at FROM sessions WHERE id=?", (self.session_id,)).fetchone()
+                self._put_fact("preference", {"value": data["preference"], "at": at,
+                                              "session_at": started[0] if started else at})
 
     def sessions(self, limit: int = 20) -> list[sqlite3.Row]:
         self.db.row_factory = sqlite3.Row
@@ -304,11 +306,15 @@ class Store:
         (see :func:`voicecoach.store.sessions.resume_point`)."""
         return _sessions.resume_point(self, now)
 
+    def series_baseline(self, now: float | None = None) -> dict[str, str]:
+        """The first check-in answers of the sessions since the last one that finished after
+        measuring (see :func:`voicecoach.store.sessions.series_baseline`)."""
+        return _sessions.series_baseline(self, now)
+
     def pain_since(self, since: float) -> list[int]:
-        """Pain scores (0-10) said in sessions that started after ``since`` (unix s), oldest first."""
+        """Pain scores (0-10) said from ``since`` (unix s) on, oldest first."""
         rows = self._read(lambda: self.db.execute(
-            "SELECT e.data FROM events e JOIN sessions s ON s.id = e.session_id "
-            "WHERE e.kind = 'check' AND s.started_at >= ? ORDER BY e.id", (since,)).fetchall())
+            "SELECT e.data FROM events e WHERE e.kind = 'check' AND e.at >= ? ORDER BY e.id", (since,)).fetchall())
         checks = [c for r in rows if isinstance(c := _json(r[0]), dict)]
         return [p for c in checks if c.get("kind") == "pain" and (p := pain_score(c.get("value"))) is not None]
 

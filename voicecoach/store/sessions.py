@@ -81,6 +81,7 @@ def resume_point(store, now: float | None = None) -> ResumePoint | None:
             seen.add(earlier[0])
             chain.insert(0, earlier[0])
             earlier = store.db.execute("SELECT resumed_from FROM sessions WHERE id=?", (earlier[0],)).fetchone()
+        hurt, worse = assessment_so_far([store.events(s) for s in chain] + [events])
         chain, own = [s for s in chain if s > closed], events if sid > closed else []
         for _, kind, d in own:  # carried into this session from the one it followed
             if kind == "baseline":
@@ -95,10 +96,55 @@ def resume_point(store, now: float | None = None) -> ResumePoint | None:
         if steps:
             last = steps[-1]
             return ResumePoint(last["routine"], last["block"], last["title"], _preference(events),
-                               baseline, sid)
+                               baseline, sid, hurt, worse)
         if isinstance(routine, str) and routine:  # stopped before its first step: from the routine's start
-            return ResumePoint(routine, 1, routine.replace("-", " "), _preference(events), baseline, sid)
+            return ResumePoint(routine, 1, routine.replace("-", " "), _preference(events), baseline, sid,
+                               hurt, worse)
     return None
+
+
+def series_baseline(store, now: float | None = None) -> dict[str, str]:
+    """The first check-in answers (kind -> value) of the series of sessions not closed yet:
+    those since the last session that finished after measuring (a check-in of its own),
+    started within :data:`RESUMABLE_FOR_S`, finished or not, resumed or not. A check-in is a
+    measurement whether or not its session finished; the series does not depend on which
+    session can still be resumed (one picked up and then stopped before its check-in
+    measured nothing and closes nothing)."""
+    now = time.time() if now is None else now
+    closed = store._read(lambda: store.db.execute(
+        "SELECT MAX(id) FROM sessions s WHERE ended_at IS NOT NULL AND (? IS NULL OR id != ?) "
+        "AND EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind = 'check')",
+        (store.session_id, store.session_id)).fetchone())[0] or 0
+    rows = store._read(lambda: store.db.execute(
+        "SELECT id FROM sessions WHERE id > ? AND started_at >= ? AND (? IS NULL OR id != ?) ORDER BY id",
+        (closed, now - RESUMABLE_FOR_S, store.session_id, store.session_id)).fetchall())
+    baseline: dict[str, str] = {}
+    for (sid,) in rows:
+        for _, kind, d in store.events(sid):
+            if kind == "baseline":  # carried into that session from the ones before it
+                for k, v in d.items():
+                    if isinstance(k, str) and isinstance(v, str):
+                        baseline.setdefault(k, v)
+            elif kind == "check" and d.get("value") is not None and isinstance(d.get("kind"), str):
+                baseline.setdefault(d["kind"], d["value"])
+    return baseline
+
+
+def assessment_so_far(sessions) -> tuple[tuple[tuple[str, str, bool], ...], tuple[str, ...]]:
+    """What the assessment of interrupted sessions (each a list of events, oldest first; a
+    session and those it resumed) found so far: the positions that hurt and the directions
+    a rating counted as worse. A resumed session goes on with it: it is the same assessment."""
+    hurt, worse = [], []
+    for events in sessions:
+        for _, kind, d in events:
+            if kind == "hurt" and isinstance(d.get("routine"), str) and isinstance(d.get("position"), str):
+                key = (d["routine"], d["position"], bool(d.get("moved_down")))
+                if key not in hurt:
+                    hurt.append(key)
+            found = kind == "answer" and d.get("counted") == "worse" or kind == "hurt"
+            if found and isinstance(d.get("direction"), str) and d["direction"] not in worse:
+                worse.append(d["direction"])
+    return tuple(hurt), tuple(worse)
 
 
 def pain_score(value) -> int | None:

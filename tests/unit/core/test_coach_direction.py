@@ -98,3 +98,21 @@ def test_back_from_the_next_position_guides_into_the_position_it_asks_about(libr
     assert d.said[-1].startswith("Knees to chest.")
     d.to_question().hear("moved:stayed")
     assert d.question().tests == "knees-to-chest"
+
+
+def test_pain_at_the_questions_about_a_position_counts_against_it(library, vocabulary):
+    """Found by scripts/explore_method.py: "pain" said at "did the symptoms move?" after knees
+    to chest, then "yes" to go on, "stayed" and "better", chose flexion."""
+    d = Driver(library, vocabulary).to_question()
+    assert d.question().context == "movement"
+    d.hear("pain").hear("yes").hear("moved:stayed")
+    assert d.question().tests == "knees-to-chest"
+    d.hear("better")
+    assert "flexion" not in d.results()
+    assert [r for k, r in d.records if k == "answer"][-1]["counted"] == "worse"
+
+
+def test_pain_at_the_stop_question_over_a_rating_counts_against_its_position(library, vocabulary):
+    d = Driver(library, vocabulary).to_question().hear("moved:stayed")
+    d.hear("stop").hear("pain").hear("yes").hear("better")
+    assert "flexion" not in d.results()

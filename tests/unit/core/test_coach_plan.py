@@ -141,3 +141,153 @@ def test_my_routine_never_runs_a_direction_the_last_assessment_found_worse(libra
     # a later one found it fine again: follow its result
     again = _store(_assessment(("flexion", "worse")), _assessment(("flexion", "better"), result="flexion"))
     assert plan.my_routine(again, routines) == "flexion"
+
+
+def _to_pain(coach):
+    reply = coach.start()
+    for _ in range(20):
+        if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
+            return reply
+        reply = coach.handle(ev.Heard("no" if reply[-1].context == "yesno" else "start:hip-stretches"))
+    raise AssertionError("no pain check-in")
+
+
+def test_a_rise_since_the_last_assessment_stops_at_the_check_in_that_says_it(library, vocabulary):
+    """Found by scripts/explore_method.py: pain 6 when the direction was found, 9 at the next
+    session's check-in, and the session went on (the rise only stopped the session after)."""
+    store = _store([_pain(6), ("result", {"preference": "flexion"}), _pain(6, "later"), ("end", {"reason": "done"})])
+    assert plan.pain_since_assessment(store) == (6, 6)  # the assessment's own check-in counts
+    coach = Coach(library, vocabulary, FakeClock().now, checkins=True, disclaimer=False,
+                  history=plan.HistoryFacts(pain_since_assessment=plan.pain_since_assessment(store)))
+    _to_pain(coach)
+    reply = coach.handle(ev.Heard("score:9"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+    assert any("from 6 to 9 since your last assessment" in s and "warning sign" in s for s in _said(reply))
+
+
+def test_a_new_assessment_in_the_session_measures_from_its_own_check_in(library, vocabulary):
+    from voicecoach.core.checkins import CheckIns
+    from voicecoach.core.program import Question
+    checks = CheckIns(vocabulary, since_assessment=(2,))
+    q = Question("How bad?", "pain", {}, "check-in/pain1")
+    assert checks.answer(q, "score:4", "four", []) is None
+    checks.assessed()  # the assessment of this session found its direction
+    assert checks.since_assessment == [4]
+    checks.cleared()
+    assert checks.since_assessment == []
+    assert CheckIns(vocabulary).answer(q, "score:9", "nine", []) is None  # never assessed: nothing to compare
+
+
+def _resumed_assessment(library, vocabulary, store):
+    """The next session, resuming the interrupted one (``voicecoach resume``)."""
+    store.session_id = None
+    point = store.resume_point()
+    assert point is not None and point.routine == "assessment"
+    coach = Coach(library, vocabulary, FakeClock().now, disclaimer=False,
+                  history=plan.HistoryFacts(resume=point), resume_now=True)
+    return coach, point
+
+
+def _answer_to_rating(coach, reply, clock_of=None):
+    """Let time pass to the next question; answer the movement check "stayed"."""
+    for _ in range(50):
+        wait = next((a for a in reply if isinstance(a, ev.Wait)), None)
+        if wait is None:
+            if reply[-1].context == "movement":
+                reply = coach.handle(ev.Heard("moved:stayed"))
+                continue
+            return reply
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    raise AssertionError("no rating")
+
+
+def test_a_resumed_assessment_remembers_the_pain_said_before_the_interruption(library, vocabulary):
+    """Found by scripts/explore_method.py: pain in knees to chest, Ctrl-C, "voicecoach resume",
+    the position again and "better" chose flexion (the resumed session had forgotten the pain)."""
+    store = _store([("answer", {"question": "menu", "intent": "start:assessment"}), ("routine", {"routine": "assessment"}),
+                    ("step", {"routine": "assessment", "block": 2, "title": "Knees to chest"}),
+                    ("pain", {"intent": "pain"}), ("hurt", {"routine": "assessment", "position": "knees-to-chest",
+                                                            "moved_down": False}),
+                    ("interrupted", {"by": "Ctrl-C"})])
+    coach, point = _resumed_assessment(library, vocabulary, store)
+    assert point.hurt == (("assessment", "knees-to-chest", False),)
+    reply = _answer_to_rating(coach, coach.start())
+    assert reply[-1].context == "rating"
+    reply = coach.handle(ev.Heard("better"))
+    assert not [a for a in reply if isinstance(a, ev.Record) and a.kind == "result"]
+
+
+def test_pain_in_a_test_position_is_kept_in_the_history(library, vocabulary):
+    coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
+    reply = coach.start()
+    while coach.mode.name != "HOLDING":
+        wait = next(a for a in reply if isinstance(a, ev.Wait))
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    reply = coach.handle(ev.Heard("pain"))
+    assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
+        {"routine": "assessment", "position": "knees-to-chest", "moved_down": False, "direction": "flexion"}]
+
+
+def test_my_routine_counts_the_interrupted_part_of_a_resumed_assessment(library, vocabulary):
+    """Flexion found worse, Ctrl-C; resumed, only arching rated: the assessment (both parts)
+    found flexion worse, so "my routine" is not flexion even if an older one chose it."""
+    store = _store([("result", {"preference": "flexion"}), ("end", {"reason": "done"})],
+                   [("answer", {"question": "assessment/8", "direction": "flexion", "counted": "worse", "intent": "worse"}),
+                    ("step", {"routine": "assessment", "block": 9, "title": "Lying on your stomach"}),
+                    ("interrupted", {"by": "Ctrl-C"})])
+    store.session_id = None
+    interrupted = store.resume_point().session
+    store.begin_session(None)
+    store.record("resumed", {"session": interrupted, "block": 9})
+    store.record("answer", {"question": "assessment/23", "direction": "extension", "counted": "same", "intent": "same"})
+    store.record("interrupted", {"by": "Ctrl-C"})
+    assert plan.worse_directions(store) == {"flexion"}
+    assert plan.my_routine(store, library.routines) == "full-program"
+
+
+def test_my_routine_is_not_a_direction_whose_position_hurt_in_the_last_assessment(library, vocabulary):
+    """Found by scripts/explore_method.py: flexion rated worse, then pain lying on the stomach
+    and the session stopped before its rating; "my routine" ran the older extension."""
+    store = _store([("result", {"preference": "extension"}), ("end", {"reason": "done"})],
+                   [("answer", {"question": "assessment/8", "direction": "flexion", "counted": "worse", "intent": "better"}),
+                    ("hurt", {"routine": "assessment", "position": "prone-lying", "moved_down": False,
+                              "direction": "extension"}), ("end", {"reason": "stopped"})])
+    assert plan.worse_directions(store) == {"flexion", "extension"}
+    assert plan.my_routine(store, library.routines) == "full-program"
+
+
+def test_the_hurt_record_names_the_direction_its_rating_tests(library, vocabulary):
+    coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
+    reply = coach.start()
+    while not (isinstance(reply[-1], ev.Listen) and reply[-1].context == "movement"):
+        wait = next(a for a in reply if isinstance(a, ev.Wait))
+        coach.now = lambda t=wait.until: t
+        reply = coach.handle(ev.Tick())
+    reply = coach.handle(ev.Heard("moved:down"))
+    assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
+        {"routine": "assessment", "position": "knees-to-chest", "moved_down": True, "direction": "flexion"}]
+
+
+def test_the_series_baseline_survives_a_resumed_session_stopped_before_its_check_in(library, vocabulary):
+    """Found by scripts/explore_method.py: knee at the check-in of an interrupted session; it was
+    resumed and stopped before the closing check-in (measured nothing); the next session said
+    calf and went on (its resume point was an older session, without that check-in)."""
+    store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), _pain(5),
+                    ("check", {"kind": "location", "value": "knee", "phase": "before"}),
+                    ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
+    store.session_id = None
+    point = store.resume_point()
+    store.begin_session(None)
+    store.record("resumed", {"session": point.session, "block": 2})
+    store.record("end", {"reason": "stopped"})
+    store.session_id = None
+    assert store.resume_point() is None  # nothing left to resume
+    assert store.series_baseline() == {"pain": "5", "location": "knee"}
+    coach = Coach(library, vocabulary, FakeClock().now, routine="hip-stretches", checkins=True, disclaimer=False,
+                  history=plan.HistoryFacts(baseline=store.series_baseline()))
+    _to_pain(coach)
+    coach.handle(ev.Heard("score:5"))
+    reply = coach.handle(ev.Heard("location:calf"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"

@@ -269,3 +269,47 @@ def test_the_assessment_says_what_was_observed(play):
     p = play("assessment", ["moved:stayed", "better"])
     assert "Good. Bending your back eased your pain." in p.speaker.said
     assert "eases your pain" not in p.text
+
+
+def test_back_cannot_leave_a_safety_question_or_a_rating(library, vocabulary):
+    """Found by scripts/explore_method.py: "back" at "has a doctor seen you?" went back to the
+    welcome. A question whose answer chooses the way on is left only by its answer, or "stop"."""
+    d = Driver(library, vocabulary, routine="hip-stretches", screen=True, disclaimer=False)
+    d("no")  # bladder: fine; now the saddle question
+    d("back")
+    assert d.said(1) == ["I need an answer to go on. Please say yes or no."]
+    d("pause", "back")
+    assert d.said(1) == ["I need an answer to this question first. Say resume, and I'll ask it again."]
+    d("resume", "no")
+    assert [r["question"] for r in d.records("answer")] == ["safety-screen/2", "safety-screen/3"]
+
+
+def test_back_at_a_checkin_still_goes_back(library, vocabulary):
+    d = Driver(library, vocabulary, routine="hip-stretches", checkins=True, disclaimer=False)
+    d("score:3")
+    d.replies.append(d.coach.handle(ev.Heard("back", "go back")))
+    assert "Going back." in d.said(1) and d.listen.context == "pain"
+
+
+def test_back_while_paused_at_where_the_pain_reaches_is_its_answer_not_the_command(library, vocabulary):
+    """Found by scripts/explore_method.py: "pause" at "where does the pain reach?", then "back",
+    went back to the pain score. Only "go back" is the command there."""
+    d = Driver(library, vocabulary, routine="hip-stretches", checkins=True, disclaimer=False)
+    d("score:3", "pause")
+    d.replies.append(d.coach.handle(ev.Heard("back", "back")))
+    assert "Going back." not in d.said(1) and d.coach.mode is Mode.PAUSED
+    d("resume")
+    assert d.listen.context == "location"
+    d.replies.append(d.coach.handle(ev.Heard("pause", "pause")))
+    d.replies.append(d.coach.handle(ev.Heard("back", "go back")))
+    assert "Going back." in d.said(1) and d.listen.context == "pain"
+
+
+def test_the_words_of_an_answer_heard_as_a_command_are_the_answer(library, vocabulary):
+    """A listener that hands the coach the command "back" for the words "back" at "where does
+    the pain reach?" still gets the answer taken (issue 22, rule 1)."""
+    d = Driver(library, vocabulary, routine="hip-stretches", checkins=True, disclaimer=False)
+    d("score:3")
+    d.replies.append(d.coach.handle(ev.Heard("back", "Back.")))
+    assert "Going back." not in d.said(1)
+    assert d.records("check")[-1]["value"] == "back"
