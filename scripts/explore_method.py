@@ -32,7 +32,6 @@ import time as _real_time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -556,8 +555,8 @@ class Explorer:
             self.violation("7", f"my routine is {mine}, which the last assessment found worse "
                                 f"({sorted(model.last_worse)})")
         self.retest_due = model.assessed_at is not None and self.clock.t - model.assessed_at >= 7 * DAY
-        args = SimpleNamespace(command="resume" if how == "resume" else ("run" if routine_id else None))
-        coach = compose.build_coach(args, lib, store, Settings(), self.clock, routine_id, resume)
+        command = "resume" if how == "resume" else ("run" if routine_id else "menu")
+        coach = compose.build_coach(command, lib, store, Settings(), self.clock, routine_id, resume)
         vocab = coach.vocab
         monitor = Monitor(self, model, vocab, menu_session, carried, routine_id)
         self.seen["baseline carried from an interrupted session"] += bool(carried and model.baseline)

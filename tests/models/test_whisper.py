@@ -222,3 +222,12 @@ def test_closed_vocabulary_refuses_sentences_noise_and_other_words(closed, tmp_p
     assert all(h.intent is None for h in hear(closed, noise, "pain"))
     for word, context in (("three", "yesno"), ("go", "menu"), ("yes", "movement")):
         assert all(h.intent is None for h in hear(closed, human(word), context)), (word, context)
+
+
+def test_a_sentence_refused_is_talk_in_the_room_not_a_misheard_answer(judge):
+    """The next room's conversation is not answered with "sorry": the listener ignores "talk"."""
+    from voicecoach.hearing.listener import ROOM_SOUNDS
+    r = judge(_t("I think I'm gonna read."), _t("I think I'm gonna read."), "yesno")
+    assert (r.intent, r.reason) == (None, "talk") and r.reason in ROOM_SOUNDS
+    r = judge(_t("Yes, bitter."), _t("Yes, bitter."), "rating")  # a short answer misheard: ask again
+    assert (r.intent, r.reason) == (None, "no phrase") and r.reason not in ROOM_SOUNDS

@@ -135,9 +135,9 @@ def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None 
 
 
 def build_pipeline(recognizer, live: bool = False):
-    from voicecoach.hearing.endpointer import Endpointer
+    from voicecoach.hearing.endpointer import Endpointer, config_for
     from voicecoach.hearing.pipeline import HearingPipeline
-    return HearingPipeline(Endpointer(build_vad()), recognizer, live=live)
+    return HearingPipeline(Endpointer(build_vad(), config_for(recognizer.engine)), recognizer, live=live)
 
 
 def build_vad():

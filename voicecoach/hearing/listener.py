@@ -18,9 +18,10 @@ from voicecoach.hearing.pipeline import HearingPipeline, HeardUtterance
 TALKED_OVER_MIN_S = 0.15  # speech still going on after the coach stopped that counts as an answer cut off (s)
 TALKED_OVER_MAX_S = 2.0   # ... and more than this is talk in the room, not an answer (answers are short) (s)
 #: Why an utterance was refused when it was the room, not someone answering: talk longer than an
-#: answer, or sound the recognizer found no speech or no words in (a dish, a cough, the tap). The
-#: coach keeps listening instead of saying "Sorry, I didn't catch that" to the kitchen.
-ROOM_SOUNDS = frozenset({"too long", "not speech", "no words"})
+#: answer ("too long" to decode, or written as a sentence: "talk"), or sound the recognizer found
+#: no speech or no words in (a dish, a cough, the tap). The coach keeps listening instead of
+#: saying "Sorry, I didn't catch that" to the kitchen.
+ROOM_SOUNDS = frozenset({"too long", "talk", "not speech", "no words"})
 
 
 class VoiceListener:

@@ -28,7 +28,7 @@ class Recognition:
                               # Whisper: average token log-probability, nat)
     margin: float             # pocketsphinx: gap to the best other intent; Whisper: no-speech probability
     decode_ms: float          # decoding still to do after the end of speech (ms)
-    reason: str               # 'accepted', or why not: 'too long', 'no words', 'no phrase', 'not speech',
+    reason: str               # 'accepted', or why not: 'too long', 'talk', 'no words', 'no phrase', 'not speech',
                               # 'low confidence', 'more than the phrase', 'ambiguous'
     engine: str = ""          # 'whisper', 'pocketsphinx', ...
 

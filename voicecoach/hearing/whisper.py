@@ -69,6 +69,11 @@ FAST_WINDOW_S: float | None = 10.0
 #: ... clear: the plain decode wrote the answer, from this log-probability (nat).
 FAST_MIN_LOGPROB = -1.0
 
+#: A refused transcript of this many words or more is talk in the room (Whisper writes the
+#: next room's conversation as "I think I'm gonna read."), not an answer misheard: the coach
+#: keeps listening rather than say "Sorry, I didn't catch that" to it. Answers are 1-3 words.
+TALK_WORDS = 4
+
 #: Answers are a few words: more tokens than this is a sentence, not an answer.
 MAX_NEW_TOKENS = 12
 #: An accepted transcript of N words may come from at most this much voiced audio (s):
@@ -323,8 +328,10 @@ class WhisperRecognizer:
         check that the transcript accounts for all of it."""
         found = self._judge(plain, prompted, context)
         if found.intent and voiced is not None and too_long_for(found.text, voiced):
-            return Recognition(found.text, None, found.confidence, found.margin, found.decode_ms,
-                               "more than the phrase", self.engine)
+            return replace(found, intent=None, reason="more than the phrase")
+        if not found.intent and found.reason in ("no phrase", "low confidence") \
+                and len(plain.text.split()) >= TALK_WORDS:
+            return replace(found, reason="talk")  # someone talking in the room, not an answer tried
         return found
 
     def _judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:

@@ -116,6 +116,8 @@ class Observer:
     awaiting_yes: bool = False        # stop/pain/worse heard, no "yes" since
     pain_base: int | None = None
     place_base: int | None = None
+    _corrects: dict = field(default_factory=dict)         # check-in kind -> the question that last answered it
+    _base_from_last: dict = field(default_factory=dict)   # kind -> the base is that last answer
     flexion_worse: bool = False
     screen_answers: set[str] = field(default_factory=set)
     entered: dict[int, int] = field(default_factory=dict)  # question pc -> times entered (cooperative part)
@@ -136,6 +138,8 @@ class Observer:
         STATS["events"] += 1
         before = self._snapshot()
         reply = self.coach.handle(event)
+        if isinstance(event, ev.Heard) and event.intent == "back":
+            self._backed = True  # a check-in answered again after this corrects the answer
         self._check(before, event, reply)
         self._take(event, reply)
 
@@ -274,14 +278,24 @@ class Observer:
         for kind, data in records:
             if kind != "check" or data.get("value") is None:
                 continue
+            # "go back" and another answer to the same question corrects the first one
+            corrected = getattr(self, "_backed", False) and data.get("question") == self._corrects.get(data["kind"])
+            self._backed = False
+            self._corrects[data["kind"]] = data.get("question")
             if data["kind"] == "pain":
                 score = int(data["value"])
-                self.pain_base = score if self.pain_base is None else self.pain_base
+                if self.pain_base is None or (corrected and self._base_from_last.get("pain")):
+                    self.pain_base, self._base_from_last["pain"] = score, True
+                else:
+                    self._base_from_last["pain"] = False
                 if score >= self.pain_base + 3 and end != "safety":
                     raise Violation(f"pain rose from {self.pain_base} to {score} and the session went on")
             if data["kind"] == "location":
                 where = [i.split(":")[1] for i in VOCAB.answers_for("location")].index(data["value"])
-                self.place_base = where if self.place_base is None else self.place_base
+                if self.place_base is None or (corrected and self._base_from_last.get("location")):
+                    self.place_base, self._base_from_last["location"] = where, True
+                else:
+                    self._base_from_last["location"] = False
                 if where > self.place_base and end != "safety":
                     raise Violation("the pain spread down the leg and the session went on")
         if self.ended is not None:

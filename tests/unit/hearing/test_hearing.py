@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from voicecoach.hearing.pocketsphinx import PhraseRecognizer, jsgf_for, make_vad
-from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, Endpointer, split_utterances
+from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, Endpointer, config_for, split_utterances
 from voicecoach.hearing.pipeline import HearingPipeline
 from voicecoach.hearing.pronounce import espeak_pronunciation, ipa_to_arpabet
 from voicecoach.content.vocabulary import Vocabulary
@@ -36,7 +36,7 @@ def recognizer(library):
 
 
 def hear(recognizer, audio: bytes, context: str):
-    return HearingPipeline(Endpointer(make_vad()), recognizer, context).hear_all(audio)
+    return HearingPipeline(Endpointer(make_vad(), config_for(recognizer.engine)), recognizer, context).hear_all(audio)
 
 
 @pytest.mark.parametrize("word", sorted(EXPECT))
