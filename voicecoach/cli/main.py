@@ -76,6 +76,10 @@ def _failure(exc: BaseException) -> int:
     import sqlite3
 
     from voicecoach.content.loader import RoutinesFolderError
+    from voicecoach.store.history import StoreError
+    if isinstance(exc, StoreError):  # the history failed in a way no command handled: its own sentence
+        say(f"voicecoach: {shown(str(exc))}; nothing already stored was changed")
+        return EXIT_FILES
     if isinstance(exc, RoutinesFolderError):
         say(f"voicecoach: {exc}")
         return EXIT_USAGE

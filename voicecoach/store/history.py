@@ -17,7 +17,7 @@ import platformdirs
 
 from voicecoach.core.resume import ResumePoint
 from voicecoach.store import sessions as _sessions
-from voicecoach.store.sessions import RESUMABLE_FOR_S, pain_score  # noqa: F401 (RESUMABLE_FOR_S: re-exported)
+from voicecoach.store.sessions import RESUMABLE_FOR_S, is_time, pain_score  # noqa: F401 (RESUMABLE_FOR_S: re-exported)
 
 MIGRATIONS: list[str] = [
     # 1: sessions and everything that happened in them
@@ -44,6 +44,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN resumed_from INTEGER REFERENCES sessions(id);
     """,
 ]
+
+
+#: table -> column -> the schema version that added it (checked when a history is opened)
+COLUMNS = {
+    "sessions": {"id": 1, "started_at": 1, "ended_at": 1, "routine": 1, "end_reason": 1, "resumed_from": 2},
+    "events": {"id": 1, "session_id": 1, "at": 1, "kind": 1, "data": 1},
+    "facts": {"key": 1, "value": 1, "updated_at": 1},
+}
 
 
 def default_path() -> Path:
@@ -154,12 +162,24 @@ class Store:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version > len(MIGRATIONS):
             raise StoreError(f"{path} was written by a newer voicecoach (schema {version}); it is left as it is")
-        if version == 0 and tables or version and not {"sessions", "events", "facts"} <= tables:
+        if version == 0 and tables or version and not {"sessions", "events", "facts"} <= tables \
+                or version < 0 or version and not Store._columns_fit(db, version):
             raise StoreError(f"{path} is another program's database, not a voicecoach history; "
                              "it is left as it is (choose another --history file)")
         check = db.execute("PRAGMA quick_check(1)").fetchone()
         if check and check[0] != "ok":
             raise StoreError(f"{path} is damaged ({check[0]}); it is left as it is")
+
+    @staticmethod
+    def _columns_fit(db: sqlite3.Connection, version: int) -> bool:
+        """Do the tables have every column schema ``version`` gave them (our names, someone
+        else's tables: refused before a query fails mid-session)?"""
+        for table, columns in COLUMNS.items():
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            need = {c for c, since in columns.items() if since <= version}
+            if not need <= have:
+                return False
+        return True
 
     def migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -292,7 +312,7 @@ class Store:
                 "SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", (min(limit, 2**62),)).fetchall())
         finally:
             self.db.row_factory = None
-        return [r for r in rows if isinstance(r["started_at"], (int, float))]  # a damaged row is left out
+        return [r for r in rows if is_time(r["started_at"])]  # a damaged row is left out
 
     def summaries(self, limit: int = 20) -> list[dict]:
         """Recent sessions with what a person wants to see: date, routine, minutes, result
