@@ -238,12 +238,14 @@ class WebView:
         def chart_png() -> bytes | None:
             from voicecoach.store.report import write_chart
             from voicecoach.store.history import Store
-            try:
-                store = Store(self.history)  # its own connection: this is the server's thread
+            try:  # a copy, read only (this is the server's thread; the page never writes the history)
+                store = Store(self.history, readonly=True)
             except Exception:  # noqa: BLE001 - an unreadable history is "nothing to chart", not a crash
                 return None
             try:
                 rows = store.summaries(limit=10_000)
+            except Exception:  # noqa: BLE001 - nor is a damaged one
+                return None
             finally:
                 store.close()
             if not rows:
