@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     (``EXIT_*``), never a traceback."""
     _pipe_errors_reach_main()
     _closed_streams_to_devnull()
+    _any_text_printable()
     try:
         args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
         command = args.command or "menu"
@@ -58,6 +59,16 @@ def _closed_streams_to_devnull() -> None:
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
+
+
+def _any_text_printable() -> None:
+    """An output that cannot show every character (``PYTHONIOENCODING=ascii``, a Latin-1
+    terminal) gets escapes (``\\xe9``) for the ones it cannot, never an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text file of ours (a test's capture)
+            pass
 
 
 def _pipe_errors_reach_main() -> None:
