@@ -54,6 +54,10 @@ COLUMNS = {
 }
 
 
+BUSY_WAIT_S = 1.0  # how long a write waits for a file another program has locked (s)
+RETRY_S = 5.0  # after a write failed, the next try is this much later (s, real time)
+
+
 def default_path() -> Path:
     return Path(platformdirs.user_data_dir("voicecoach")) / "history.sqlite3"
 
@@ -80,6 +84,21 @@ def plain(exc: BaseException, path: Path) -> str:
     return f"{path}: {getattr(exc, 'strerror', None) or exc}"
 
 
+def _regular_or_missing(path: Path) -> None:
+    """A history is a regular file (or not there yet): a device (``/dev/null``), a FIFO or a
+    socket is refused before SQLite opens it, so nothing is written beside it or into it and
+    nothing waits on it."""
+    import stat
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{path} is not a regular file (a device, a pipe or a socket); it is left as it is")
+
+
 def _json(text):
     """A stored JSON value, or None if the row is not JSON (a damaged or foreign row)."""
     try:
@@ -102,13 +121,16 @@ class Store:
         self._warned = False
         self.session_id: int | None = None
         try:
+            _regular_or_missing(self.path)
             if readonly:
                 self.db = self._copy_into_memory(self.path)
             else:
                 if self.path.is_dir():
                     raise IsADirectoryError(str(self.path))
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+                # explicit transactions below; a file another program holds locked is waited for
+                # only briefly (a session must not stall on each record; what waits is kept)
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_WAIT_S)
                 self._check_ours()
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
@@ -252,7 +274,13 @@ class Store:
         self.backlog.append(("record", kind, data, time.time()))
         self._drain()
 
-    def _drain(self) -> None:
+    _retry_at = 0.0  # monotonic time before which a write that failed is not tried again
+
+    def _drain(self, force: bool = False) -> None:
+        """Write what waits, in order. After a failure the next try is :data:`RETRY_S` later
+        (or at ``close``): a locked or full file costs a session one short wait, not one per record."""
+        if self.backlog and not force and time.monotonic() < self._retry_at:
+            return
         while self.backlog:
             entry = self.backlog[0]
             try:
@@ -268,6 +296,7 @@ class Store:
                     self.warn(f"the history cannot be written now ({plain(exc, self.path)}); this session is "
                               "kept in memory and written as soon as it can be")
                 self._warned = True
+                self._retry_at = time.monotonic() + RETRY_S
                 return
             self.backlog.pop(0)
 
@@ -341,7 +370,7 @@ class Store:
 
     def close(self) -> None:
         """Write what is still waiting (a last try), then close."""
-        self._drain()
+        self._drain(force=True)
         self.db.close()
 
 
