@@ -36,8 +36,8 @@ def open_wav(path: str) -> wave.Wave_read:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
             os.close(fd)
-            raise IsADirectoryError if is_dir else NotAudio("is not a regular file (a pipe or a device); "
-                                                            "hear reads WAV files")
+            raise IsADirectoryError if is_dir else NotAudio("not a WAV recording (a pipe or a device, not a "
+                                                            "regular file); hear reads WAV files")
         os.set_blocking(fd, True)
         file = os.fdopen(fd, "rb")
         try:
