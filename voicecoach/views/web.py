@@ -147,7 +147,9 @@ class WebView:
     def start(self) -> str:
         """Start serving; returns the page's address once it accepts connections."""
         import uvicorn
-        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="warning",
+        # "error": a request that is not HTTP (a scan, junk) is answered 400, not logged on the
+        # terminal the session shows its lines on
+        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="error",
                                 lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="voicecoach-web", daemon=True)
