@@ -81,6 +81,7 @@ def files(tmp: Path) -> None:
     (users / "twin.yaml").write_text("name: hip stretches\nsteps:\n  - say: Twin.\n")
     (users / "cafe.yaml").write_text("name: café crème\nsteps:\n  - say: Hé.\n")
     os.mkfifo(users / "pipe.yaml")
+    (tmp / "notes.txt").write_text("my own notes\n")
     os.mkfifo(tmp / "pipe.sqlite3")
     os.mkfifo(tmp / "pipe.wav")
     (tmp / "zero.sqlite3").symlink_to("/dev/zero")
@@ -112,6 +113,8 @@ CASES = [
     ("report-out-onto-history", ["report", "--history", "good.sqlite3", "--out", "good.sqlite3"], 2, "history itself"),
     ("report-csv-onto-other-db", ["report", "--history", "good.sqlite3", "--csv", "other-program.db"], 2,
      "is a database"),
+    ("report-out-onto-a-text-file", ["report", "--history", "good.sqlite3", "--out", "notes.txt"], 2,
+     "not a PNG picture"),
     ("report-out-device", ["report", "--history", "good.sqlite3", "--out", "/dev/full"], 2, "not a regular file"),
     ("history-fifo", ["history", "--history", "pipe.sqlite3"], 4, "not a regular file"),
     ("report-device", ["report", "--history", "zero.sqlite3"], 4, "not a regular file"),
@@ -135,7 +138,7 @@ def place(tmp_path_factory):
 
 @pytest.mark.parametrize("name, args, code, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_gives_one_line_and_its_exit_code(place, name, args, code, words):
-    before = {p.name: digest(p) for p in place.iterdir() if p.suffix in (".db", ".sqlite3")}
+    before = {p.name: digest(p) for p in place.iterdir() if p.suffix in (".db", ".sqlite3", ".txt")}
     done = cli(cwd=place, shell=args) if isinstance(args, str) else cli(*args, cwd=place)
     out, err = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
     assert "Traceback" not in out + err, err

@@ -49,7 +49,7 @@ def cmd_report(args) -> int:
         print("No sessions yet: nothing to chart.")
         return 1
     for path in filter(None, (out, args.csv)):  # say why before drawing anything
-        _check_output(path, args.history or default_path())
+        _check_output(path, args.history or default_path(), png=path is out)
     write_chart(rows, out)
     print(f"Chart saved to {out}")
     if args.csv:
@@ -58,9 +58,10 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _check_output(path: Path, history: Path) -> None:
+def _check_output(path: Path, history: Path, png: bool) -> None:
     """A report file may only be a new file or an old report: never a folder, a device, a
-    FIFO, the history itself or any other database (it is replaced whole)."""
+    FIFO, the history itself or any other database (it is replaced whole); the chart (``png``)
+    replaces only a PNG picture or an empty file."""
     import os
     import stat
     name = shown(str(path))
@@ -78,8 +79,12 @@ def _check_output(path: Path, history: Path) -> None:
             if history.exists() and os.path.samefile(path, history):
                 raise SystemExit(f"voicecoach: {name} is the history itself; the report would replace it")
             with open(path, "rb") as f:
-                if f.read(16) == b"SQLite format 3\0":
-                    raise SystemExit(f"voicecoach: {name} is a database; the report would replace it")
+                head = f.read(16)
+            if head == b"SQLite format 3\0":
+                raise SystemExit(f"voicecoach: {name} is a database; the report would replace it")
+            if png and head and not head.startswith(b"\x89PNG"):
+                raise SystemExit(f"voicecoach: {name} is not a PNG picture; the chart would replace it "
+                                 "(give a new file name)")
     except OSError as exc:
         raise SystemExit(f"voicecoach: {name}: {exc.strerror or exc}") from None
 
