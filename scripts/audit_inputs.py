@@ -437,6 +437,8 @@ for cmd in (RUN, ["history"], ["report", "--out", "full/r.png"], ["resume", "--t
          cleanup=unmount, stdin=ANSWERS, needs="root", allowed={"r.png", "filler"})
 case("report --out onto the history itself", "sqlite", ["report", "--history", "good.sqlite3", "--out", "good.sqlite3"])
 case("report --csv onto the history itself", "sqlite", ["report", "--history", "good.sqlite3", "--csv", "good.sqlite3"])
+case("report --out onto the settings file", "sqlite", ["report", "--history", "good.sqlite3", "--out", "s.toml"],
+     prep=write("s.toml", "[speech]\nrate = 150\n"))
 case("report --out onto another db", "sqlite", ["report", "--history", "good.sqlite3", "--out", "other.db"])
 case("report --out a device", "sqlite", ["report", "--history", "good.sqlite3", "--out", "dev/full"])
 case("report --csv a device", "sqlite", ["report", "--history", "good.sqlite3", "--csv", "dev/full"])
