@@ -30,6 +30,8 @@ def cli(*args: str, cwd: Path, stdin=subprocess.DEVNULL, shell: str | None = Non
 
 
 def digest(path: Path) -> str:
+    if path.is_symlink() or not (path.is_file() or path.is_dir()):
+        return f"not a file: {os.lstat(path).st_mode:o}"  # (a FIFO or a link to a device is never read)
     if path.is_dir():
         return "folder"
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -55,6 +57,18 @@ def files(tmp: Path) -> None:
                        "(1, 2, 'step', 'not json'), (1, 3, 'hold', '[1,2]'), (1, 4, 'check', '{\"kind\": \"pain\"}')")
     damaged.db.execute("INSERT INTO facts VALUES ('safety_stop', '{\"reason\": 5', 0), ('preference', '[]', 0)")
     damaged.close()
+    wrong = sqlite3.connect(tmp / "wrong-columns.sqlite3")  # our table names, someone else's columns
+    wrong.executescript("CREATE TABLE sessions(id); CREATE TABLE events(x); CREATE TABLE facts(y); "
+                        "INSERT INTO sessions VALUES (1); PRAGMA user_version=2;")
+    wrong.close()
+    odd = Store(tmp / "odd-rows.sqlite3")
+    for start in (1e300, -1e15, 1.7e9):
+        odd.begin_session("hip-stretches")
+        odd.session_id = None
+    odd.db.execute("UPDATE sessions SET started_at=1e300, ended_at=-1e300 WHERE id=1")
+    odd.db.execute("UPDATE sessions SET started_at=-1e15 WHERE id=2")
+    odd.db.execute("UPDATE sessions SET routine=char(27)||'[2J[bold]x[/]'||char(8238)||'evil' WHERE id=3")
+    odd.close()
     users = tmp / "config" / "voicecoach" / "routines"
     users.mkdir(parents=True)
     (users / "safety-screen.yaml").write_text("name: safety check\nsteps:\n  - say: All clear.\n")
@@ -65,7 +79,12 @@ def files(tmp: Path) -> None:
     (users / "deep.yaml").write_text("name: " + "[" * 5000 + "]" * 5000 + "\n")
     (users / "evil.yaml").write_text('name: "calf\\u202e stretch\\x1b[2J"\nsteps:\n  - say: Calf.\n')
     (users / "twin.yaml").write_text("name: hip stretches\nsteps:\n  - say: Twin.\n")
+    (users / "cafe.yaml").write_text("name: café crème\nsteps:\n  - say: Hé.\n")
     os.mkfifo(users / "pipe.yaml")
+    (tmp / "notes.txt").write_text("my own notes\n")
+    os.mkfifo(tmp / "pipe.sqlite3")
+    os.mkfifo(tmp / "pipe.wav")
+    (tmp / "zero.sqlite3").symlink_to("/dev/zero")
     (tmp / "deep.toml").write_text("a = " + "[" * 3000 + "]" * 3000 + "\n")
 
 
@@ -86,10 +105,26 @@ CASES = [
     ("report-out-folder", ["report", "--history", "good.sqlite3", "--out", "a-folder.sqlite3"], 2, "is a folder"),
     ("config-not-utf8", ["config", "set", "listening.input_device", os.fsdecode(b"\xff\xfe")], 2, "not UTF-8"),
     ("validate-reserved", ["validate", "config/voicecoach/routines/safety-screen.yaml"], 1, "shipped safety routine"),
+    ("history-wrong-columns", ["history", "--history", "wrong-columns.sqlite3"], 4, "another program's database"),
+    ("run-on-wrong-columns", RUN + ["--history", "wrong-columns.sqlite3"], 0, "another program's database"),
+    ("resume-on-wrong-columns", ["resume", "--text", "--history", "wrong-columns.sqlite3"], 1, None),
+    ("history-times-out-of-range", ["history", "--history", "odd-rows.sqlite3"], 0, None),
+    ("report-times-out-of-range", ["report", "--history", "odd-rows.sqlite3", "--out", "odd.png"], 0, None),
+    ("report-out-onto-history", ["report", "--history", "good.sqlite3", "--out", "good.sqlite3"], 2, "history itself"),
+    ("report-csv-onto-other-db", ["report", "--history", "good.sqlite3", "--csv", "other-program.db"], 2,
+     "is a database"),
+    ("report-out-onto-a-text-file", ["report", "--history", "good.sqlite3", "--out", "notes.txt"], 2,
+     "not a PNG picture"),
+    ("report-out-device", ["report", "--history", "good.sqlite3", "--out", "/dev/full"], 2, "not a regular file"),
+    ("history-fifo", ["history", "--history", "pipe.sqlite3"], 4, "not a regular file"),
+    ("report-device", ["report", "--history", "zero.sqlite3"], 4, "not a regular file"),
+    ("run-on-fifo", RUN + ["--history", "pipe.sqlite3"], 0, "not a regular file"),
+    ("hear-fifo", ["hear", "pipe.wav"], 1, "not a WAV recording (a pipe"),
     ("run-on-not-a-db", RUN + ["--history", "not-a-db.sqlite3"], 0, None),
     ("run-on-other-program", RUN + ["--history", "other-program.db"], 0, None),
     ("stdout-closed", f"exec {sys.executable} -m voicecoach history --history good.sqlite3 >&-", 0, None),
     ("stderr-closed", f"exec {sys.executable} -m voicecoach validate config/voicecoach/routines/evil.yaml 2>&-", 0, None),
+    ("ascii-output", f"PYTHONIOENCODING=ascii exec {sys.executable} -m voicecoach routines", 0, None),
     ("run-stdin-closed", f"exec {sys.executable} -m voicecoach {' '.join(RUN)} --history new.sqlite3 <&-", 0, None),
 ]
 
@@ -103,7 +138,7 @@ def place(tmp_path_factory):
 
 @pytest.mark.parametrize("name, args, code, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_gives_one_line_and_its_exit_code(place, name, args, code, words):
-    before = {p.name: digest(p) for p in place.iterdir() if p.suffix in (".db", ".sqlite3")}
+    before = {p.name: digest(p) for p in place.iterdir() if p.suffix in (".db", ".sqlite3", ".txt")}
     done = cli(cwd=place, shell=args) if isinstance(args, str) else cli(*args, cwd=place)
     out, err = done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
     assert "Traceback" not in out + err, err
@@ -145,6 +180,12 @@ def test_the_user_folder_of_bad_files_loads_the_rest_and_keeps_the_safety_routin
     assert "belongs to hip-stretches, twin; saying it starts hip-stretches" in err
     assert "\x1b" not in out and "\u202e" not in out and "evil" in out
     assert "safety check" in out  # the shipped screen, not the user's "all clear"
+
+
+def test_stored_text_is_shown_as_text(place):
+    done = cli("history", "--history", "odd-rows.sqlite3", cwd=place)
+    out = done.stdout.decode()
+    assert "\x1b" not in out and "\u202e" not in out and "[bold]x[/]" in out and "evil" in out, out
 
 
 def test_damaged_rows_are_left_out_and_a_damaged_safety_stop_still_counts(place):
@@ -228,6 +269,25 @@ def test_only_this_machine_is_answered(host):
         assert name.strip("[]").lower().rstrip(".") in {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
 
 
+def test_pictures_are_only_regular_files_inside_a_pictures_folder(tmp_path):
+    from starlette.testclient import TestClient
+
+    from voicecoach.content.vocabulary import Vocabulary
+    from voicecoach.views.model import ViewModel
+    from voicecoach.views.web import WebView
+    (tmp_path / "pictures").mkdir()
+    (tmp_path / "secret.svg").write_text("<svg>SECRET</svg>")
+    (tmp_path / "pictures" / "link.svg").symlink_to(tmp_path / "secret.svg")
+    (tmp_path / "pictures" / "mine.svg").write_text("<svg>mine</svg>")
+    os.mkfifo(tmp_path / "pictures" / "pipe.svg")
+    view = WebView(ViewModel(Vocabulary.load(), {}, {}), lambda: 0.0, None, routine_dirs=[tmp_path])
+    client = TestClient(view.app(), base_url="http://127.0.0.1:8765")
+    assert client.get("/pictures/mine.svg").status_code == 200
+    for name in ("link.svg", "pipe.svg", "a" * 5000 + ".svg", "..%2fsecret.svg", ".svg"):
+        answer = client.get(f"/pictures/{name}")
+        assert answer.status_code == 404 and "SECRET" not in answer.text, name
+
+
 @pytest.mark.parametrize("host, lan, ok", [
     ("localhost:8765", False, True), ("127.0.0.1:8765", False, True), ("[::1]:8765", False, True),
     ("127.0.0.1", False, True), ("evil.example:8765", False, False), ("localhost.evil.example", False, False),
@@ -255,6 +315,36 @@ def test_the_app_refuses_other_hosts_and_sends_a_strict_policy():
     picture = client.get("/pictures/figure-4.svg")
     assert picture.headers["content-type"].startswith("image/svg+xml")
     assert "sandbox" in picture.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("make", [lambda p: p.symlink_to("/dev/zero"), os.mkfifo, Path.mkdir],
+                         ids=["device", "fifo", "folder"])
+def test_a_settings_file_that_is_not_a_file_is_refused_at_once(tmp_path, make):
+    (tmp_path / "config" / "voicecoach").mkdir(parents=True)
+    make(tmp_path / "config" / "voicecoach" / "settings.toml")
+    for args, code in ((["config"], 2), (["config", "set", "speech.rate", "150"], 2), (RUN, 0)):
+        done = cli(*args, cwd=tmp_path)
+        err = done.stderr.decode()
+        assert done.returncode == code and "Traceback" not in err and "settings.toml:1:" in err, (args, err)
+
+
+def test_a_locked_history_costs_one_short_wait_and_keeps_the_records(tmp_path):
+    import time
+    path = tmp_path / "h.sqlite3"
+    Store(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program in the middle of writing
+    said = []
+    store = Store(path, warn=said.append)
+    started = time.monotonic()
+    store.begin_session("hip-stretches")
+    for i in range(50):
+        store.record("hold", {"completed": True, "i": i})
+    assert time.monotonic() - started < 4 and store.unsaved == 50 and len(said) == 1 and "in use" in said[0], said
+    other.execute("ROLLBACK")
+    other.close()
+    store.close()
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM events").fetchone()[0] == 50
 
 
 @pytest.mark.parametrize("text, words", [

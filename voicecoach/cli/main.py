@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     (``EXIT_*``), never a traceback."""
     _pipe_errors_reach_main()
     _closed_streams_to_devnull()
+    _any_text_printable()
     try:
         args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
         command = args.command or "menu"
@@ -60,6 +61,16 @@ def _closed_streams_to_devnull() -> None:
             setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))
 
 
+def _any_text_printable() -> None:
+    """An output that cannot show every character (``PYTHONIOENCODING=ascii``, a Latin-1
+    terminal) gets escapes (``\\xe9``) for the ones it cannot, never an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text file of ours (a test's capture)
+            pass
+
+
 def _pipe_errors_reach_main() -> None:
     """rich ends the program itself (exit 1) on a closed pipe; let it reach :func:`main` instead,
     so every command ends the same quiet way with :data:`EXIT_PIPE`."""
@@ -76,6 +87,10 @@ def _failure(exc: BaseException) -> int:
     import sqlite3
 
     from voicecoach.content.loader import RoutinesFolderError
+    from voicecoach.store.history import StoreError
+    if isinstance(exc, StoreError):  # the history failed in a way no command handled: its own sentence
+        say(f"voicecoach: {shown(str(exc))}; nothing already stored was changed")
+        return EXIT_FILES
     if isinstance(exc, RoutinesFolderError):
         say(f"voicecoach: {exc}")
         return EXIT_USAGE

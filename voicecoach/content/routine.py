@@ -82,11 +82,29 @@ def picture_dirs(extra: Iterable[Path] = ()) -> list[Path]:
     return [*(Path(d) / "pictures" for d in extra), user, PICTURES]
 
 
+MAX_PICTURE_BYTES = 1_000_000  # a line drawing is a few kB
+
+
 def find_picture(name: str, extra: Iterable[Path] = ()) -> Path | None:
-    """The picture file called ``name`` (a plain file name ending .svg), or None."""
-    if "/" in name or "\\" in name or not name.endswith(".svg"):
+    """The picture file called ``name`` (a plain file name ending .svg, at most 255 bytes), or
+    None. Only a regular file of at most :data:`MAX_PICTURE_BYTES` that really is in a
+    pictures folder counts: a symlink out of it (``link.svg -> ~/.ssh/id_rsa``), a FIFO or
+    a device is never served."""
+    if "/" in name or "\\" in name or "\0" in name or not name.endswith(".svg") or name.startswith(".") \
+            or len(name.encode("utf-8", "surrogateescape")) > 255:
         return None
-    return next((d / name for d in picture_dirs(extra) if (d / name).is_file()), None)
+    return next((d / name for d in picture_dirs(extra) if _inside(d, name)), None)
+
+
+def _inside(folder: Path, name: str) -> bool:
+    import stat
+    try:
+        real = (folder / name).resolve(strict=True)
+        info = real.stat()
+        return real.parent == folder.resolve(strict=True) and stat.S_ISREG(info.st_mode) \
+            and info.st_size <= MAX_PICTURE_BYTES
+    except (OSError, RuntimeError, ValueError):  # missing, a loop, a name the system refuses
+        return False
 
 
 class Exercise(_Strict):

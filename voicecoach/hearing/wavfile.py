@@ -28,8 +28,24 @@ class NotAudio(ValueError):
 
 def open_wav(path: str) -> wave.Wave_read:
     """Open a PCM WAV file, or raise :class:`NotAudio` with a plain reason."""
+    import os
+    import stat
     try:
-        reader = wave.open(path, "rb")
+        # O_NONBLOCK: a FIFO must not wait for a writer; only a regular file is read
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
+            os.close(fd)
+            raise IsADirectoryError if is_dir else NotAudio("not a WAV recording (a pipe or a device, not a "
+                                                            "regular file); hear reads WAV files")
+        os.set_blocking(fd, True)
+        file = os.fdopen(fd, "rb")
+        try:
+            reader = wave.open(file, "rb")
+        except BaseException:
+            file.close()
+            raise
+        reader._i_opened_the_file = file  # (closed with the reader, as if wave had opened it)
     except FileNotFoundError:
         raise NotAudio("no such file") from None
     except IsADirectoryError:

@@ -57,13 +57,22 @@ class SettingsFile:
 
     def read_text(self) -> str | None:
         """The file's UTF-8 text (None if there is no file)."""
+        import stat
         try:
-            data = self.path.read_bytes() if self.path.stat().st_size <= MAX_FILE_BYTES else None
+            # O_NONBLOCK: a FIFO must not wait for a writer; only a regular file is read, and
+            # at most one byte past the limit (a symlink to /dev/zero would never end)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            with open(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise self._error(1, "is not a regular file (a folder, a pipe or a device); only files are read")
+                data = f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise self._error(1, "is a folder, not a file") from None
         except OSError as exc:
             raise self._error(1, f"cannot be read ({exc.strerror or exc})") from None
-        if data is None:
+        if len(data) > MAX_FILE_BYTES:
             raise self._error(1, f"the file is over {MAX_FILE_BYTES:,} bytes; a settings file is a few hundred")
         try:
             return data.decode("utf-8")

@@ -17,7 +17,7 @@ import platformdirs
 
 from voicecoach.core.resume import ResumePoint
 from voicecoach.store import sessions as _sessions
-from voicecoach.store.sessions import RESUMABLE_FOR_S, pain_score  # noqa: F401 (RESUMABLE_FOR_S: re-exported)
+from voicecoach.store.sessions import RESUMABLE_FOR_S, is_time, pain_score  # noqa: F401 (RESUMABLE_FOR_S: re-exported)
 
 MIGRATIONS: list[str] = [
     # 1: sessions and everything that happened in them
@@ -46,6 +46,18 @@ MIGRATIONS: list[str] = [
 ]
 
 
+#: table -> column -> the schema version that added it (checked when a history is opened)
+COLUMNS = {
+    "sessions": {"id": 1, "started_at": 1, "ended_at": 1, "routine": 1, "end_reason": 1, "resumed_from": 2},
+    "events": {"id": 1, "session_id": 1, "at": 1, "kind": 1, "data": 1},
+    "facts": {"key": 1, "value": 1, "updated_at": 1},
+}
+
+
+BUSY_WAIT_S = 1.0  # how long a write waits for a file another program has locked (s)
+RETRY_S = 5.0  # after a write failed, the next try is this much later (s, real time)
+
+
 def default_path() -> Path:
     return Path(platformdirs.user_data_dir("voicecoach")) / "history.sqlite3"
 
@@ -72,6 +84,21 @@ def plain(exc: BaseException, path: Path) -> str:
     return f"{path}: {getattr(exc, 'strerror', None) or exc}"
 
 
+def _regular_or_missing(path: Path) -> None:
+    """A history is a regular file (or not there yet): a device (``/dev/null``), a FIFO or a
+    socket is refused before SQLite opens it, so nothing is written beside it or into it and
+    nothing waits on it."""
+    import stat
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(mode):
+        raise StoreError(f"{path} is not a regular file (a device, a pipe or a socket); it is left as it is")
+
+
 def _json(text):
     """A stored JSON value, or None if the row is not JSON (a damaged or foreign row)."""
     try:
@@ -94,13 +121,16 @@ class Store:
         self._warned = False
         self.session_id: int | None = None
         try:
+            _regular_or_missing(self.path)
             if readonly:
                 self.db = self._copy_into_memory(self.path)
             else:
                 if self.path.is_dir():
                     raise IsADirectoryError(str(self.path))
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+                # explicit transactions below; a file another program holds locked is waited for
+                # only briefly (a session must not stall on each record; what waits is kept)
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_WAIT_S)
                 self._check_ours()
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
@@ -154,12 +184,24 @@ class Store:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if version > len(MIGRATIONS):
             raise StoreError(f"{path} was written by a newer voicecoach (schema {version}); it is left as it is")
-        if version == 0 and tables or version and not {"sessions", "events", "facts"} <= tables:
+        if version == 0 and tables or version and not {"sessions", "events", "facts"} <= tables \
+                or version < 0 or version and not Store._columns_fit(db, version):
             raise StoreError(f"{path} is another program's database, not a voicecoach history; "
                              "it is left as it is (choose another --history file)")
         check = db.execute("PRAGMA quick_check(1)").fetchone()
         if check and check[0] != "ok":
             raise StoreError(f"{path} is damaged ({check[0]}); it is left as it is")
+
+    @staticmethod
+    def _columns_fit(db: sqlite3.Connection, version: int) -> bool:
+        """Do the tables have every column schema ``version`` gave them (our names, someone
+        else's tables: refused before a query fails mid-session)?"""
+        for table, columns in COLUMNS.items():
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            need = {c for c, since in columns.items() if since <= version}
+            if not need <= have:
+                return False
+        return True
 
     def migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -232,7 +274,13 @@ class Store:
         self.backlog.append(("record", kind, data, time.time()))
         self._drain()
 
-    def _drain(self) -> None:
+    _retry_at = 0.0  # monotonic time before which a write that failed is not tried again
+
+    def _drain(self, force: bool = False) -> None:
+        """Write what waits, in order. After a failure the next try is :data:`RETRY_S` later
+        (or at ``close``): a locked or full file costs a session one short wait, not one per record."""
+        if self.backlog and not force and time.monotonic() < self._retry_at:
+            return
         while self.backlog:
             entry = self.backlog[0]
             try:
@@ -248,6 +296,7 @@ class Store:
                     self.warn(f"the history cannot be written now ({plain(exc, self.path)}); this session is "
                               "kept in memory and written as soon as it can be")
                 self._warned = True
+                self._retry_at = time.monotonic() + RETRY_S
                 return
             self.backlog.pop(0)
 
@@ -294,7 +343,7 @@ class Store:
                 "SELECT * FROM sessions ORDER BY started_at DESC LIMIT ?", (min(limit, 2**62),)).fetchall())
         finally:
             self.db.row_factory = None
-        return [r for r in rows if isinstance(r["started_at"], (int, float))]  # a damaged row is left out
+        return [r for r in rows if is_time(r["started_at"])]  # a damaged row is left out
 
     def summaries(self, limit: int = 20) -> list[dict]:
         """Recent sessions with what a person wants to see: date, routine, minutes, result
@@ -327,7 +376,7 @@ class Store:
 
     def close(self) -> None:
         """Write what is still waiting (a last try), then close."""
-        self._drain()
+        self._drain(force=True)
         self.db.close()
 
 

@@ -38,6 +38,13 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def write_chart(rows: list[dict], path: Path) -> None:
+    import warnings
+    with warnings.catch_warnings():  # (matplotlib's notes, e.g. an empty legend, are not the person's problem)
+        warnings.simplefilter("ignore")
+        _write_chart(rows, path)
+
+
+def _write_chart(rows: list[dict], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")  # files only: no screen needed
     import matplotlib.pyplot as plt

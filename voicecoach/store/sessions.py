@@ -7,6 +7,12 @@ import time
 from voicecoach.core.resume import ResumePoint
 
 RESUMABLE_FOR_S = 2 * 24 * 3600  # an interrupted session older than this starts afresh (s)
+TIMES = (0.0, 253_402_300_799.0)  # unix s a date can be made of (1970 to 9999); others: a damaged row
+
+
+def is_time(value) -> bool:
+    """A stored unix time that a date can be made of (a damaged or foreign row's is not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and TIMES[0] <= value <= TIMES[1]
 
 
 def summaries(store, limit: int = 20) -> list[dict]:
@@ -15,18 +21,20 @@ def summaries(store, limit: int = 20) -> list[dict]:
     for row in store.sessions(limit):
         events = store.events(row["id"])
         preference = _preference(events)
-        last = events[-1][0] if events else row["started_at"]
+        times = [at for at, _, _ in events if is_time(at)]
+        last = times[-1] if times else row["started_at"]
         holds = [d for _, k, d in events if k == "hold"]
-        ended = row["ended_at"] if isinstance(row["ended_at"], (int, float)) else None
+        ended = row["ended_at"] if is_time(row["ended_at"]) else None
         checks = _answered_checks(events)
-        if row["resumed_from"]:  # it started with the check-in of the session it picks up
+        if isinstance(row["resumed_from"], int) and not isinstance(row["resumed_from"], bool):  # it started with the check-in of the session it picks up
             have = {d.get("kind") for d in checks if d.get("phase") == "before"}
             earlier = _answered_checks(store.events(row["resumed_from"]))
             checks = [d for d in earlier if d.get("phase") == "before" and d.get("kind") not in have] + checks
         pains = [p for d in checks if d.get("kind") == "pain" and (p := pain_score(d.get("value"))) is not None]
         places = [d["value"] for d in checks if d.get("kind") == "location" and isinstance(d["value"], str)]
         out.append({
-            "id": row["id"], "started_at": row["started_at"], "routine": row["routine"],
+            "id": row["id"], "started_at": row["started_at"],
+            "routine": row["routine"] if isinstance(row["routine"], str) else None,
             "minutes": max(0.0, ((ended or last) - row["started_at"]) / 60),
             "preference": preference if isinstance(preference, str) else None,
             "end": row["end_reason"] if isinstance(row["end_reason"], str) else "interrupted",

@@ -148,7 +148,9 @@ class WebView:
     def start(self) -> str:
         """Start serving; returns the page's address once it accepts connections."""
         import uvicorn
-        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="warning",
+        # "error": a request that is not HTTP (a scan, junk) is answered 400, not logged on the
+        # terminal the session shows its lines on
+        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="error",
                                 lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="voicecoach-web", daemon=True)
@@ -239,12 +241,14 @@ class WebView:
         def chart_png() -> bytes | None:
             from voicecoach.store.report import write_chart
             from voicecoach.store.history import Store
-            try:
-                store = Store(self.history)  # its own connection: this is the server's thread
+            try:  # a copy, read only (this is the server's thread; the page never writes the history)
+                store = Store(self.history, readonly=True)
             except Exception:  # noqa: BLE001 - an unreadable history is "nothing to chart", not a crash
                 return None
             try:
                 rows = store.summaries(limit=10_000)
+            except Exception:  # noqa: BLE001 - nor is a damaged one
+                return None
             finally:
                 store.close()
             if not rows:
