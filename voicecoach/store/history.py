@@ -17,6 +17,7 @@ import platformdirs
 
 from voicecoach.core.resume import ResumePoint
 from voicecoach.store import sessions as _sessions
+from voicecoach.store.files import StoreError, regular_or_missing, plain  # noqa: F401 (StoreError, plain: re-exported)
 from voicecoach.store.sessions import RESUMABLE_FOR_S, is_time, pain_score  # noqa: F401 (RESUMABLE_FOR_S: re-exported)
 
 MIGRATIONS: list[str] = [
@@ -62,43 +63,6 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("voicecoach")) / "history.sqlite3"
 
 
-class StoreError(Exception):
-    """The history cannot be read or written; ``str()`` is a plain sentence naming the file."""
-
-
-def plain(exc: BaseException, path: Path) -> str:
-    """What an SQLite or file error means for the history file at ``path``, in plain words."""
-    text = str(exc).lower()
-    if isinstance(exc, IsADirectoryError) or path.is_dir():
-        return f"{path} is a folder, not a history file"
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return f"{path} is damaged or is not a history file ({exc})"
-    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
-        return f"{path} cannot be written (a read-only file or folder)"
-    if "full" in text:
-        return f"the disk holding {path} is full"
-    if "locked" in text or "busy" in text:
-        return f"{path} is in use by another program"
-    if "unable to open" in text:
-        return f"{path} cannot be opened (a missing or read-only folder, or no permission)"
-    return f"{path}: {getattr(exc, 'strerror', None) or exc}"
-
-
-def _regular_or_missing(path: Path) -> None:
-    """A history is a regular file (or not there yet): a device (``/dev/null``), a FIFO or a
-    socket is refused before SQLite opens it, so nothing is written beside it or into it and
-    nothing waits on it."""
-    import stat
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(str(path))
-    if not stat.S_ISREG(mode):
-        raise StoreError(f"{path} is not a regular file (a device, a pipe or a socket); it is left as it is")
-
-
 def _json(text):
     """A stored JSON value, or None if the row is not JSON (a damaged or foreign row)."""
     try:
@@ -121,7 +85,7 @@ class Store:
         self._warned = False
         self.session_id: int | None = None
         try:
-            _regular_or_missing(self.path)
+            regular_or_missing(self.path)
             if readonly:
                 self.db = self._copy_into_memory(self.path)
             else:

@@ -443,6 +443,10 @@ class _Time:
         import time
         return time.time() + self.offset
 
+    def __getattr__(self, name):  # monotonic, sleep, ...: the real ones
+        import time
+        return getattr(time, name)
+
 
 def _pains(records) -> list[int]:
     return [int(d["value"]) for k, d in records if k == "check" and d.get("kind") == "pain" and d.get("value") is not None]
