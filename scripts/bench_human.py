@@ -12,7 +12,9 @@ come from the folder names of ``--data`` (real speakers, ``<speaker>_<n>.wav``):
 and every expected word heard in a context that does not take it, must be rejected. The
 coffee orders of ``--offvocab`` must never be taken as anything.
 
-Engines: ``whisper`` (the default recognizer, as shipped), ``whisper-full`` (the 30 s window
+Engines: ``whisper`` (the default recognizer, as shipped), ``whisper-today`` (as shipped before
+the fast path and the endpointer for rooms: 30 s window only, every frame 6 dB over the floor,
+5 of 8 frames to start; today's rejection rules), ``whisper-full`` (the 30 s window
 only: plain + prompted decodes), ``whisper-fast`` (a short window first, ``--fast-window``, the
 30 s one where it is not clear), ``closed`` (Whisper scoring the context's
 phrases in a fitted window, hearing/closed_whisper.py), ``pocketsphinx`` (the light fallback), ``peer``
@@ -77,6 +79,11 @@ def speaker_of(path: Path) -> str:
 
 # ---------------------------------------------------------------------- engines
 def make_engine(name: str, vocab: Vocabulary, args):
+    if name == "whisper-today":  # as shipped before the fast path and the endpointer for rooms
+        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
+        rec = WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads), fast_window_s=None)
+        rec.endpointing = EndpointerConfig(margin_db=6.0, peak_db=6.0, start_frames=5)
+        return rec
     if name in ("whisper", "whisper-full", "whisper-fast"):
         from voicecoach.hearing.whisper import FAST_WINDOW_S, WhisperRecognizer, WhisperTranscriber
         fast = {"whisper": FAST_WINDOW_S, "whisper-full": None, "whisper-fast": args.fast_window}[name]
@@ -132,7 +139,8 @@ ENDPOINTER = EndpointerConfig()
 
 
 def hear(engine, pcm: bytes, context: str, vad: str):
-    return HearingPipeline(Endpointer(make_vad(vad), ENDPOINTER), engine, context).hear_all(pcm)
+    return HearingPipeline(Endpointer(make_vad(vad), getattr(engine, "endpointing", ENDPOINTER)), engine,
+                           context).hear_all(pcm)
 
 
 # ---------------------------------------------------------------------- data

@@ -231,3 +231,10 @@ def test_a_sentence_refused_is_talk_in_the_room_not_a_misheard_answer(judge):
     assert (r.intent, r.reason) == (None, "talk") and r.reason in ROOM_SOUNDS
     r = judge(_t("Yes, bitter."), _t("Yes, bitter."), "rating")  # a short answer misheard: ask again
     assert (r.intent, r.reason) == (None, "no phrase") and r.reason not in ROOM_SOUNDS
+
+
+def test_whisper_looping_on_noise_is_not_an_answer_but_stop_stop_stop_is(judge):
+    r = judge(_t("Three, three, three, three, three, three, three"), _t("Three."), "pain")
+    assert (r.intent, r.reason) == (None, "repeats")
+    assert judge(_t("Three, three."), _t("Three."), "pain").intent == "score:3"
+    assert judge(_t("Stop, stop, stop, stop, stop."), _t("Stop."), "exercise").intent == "stop"

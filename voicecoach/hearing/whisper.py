@@ -111,6 +111,18 @@ def too_long_for(text: str, voiced: float) -> bool:
     return voiced > VOICED_BASE_S + VOICED_PER_WORD_S * max(1, words)
 
 
+#: The same word written more than this many times is Whisper looping on noise ("Three, three,
+#: three, three, three, three, three" for a coffee order in a noisy room), not a person
+#: answering; "stop, stop, stop" is still heard (stop, pain and worse are never refused for it).
+MAX_REPEATS = 3
+
+
+def looping(text: str) -> bool:
+    """True when one word of ``text`` is written more than ``MAX_REPEATS`` times."""
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    return any(words.count(w) > MAX_REPEATS for w in set(words) if w)
+
+
 def _log_softmax(row: np.ndarray) -> np.ndarray:
     row = row.astype(np.float64)
     top = row.max()
@@ -329,6 +341,8 @@ class WhisperRecognizer:
         found = self._judge(plain, prompted, context)
         if found.intent and voiced is not None and too_long_for(found.text, voiced):
             return replace(found, intent=None, reason="more than the phrase")
+        if found.intent and found.intent not in self.vocab.always_heard and looping(found.text):
+            return replace(found, intent=None, reason="repeats")
         if not found.intent and found.reason in ("no phrase", "low confidence") \
                 and len(plain.text.split()) >= TALK_WORDS:
             return replace(found, reason="talk")  # someone talking in the room, not an answer tried
