@@ -36,7 +36,7 @@ def chatter(tmp_path_factory) -> bytes:
 
 def heard_intents(stderr: str) -> list[str]:
     """Every intent the program accepted, from its '[heard "..." -> intent; ...]' log lines."""
-    return [m for m in re.findall(r'\[heard ".*?" -> ([a-z_:]+);', stderr)]
+    return [m for m in re.findall(r'\[heard ".*?" -> ([a-z0-9_:]+);', stderr)]
 
 
 def test_a_human_yes_to_a_red_flag_ends_with_urgent_care(pulse, tmp_path, chatter):
@@ -46,3 +46,24 @@ def test_a_human_yes_to_a_red_flag_ends_with_urgent_care(pulse, tmp_path, chatte
     assert code == 3, err[-3000:]  # a safety end
     assert any("urgent medical care" in line for line in said), said
     assert not Store(tmp_path / "history.sqlite3").get_fact("screen_passed", False)
+
+
+def test_a_first_session_answered_by_people(pulse, tmp_path, chatter):
+    """A whole first session by voice: the safety questions, the pain score and the assessment's
+    "did the symptoms move?" answered by real people's recordings (someone ordering coffee in the
+    room before the safety answers), the rating and the location with the fixture voice (no human
+    recordings of those words here). Knees to chest moved the pain up and felt better: bending."""
+    answers = {**SCREEN, "from zero to ten?": ["human/three"] * 4, "calf, or foot?": ["skip"] * 4,
+               "or stay where they were?": ["human/up"] * 4, "better, worse, or the same?": ["better"] * 2,
+               "Say resume when you're ready.": ["resume"] * 4}
+    code, said, _, err = run_voice_session(pulse, tmp_path, "assessment", answers, timeout=300, screened=False,
+                                           chatter=chatter, chatter_before=tuple(SCREEN), silence_timeout="300")
+    assert code == 0, err[-3000:]
+    heard = heard_intents(err)
+    assert heard.count("no") >= 4 and "score:3" in heard and "moved:up" in heard, \
+        "\n".join(line for line in err.splitlines() if line.startswith("[heard"))
+    assert not {"yes", "stop", "pain", "worse"} & set(heard), heard  # nothing guessed, nothing invented
+    store = Store(tmp_path / "history.sqlite3")
+    assert store.get_fact("screen_passed", False)
+    assert store.get_fact("preference")["value"] == "flexion"
+    assert "Good. Bending your back eased your pain." in said, said
