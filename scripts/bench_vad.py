@@ -69,10 +69,10 @@ def main() -> int:
     snrs = [None if s == "clean" else float(s) for s in args.snr.split(",")]
     print(f"{len(recordings)} recordings; {args.noise} noise at {args.snr}; energy gate {args.margin_db} dB over the floor")
     print(f"{'VAD':<7} {'SNR':>6} {'one utterance, whole word':>26} {'none':>5} {'split':>5} {'cut':>5} "
-          f"{'noise: starts/min':>18} {'CPU/s audio':>11}")
+          f"{'noise: starts/min':>18} {'CPU/s audio':>11} {'merged':>6}")
     for vad in args.vads.split(","):
         for snr in snrs:
-            whole = none = split = cut = 0
+            whole = none = split = cut = merged = 0
             cpu = time.process_time()
             audio_s = 0.0
             for k, (_, path) in enumerate(recordings):
@@ -89,6 +89,8 @@ def main() -> int:
                 elif utts[0].start_s <= LEAD_S + start and \
                         utts[0].start_s + utts[0].duration_s >= LEAD_S + end - 0.05:  # the audio decoded
                     whole += 1
+                    # taken with the room's own sound around it (0.6 s more than pre-roll and tail)
+                    merged += utts[0].duration_s > (end - start) + 0.3 + 0.1 + 0.6
                 else:
                     cut += 1
             cpu = (time.process_time() - cpu) / audio_s
@@ -101,7 +103,7 @@ def main() -> int:
                 starts = f"{len(utterances(pcm_of(bed_only), vad, args.margin_db, args.peak_db, args.start_frames)) / (args.noise_seconds / 60):.1f}"
             label = "clean" if snr is None else f"{snr:.0f} dB"
             print(f"{vad:<7} {label:>6} {whole / len(recordings):>26.1%} {none:5d} {split:5d} {cut:5d} "
-                  f"{starts:>18} {cpu:>11.1%}")
+                  f"{starts:>18} {cpu:>11.1%} {merged:6d}")
     return 0
 
 
