@@ -261,6 +261,7 @@ def main() -> int:
           f"{ENDPOINTER.start_frames} of 8 frames); {args.noise} noise at {args.snr}")
     results: dict = {}
     latencies: dict[str, list[float]] = defaultdict(list)
+    answered: dict[str, list[float]] = defaultdict(list)  # of the utterances taken as an answer
 
     for name in args.engines.split(","):
         t_load = time.perf_counter()
@@ -280,6 +281,7 @@ def main() -> int:
                     got = [h.intent for h in heard if h.intent]
                     if context == contexts[0]:  # later contexts reuse the encoding of the same audio
                         latencies[name] += [h.latency_ms for h in heard if h.reason != "too long"]
+                        answered[name] += [h.latency_ms for h in heard if h.intent]
                     expected = EXPECTED.get(word)
                     if expected not in vocab.intents_for(context):
                         expected = None
@@ -311,6 +313,9 @@ def main() -> int:
         lat = np.array(latencies[name] or [np.nan])
         print(f"{name}: end of speech -> intent (or refusal) over {len(latencies[name])} utterances: "
               f"p50 {np.nanpercentile(lat, 50):.0f} ms, p95 {np.nanpercentile(lat, 95):.0f} ms")
+        ans = np.array(answered[name] or [np.nan])
+        print(f"{name}: end of speech -> intent, the {len(answered[name])} taken as an answer: "
+              f"p50 {np.nanpercentile(ans, 50):.0f} ms, p95 {np.nanpercentile(ans, 95):.0f} ms")
         if "alone" not in skip:
             noise_alone(engine, name, recordings, bed, args)
         if "continuous" not in skip:
