@@ -113,13 +113,13 @@ class Rig:
     """The program's audio side against the private PulseAudio."""
 
     def __init__(self, window_s: float | None):
-        from voicecoach.cli.main import _vocabulary, attach_barge_in, build_pipeline, build_recognizer, build_speaker
+        from voicecoach.cli.compose import attach_barge_in, build_pipeline, build_recognizer, build_speaker, vocabulary_for
         from voicecoach.content.loader import load_library
         from voicecoach.devices.portaudio import Microphone
         from voicecoach.hearing.listener import VoiceListener
         from voicecoach.settings.schema import ListeningSettings, Settings
         self.settings = Settings(listening=ListeningSettings(barge_in="on"))
-        vocabulary = _vocabulary(load_library())
+        vocabulary = vocabulary_for(load_library())
         self.speaker = build_speaker(self.settings.speech, None)
         self.mic = Microphone(None)
         recognizer = build_recognizer(vocabulary, self.settings.listening)
