@@ -14,6 +14,7 @@ import os
 import queue
 import subprocess
 import threading
+import math
 import time
 
 import numpy as np
@@ -210,3 +211,38 @@ class EchoPathMic:
             os.close(self._fd)
         except OSError:
             pass
+
+
+class Parec:
+    """A source recorded with parec, each 30 ms stamped on the monotonic clock (arrival minus
+    its length; arrivals are late in bursts, so the earliest anchor is kept)."""
+
+    def __init__(self, source: str, env: dict):
+        self.proc = subprocess.Popen(["parec", "-d", source, "--raw", "--format=s16le", "--rate=16000",
+                                      "--channels=1", "--latency-msec=10"], stdout=subprocess.PIPE, env=env)
+        self.chunks: list[np.ndarray] = []
+        self.received = 0
+        self.anchor = math.inf
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while data := self.proc.stdout.read(960):
+            x = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32)
+            now = time.monotonic()
+            with self.lock:
+                self.received += len(x)
+                self.anchor = min(self.anchor, now - self.received / 16000)
+                self.chunks.append(x)
+
+    def window(self, t0: float, t1: float) -> np.ndarray:
+        with self.lock:
+            x = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+            anchor = self.anchor
+        lo, hi = int((t0 - anchor) * 16000), int((t1 - anchor) * 16000)
+        return x[max(0, lo):max(0, hi)]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=3)
