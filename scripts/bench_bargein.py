@@ -179,7 +179,8 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
         if raw is not None:  # the pipe source itself: before any canceller, also PulseAudio's
             row["raw_db"] = round(level_dbfs(raw.window(t_call + 0.3, t_end)), 1)
         row.update(near_db=round(last.near_db, 1), clean_db=round(last.clean_db, 1),
-                   heard=[(h.text, h.intent, h.reason) for h in last.heard], ducks=last.ducks)
+                   heard=[(h.text, h.intent, h.reason, round(h.confidence, 2), round(h.margin, 2)) for h in last.heard],
+                   ducks=last.ducks)
     if word is not None and len(echo.word_ends) > ends_before:
         word_end = echo.word_ends[ends_before]
         silent = echo.sound_ends(t_call, time.monotonic())
@@ -213,7 +214,9 @@ def summarize(rows: list[dict], on: bool) -> dict:
         by.setdefault(key, [0, 0])
         by[key][0] += r["intent"] == r["expected"]
         by[key][1] += 1
-    return {"said": len(said), "acted": len(acted), "wrong_intent": len(wrong),
+    refused = [r for r in said if r["intent"] != r["expected"]
+               and any(h[1] == r["expected"] for h in r.get("heard", []))]
+    return {"said": len(said), "acted": len(acted), "wrong_intent": len(wrong), "decoded_but_refused": len(refused),
             "acted_share": len(acted) / len(said) if said else None,
             "by_word": {k: f"{a}/{n}" for k, (a, n) in by.items()},
             "to_silence_p50_s": pct(lat, 50), "to_silence_p95_s": pct(lat, 95), "latency_n": len(lat)}
@@ -326,6 +329,7 @@ def main() -> int:
     print(f"{'words acted on (all)':40s} {acted_on:>16s} {acted_off:>16s}")
     for key in sorted(on["by_word"]):
         print(f"{'  ' + key:40s} {on['by_word'][key]:>16s} {off['by_word'].get(key, '-'):>16s}")
+    print(f"{'  decoded, refused on the evidence':40s} {on['decoded_but_refused']:>16d} {'-':>16s}")
     print(f"{'wrong intent taken':40s} {on['wrong_intent']:>16d} {off['wrong_intent']:>16d}")
     print(f"{'end of word -> coach silent p50 (s)':40s} {f(on['to_silence_p50_s']):>16s} {f(off['to_silence_p50_s']):>16s}")
     print(f"{'end of word -> coach silent p95 (s)':40s} {f(on['to_silence_p95_s']):>16s} {f(off['to_silence_p95_s']):>16s}")

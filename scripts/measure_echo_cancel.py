@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.echo_path import EchoPathMic, Parec  # noqa: E402
 from tests.support.pulse_daemon import PrivatePulse  # noqa: E402
+from voicecoach.devices.pulse_echo import AEC_ARGS  # noqa: E402
 
 SENTENCES = [
     "Lie on your back with both knees bent and your feet flat on the floor, and let your arms rest by your sides while you breathe slowly.",
@@ -43,7 +44,6 @@ SENTENCES = [
     "Keep breathing slowly and let your lower back sink into the floor; there is no need to pull hard, a gentle stretch is all we want here.",
     "Roll slowly onto your stomach, rest your forehead on your hands, and let your whole body go heavy against the floor for a few breaths.",
 ]
-DEFAULT_AEC_ARGS = "analog_gain_control=0 digital_gain_control=0 noise_suppression=0 high_pass_filter=0"
 
 
 def dbfs(x: np.ndarray) -> float:
@@ -128,6 +128,7 @@ def run_mode(mode: str, args, pulse: PrivatePulse, echo: EchoPathMic) -> list[di
                 for _ in range(args.per):
                     sentence = SENTENCES[i % len(SENTENCES)]
                     c0, p0, w0 = cpu_s(pid), time.process_time(), time.monotonic()
+                    e0, s0 = echo.echo_frames, echo.starved_frames
                     speaker.say(sentence)
                     c1, p1, w1 = cpu_s(pid), time.process_time(), time.monotonic()
                     last = barge.last
@@ -135,7 +136,9 @@ def run_mode(mode: str, args, pulse: PrivatePulse, echo: EchoPathMic) -> list[di
                     row = {"mode": mode, "i": i, "delay_ms": delay, "gain_db": gain,
                            "raw_db": round(dbfs(before), 1), "near_db": round(last.near_db, 1),
                            "clean_db": round(last.clean_db, 1), "tracked_delay_ms": round(barge.tracker.delay_s * 1000),
-                           "pulse_cpu": round((c1 - c0) / (w1 - w0), 3), "app_cpu": round((p1 - p0) / (w1 - w0), 3)}
+                           "pulse_cpu": round((c1 - c0) / (w1 - w0), 3), "app_cpu": round((p1 - p0) / (w1 - w0), 3),
+                           # share of the echo's frames with a gap (the monitor's sound came too late for delay_ms)
+                           "echo_gaps": round((echo.starved_frames - s0) / max(1, echo.echo_frames - e0), 3)}
                     # removed: before the canceller (parec on the pipe source) minus after it
                     row["removed_db"] = round(row["raw_db"] - row["clean_db"], 1)
                     if mode == "app":
@@ -160,7 +163,7 @@ def main() -> int:
     ap.add_argument("--gains", default="0,6")
     ap.add_argument("--delays", default="30,60,90,120")
     ap.add_argument("--per", type=int, default=2, help="sentences per delay and gain")
-    ap.add_argument("--aec-args", default=DEFAULT_AEC_ARGS)
+    ap.add_argument("--aec-args", default=AEC_ARGS, help="module-echo-cancel aec_args (default: the program's)")
     ap.add_argument("--ec-extra", default="rate=16000 channels=1", help="more module-echo-cancel arguments")
     ap.add_argument("--engine", default=None, help="voice engine (default: the program's, hibari)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "echo_cancel.json")

@@ -79,6 +79,10 @@ class EchoPathMic:
         self._anchors: list[float] = []
         self._lock = threading.Lock()
         self._coach_rms = 32768 * 10 ** (-20 / 20)  # running estimate of the coach's voiced level
+        # frames of the echo wanted while the coach talks, and those of them whose sound had not yet
+        # come from parec (the echo then has a gap: parec delivers later than a short delay_ms)
+        self.echo_frames = self.starved_frames = 0
+        self._talking_until = 0.0
         self._ir = room_response() if reverb else None
         self._tail = np.zeros(0, np.float32)
         self._stop = threading.Event()
@@ -141,6 +145,7 @@ class EchoPathMic:
             db = level_dbfs(x)
             self.speaker_log.append((now - len(x) / RATE, db))
             if db > -45:
+                self._talking_until = now + 0.5
                 rms = float(np.sqrt(np.mean(x ** 2)))
                 self._coach_rms += 0.02 * (rms - self._coach_rms)
             with self._lock:
@@ -159,6 +164,9 @@ class EchoPathMic:
                 # what the loudspeaker played delay_ms before now
                 first = int(round((t - self.delay_ms / 1000 - min(self._anchors)) * RATE))
                 lo, hi = max(first, self._buf_from), min(first + FRAME, self._buf_from + len(self._buf))
+                if t < self._talking_until:
+                    self.echo_frames += 1
+                    self.starved_frames += hi < first + FRAME
                 if hi > lo:
                     x[lo - first:hi - first] = self._buf[lo - self._buf_from:hi - self._buf_from]
             gain_db = self.gain_db

@@ -6,6 +6,11 @@ own voice fed back 30-120 ms late at -10 to +6 dB with room reverberation it rem
 46 dB of echo for about 2% of one core, and it follows the delay itself (AEC3's render
 delay estimator), so a rough alignment by the clock is enough. Everything else talks to
 the small :class:`EchoCanceller` protocol, so a fake stands in for it in the unit tests.
+
+Through PulseAudio, though, fed from the clock, AEC3 removed only ~6 dB (the far end and the
+microphone are not on one sample clock here); PulseAudio's own module-echo-cancel removed ~30
+(``scripts/measure_echo_cancel.py``). When it is used (``devices/pulse_echo.py``) the
+microphone is already clean and :class:`SystemEchoCanceller` passes frames through.
 """
 
 from __future__ import annotations
