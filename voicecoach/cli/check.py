@@ -18,13 +18,13 @@ def cmd_check(args) -> int:
     system_echo, why = open_system_echo(settings)  # before the devices open: they use it
     warn_system_echo(settings, why)
     try:
-        return _check(args, settings, vocabulary, system_echo)
+        return _check(args, settings, vocabulary, system_echo, why)
     finally:
         if system_echo is not None:
             system_echo.close()
 
 
-def _check(args, settings, vocabulary, system_echo) -> int:
+def _check(args, settings, vocabulary, system_echo, system_why: str = "") -> int:
     from voicecoach.devices.portaudio import Microphone, NoAudioDevice
     speaker = build_speaker(settings.speech, PrintSpeaker())
     try:
@@ -41,7 +41,7 @@ def _check(args, settings, vocabulary, system_echo) -> int:
     print("barge-in: on (stop, pain, worse and pause are heard while the coach talks)" if not problem
           else f"barge-in: off ({problem}); the coach is half duplex: say stop after its sentence")
     if is_voice(speaker):
-        _check_echo(speaker, mic, system_echo)
+        _check_echo(speaker, mic, system_echo, system_why)
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
     heard_any = False
@@ -57,8 +57,9 @@ def _check(args, settings, vocabulary, system_echo) -> int:
     return 0
 
 
-def _check_echo(speaker, mic, system_echo) -> None:
-    """Which echo canceller, and how much of one played sentence it removes on this machine."""
+def _check_echo(speaker, mic, system_echo, system_why: str = "") -> None:
+    """Which echo canceller, and how much of one played sentence it removes on this machine
+    (``system_why``: why PulseAudio's was not used, if it was tried)."""
     from voicecoach.hearing.echo import SystemEchoCanceller, measure_echo_removal, open_echo_canceller
     raw_mic = None
     if system_echo is not None:
@@ -79,8 +80,9 @@ def _check_echo(speaker, mic, system_echo) -> None:
     finally:
         if raw_mic is not None:
             raw_mic.close()
-    print(f"echo canceller: {canceller.name}; echo removed: {db:.0f} dB (near 0: the microphone does not hear "
-          "the loudspeaker, as with headphones, or the echo is not being removed)")
+    not_system = f" (not PulseAudio's: {system_why})" if system_why else ""
+    print(f"echo canceller: {canceller.name}{not_system}; echo removed: {db:.0f} dB (near 0: the microphone does "
+          "not hear the loudspeaker, as with headphones, or the echo is not being removed)")
 
 
 def _listen_or_none(listener, intents, seconds):
