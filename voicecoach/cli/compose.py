@@ -232,8 +232,8 @@ def open_system_echo(settings: Settings):
     barge-in is off, the settings ask for the program's AEC3, a device is chosen by name, or
     PulseAudio is not the sound server; the caller closes it (unloads the module) at the end."""
     listening = settings.listening
-    if listening.barge_in == "off" or listening.echo_canceller == "webrtc":
-        return None, ""
+    if listening.barge_in == "off" or listening.echo_canceller == "webrtc" or listening.engine != "whisper":
+        return None, ""  # no barge-in (it needs Whisper), or the program's own canceller asked for
     if listening.input_device is not None or settings.speech.output_device is not None:
         return None, "it works with the default microphone and loudspeaker only"
     from voicecoach.devices.portaudio import sound_server_running

@@ -10,6 +10,8 @@ def test_not_asked_for_when_barge_in_is_off_or_the_program_s_own_canceller_is_ch
     assert open_system_echo(Settings()) == (None, "")  # barge-in is off by default
     settings = Settings(listening=ListeningSettings(barge_in="on", echo_canceller="webrtc"))
     assert open_system_echo(settings) == (None, "")
+    settings = Settings(listening=ListeningSettings(barge_in="on", engine="pocketsphinx"))  # no barge-in then
+    assert open_system_echo(settings) == (None, "")
 
 
 def test_a_device_chosen_by_name_keeps_the_program_s_canceller():
