@@ -46,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.echo_path import EchoPathMic  # noqa: E402
+from tests.support.echo_path import EchoPathMic, Parec, level_dbfs  # noqa: E402
 from tests.support.pulse_daemon import PrivatePulse  # noqa: E402
 
 HUMAN = Path("/work/shared/data/human_dev/stop")
@@ -112,15 +112,18 @@ def words(quick: bool, rng: random.Random) -> list[tuple[str, str, bytes, str]]:
 class Rig:
     """The program's audio side against the private PulseAudio."""
 
-    def __init__(self, window_s: float | None):
+    def __init__(self, window_s: float | None, canceller: str = "auto"):
         from voicecoach.cli.compose import (attach_barge_in, build_pipeline, build_recognizer, build_speaker,
-                                            vocabulary_for)
+                                            open_system_echo, vocabulary_for)
         from voicecoach.content.loader import load_library
         from voicecoach.devices.portaudio import Microphone
         from voicecoach.hearing.listener import VoiceListener
         from voicecoach.settings.schema import ListeningSettings, Settings
-        self.settings = Settings(listening=ListeningSettings(barge_in="on"))
+        self.settings = Settings(listening=ListeningSettings(barge_in="on", echo_canceller=canceller))
         vocabulary = vocabulary_for(load_library())
+        self.system_echo, why = open_system_echo(self.settings)  # before the devices open, as the program does
+        if why and canceller == "pulseaudio":
+            raise SystemExit(f"PulseAudio's echo canceller could not start: {why}")
         self.speaker = build_speaker(self.settings.speech, None)
         self.mic = Microphone(None)
         recognizer = build_recognizer(vocabulary, self.settings.listening)
@@ -129,17 +132,20 @@ class Rig:
             recognizer.transcriber = WhisperTranscriber(window_s=window_s)
         self.listener = VoiceListener(self.mic, build_pipeline(recognizer, live=True), self.speaker)
         self.listener.calibrate()
-        problem = attach_barge_in(self.settings, self.speaker, self.listener, self.mic, log=False)
+        problem = attach_barge_in(self.settings, self.speaker, self.listener, self.mic, log=False,
+                                  system_echo=self.system_echo)
         if problem:
             raise SystemExit(f"barge-in could not start: {problem}")
         self.barge = self.speaker.barge_in
         self.recognizer_name = f"whisper, {recognizer.transcriber.frames / 100:g} s window"
+        self.canceller_name = self.barge.canceller.name
 
     def duplex(self, on: bool) -> None:
         self.speaker.barge_in = self.barge if on else None
 
 
-def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at_s: float) -> dict:
+def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at_s: float,
+              raw: Parec | None = None) -> dict:
     """Say ``sentence``; ``at_s`` s after its first sample the person says ``word``."""
     speaker = rig.speaker
     speaker.pcm_for(sentence)  # synthesized before the clock starts
@@ -161,6 +167,7 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
         time.sleep(at_s + speaker.loudspeaker.latency_s)
         echo.say(word)
     thread.join()
+    t_end = time.monotonic()
     event = speaker.take_interruption()
     time.sleep(0.3)  # the monitor's last frames, and the word's end if the sentence stopped early
     while word is not None and len(echo.word_ends) == ends_before and echo.speaking.is_set():
@@ -169,8 +176,11 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
     row = {"sentence_s": round(length_s, 2), "event": type(event).__name__ if event else None,
            "intent": getattr(event, "intent", None)}
     if last is not None:
+        if raw is not None:  # the pipe source itself: before any canceller, also PulseAudio's
+            row["raw_db"] = round(level_dbfs(raw.window(t_call + 0.3, t_end)), 1)
         row.update(near_db=round(last.near_db, 1), clean_db=round(last.clean_db, 1),
-                   heard=[(h.text, h.intent, h.reason) for h in last.heard], ducks=last.ducks)
+                   heard=[(h.text, h.intent, h.reason, round(h.confidence, 2), round(h.margin, 2)) for h in last.heard],
+                   ducks=last.ducks)
     if word is not None and len(echo.word_ends) > ends_before:
         word_end = echo.word_ends[ends_before]
         silent = echo.sound_ends(t_call, time.monotonic())
@@ -178,6 +188,14 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
         row["to_silence_s"] = None if silent is None else round(silent - word_end, 3)
         row["word_end_in_sentence_s"] = round(word_end - t_call, 2)
     return row
+
+
+def cpu_s(pid: int | None) -> float:
+    """CPU seconds used so far by process ``pid`` (user + system)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values, q):
@@ -196,7 +214,9 @@ def summarize(rows: list[dict], on: bool) -> dict:
         by.setdefault(key, [0, 0])
         by[key][0] += r["intent"] == r["expected"]
         by[key][1] += 1
-    return {"said": len(said), "acted": len(acted), "wrong_intent": len(wrong),
+    refused = [r for r in said if r["intent"] != r["expected"]
+               and any(h[1] == r["expected"] for h in r.get("heard", []))]
+    return {"said": len(said), "acted": len(acted), "wrong_intent": len(wrong), "decoded_but_refused": len(refused),
             "acted_share": len(acted) / len(said) if said else None,
             "by_word": {k: f"{a}/{n}" for k, (a, n) in by.items()},
             "to_silence_p50_s": pct(lat, 50), "to_silence_p95_s": pct(lat, 95), "latency_n": len(lat)}
@@ -210,6 +230,8 @@ def main() -> int:
     ap.add_argument("--half-duplex-words", type=int, default=None, help="words said in half duplex (default 8, quick 4)")
     ap.add_argument("--echo-minutes", type=float, default=None, help="coach speech with nobody speaking (default 1.5, quick 0.5)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--canceller", choices=("auto", "pulseaudio", "webrtc"), default="auto",
+                    help="listening.echo_canceller: PulseAudio's module-echo-cancel or the program's AEC3")
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "bargein.json")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -226,10 +248,11 @@ def main() -> int:
     pulse.start()
     os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
     os.environ["PULSE_RUNTIME_PATH"] = pulse.env["PULSE_RUNTIME_PATH"]
-    echo = None
+    echo = rig = raw = None
     try:
         echo = EchoPathMic(pulse.fifo, pulse.env, delay_ms=60, gain_db=0)
-        rig = Rig(args.window_s)
+        raw = Parec("coach_mic", pulse.env)
+        rig = Rig(args.window_s, args.canceller)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):
             rig.speaker.pcm_for(s)
@@ -261,14 +284,22 @@ def main() -> int:
         while spoken < echo_min * 60:
             delay, gain = DELAYS_MS[i % 4], GAINS_DB[(i // 4) % 4]
             echo.set_path(delay, gain)
-            row = run_trial(rig, echo, ECHO_ONLY[i % len(ECHO_ONLY)], None, 0)
+            c0, p0, w0 = cpu_s(pulse.pid()), time.process_time(), time.monotonic()
+            row = run_trial(rig, echo, ECHO_ONLY[i % len(ECHO_ONLY)], None, 0, raw)
+            wall = time.monotonic() - w0
+            row.update(pulse_cpu=(cpu_s(pulse.pid()) - c0) / wall, program_cpu=(time.process_time() - p0) / wall)
             row.update(delay_ms=delay, gain_db=gain)
             results["echo_only"].append(row)
             spoken += row["sentence_s"]
             i += 1
-            print(f"  echo {delay:3d} ms {gain:+3d} dB: {row['near_db']:6.1f} -> {row['clean_db']:6.1f} dBFS, "
+            print(f"  echo {delay:3d} ms {gain:+3d} dB: {row['raw_db']:6.1f} (program's mic {row['near_db']:6.1f}) -> "
+                  f"{row['clean_db']:6.1f} dBFS, "
                   f"event {row['event']}, heard {row['heard']}", flush=True)
     finally:
+        if raw is not None:
+            raw.close()
+        if rig is not None and rig.system_echo is not None:
+            rig.system_echo.close()
         if echo is not None:
             echo.close()
         pulse.stop()
@@ -278,22 +309,27 @@ def main() -> int:
     hours = sum(r["sentence_s"] for r in echo_rows) / 3600
     false_heard = sum(1 for r in echo_rows if r["event"] == "Heard")
     false_talked = sum(1 for r in echo_rows if r["event"] == "TalkedOver")
-    removed = [r["near_db"] - r["clean_db"] for r in echo_rows]
+    # before the canceller (the pipe source, parec) minus after it (what barge-in hears)
+    removed = [r["raw_db"] - r["clean_db"] for r in echo_rows]
     echo_summary = {"coach_speech_h": hours, "false_accepts": false_heard, "false_talked_over": false_talked,
                     "false_accepts_per_h": false_heard / hours if hours else None,
                     "decoded_utterances": sum(len(r["heard"]) for r in echo_rows),
                     "echo_removed_db_median": pct(removed, 50), "echo_removed_db_min": min(removed, default=None),
-                    "echo_removed_db_max": max(removed, default=None)}
+                    "echo_removed_db_max": max(removed, default=None),
+                    "pulseaudio_cpu": pct([r["pulse_cpu"] for r in echo_rows], 50),
+                    "program_cpu": pct([r["program_cpu"] for r in echo_rows], 50)}
 
     def f(x, fmt="{:.2f}"):
         return "-" if x is None else fmt.format(x)
     print(f"\n$ {command}")
+    print(f"echo canceller: {rig.canceller_name}")
     print(f"recognizer: {rig.recognizer_name}; echo path 30-120 ms, -10..+6 dB vs the person, RT60 0.3 s reverb")
     print(f"{'':40s} {'barge-in on':>16s} {'half duplex':>16s}")
     acted_on, acted_off = f"{on['acted']}/{on['said']}", f"{off['acted']}/{off['said']}"
     print(f"{'words acted on (all)':40s} {acted_on:>16s} {acted_off:>16s}")
     for key in sorted(on["by_word"]):
         print(f"{'  ' + key:40s} {on['by_word'][key]:>16s} {off['by_word'].get(key, '-'):>16s}")
+    print(f"{'  decoded, refused on the evidence':40s} {on['decoded_but_refused']:>16d} {'-':>16s}")
     print(f"{'wrong intent taken':40s} {on['wrong_intent']:>16d} {off['wrong_intent']:>16d}")
     print(f"{'end of word -> coach silent p50 (s)':40s} {f(on['to_silence_p50_s']):>16s} {f(off['to_silence_p50_s']):>16s}")
     print(f"{'end of word -> coach silent p95 (s)':40s} {f(on['to_silence_p95_s']):>16s} {f(off['to_silence_p95_s']):>16s}")
@@ -303,10 +339,13 @@ def main() -> int:
     rem = (f(echo_summary['echo_removed_db_median'], '{:.1f}') + ' [' + f(echo_summary['echo_removed_db_min'], '{:.0f}')
            + ', ' + f(echo_summary['echo_removed_db_max'], '{:.0f}') + ']')
     print(f"{'echo removed, median [min, max] (dB)':40s} {rem:>16s} {'-':>16s}")
+    cpu = f"{f(echo_summary['pulseaudio_cpu'], '{:.1%}')} / {f(echo_summary['program_cpu'], '{:.0%}')}"
+    print(f"{'CPU while talking: pulseaudio / program':40s} {cpu:>16s} {'-':>16s}")
     print("half duplex: the word is dropped; 'silent' is when the sentence ends. pain/worse are SYNTHETIC (espeak-ng).")
     print(f"run took {time.monotonic() - t_begin:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"command": command, "recognizer": rig.recognizer_name, "on": on, "off": off,
+    args.json.write_text(json.dumps({"command": command, "recognizer": rig.recognizer_name,
+                                     "canceller": rig.canceller_name, "on": on, "off": off,
                                      "echo_only": echo_summary, "trials": results}, indent=1, default=str))
     print(f"wrote {args.json}")
     return 0

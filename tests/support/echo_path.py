@@ -14,6 +14,7 @@ import os
 import queue
 import subprocess
 import threading
+import math
 import time
 
 import numpy as np
@@ -78,6 +79,10 @@ class EchoPathMic:
         self._anchors: list[float] = []
         self._lock = threading.Lock()
         self._coach_rms = 32768 * 10 ** (-20 / 20)  # running estimate of the coach's voiced level
+        # frames of the echo wanted while the coach talks, and those of them whose sound had not yet
+        # come from parec (the echo then has a gap: parec delivers later than a short delay_ms)
+        self.echo_frames = self.starved_frames = 0
+        self._talking_until = 0.0
         self._ir = room_response() if reverb else None
         self._tail = np.zeros(0, np.float32)
         self._stop = threading.Event()
@@ -140,6 +145,7 @@ class EchoPathMic:
             db = level_dbfs(x)
             self.speaker_log.append((now - len(x) / RATE, db))
             if db > -45:
+                self._talking_until = now + 0.5
                 rms = float(np.sqrt(np.mean(x ** 2)))
                 self._coach_rms += 0.02 * (rms - self._coach_rms)
             with self._lock:
@@ -158,6 +164,9 @@ class EchoPathMic:
                 # what the loudspeaker played delay_ms before now
                 first = int(round((t - self.delay_ms / 1000 - min(self._anchors)) * RATE))
                 lo, hi = max(first, self._buf_from), min(first + FRAME, self._buf_from + len(self._buf))
+                if t < self._talking_until:
+                    self.echo_frames += 1
+                    self.starved_frames += hi < first + FRAME
                 if hi > lo:
                     x[lo - first:hi - first] = self._buf[lo - self._buf_from:hi - self._buf_from]
             gain_db = self.gain_db
@@ -210,3 +219,38 @@ class EchoPathMic:
             os.close(self._fd)
         except OSError:
             pass
+
+
+class Parec:
+    """A source recorded with parec, each 30 ms stamped on the monotonic clock (arrival minus
+    its length; arrivals are late in bursts, so the earliest anchor is kept)."""
+
+    def __init__(self, source: str, env: dict):
+        self.proc = subprocess.Popen(["parec", "-d", source, "--raw", "--format=s16le", "--rate=16000",
+                                      "--channels=1", "--latency-msec=10"], stdout=subprocess.PIPE, env=env)
+        self.chunks: list[np.ndarray] = []
+        self.received = 0
+        self.anchor = math.inf
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while data := self.proc.stdout.read(960):
+            x = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32)
+            now = time.monotonic()
+            with self.lock:
+                self.received += len(x)
+                self.anchor = min(self.anchor, now - self.received / 16000)
+                self.chunks.append(x)
+
+    def window(self, t0: float, t1: float) -> np.ndarray:
+        with self.lock:
+            x = np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+            anchor = self.anchor
+        lo, hi = int((t0 - anchor) * 16000), int((t1 - anchor) * 16000)
+        return x[max(0, lo):max(0, hi)]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=3)

@@ -207,3 +207,32 @@ class ProbingListener(ScriptedListener):
         if self.probe:
             self.probe("listen", (tuple(intents), context, timeout_s))
         return super().listen(intents, context, timeout_s)
+
+
+class FakeSoundServer:
+    """The :class:`~voicecoach.devices.pulse_echo.SoundServer` protocol without PulseAudio: keeps
+    the modules loaded; ``fail_load`` makes loading fail as pactl would."""
+
+    def __init__(self, sink: str = "speaker", source: str = "mic", fail_load: bool = False):
+        self.sink, self.source, self.fail_load = sink, source, fail_load
+        self.loaded: dict[int, tuple[str, str]] = {}
+        self._next = 10
+
+    def defaults(self) -> tuple[str, str]:
+        return self.sink, self.source
+
+    def modules(self) -> list[tuple[int, str, str]]:
+        return [(i, name, arg) for i, (name, arg) in self.loaded.items()]
+
+    def load_module(self, name: str, args: list[str]) -> int:
+        from voicecoach.devices.pulse_echo import SoundServerError
+        if self.fail_load:
+            raise SoundServerError("pactl load-module: Module initialization failed")
+        self._next += 1
+        self.loaded[self._next] = (name, " ".join(args))
+        return self._next
+
+    def unload_module(self, index: int) -> None:
+        from voicecoach.devices.pulse_echo import SoundServerError
+        if self.loaded.pop(index, None) is None:
+            raise SoundServerError(f"pactl unload-module: no module {index}")

@@ -6,15 +6,26 @@ from __future__ import annotations
 import sys
 
 from voicecoach.cli.compose import (attach_barge_in, build_pipeline, build_recognizer, build_speaker, is_voice,
-                                    routines_library, settings_for, vocabulary_for)
+                                    open_system_echo, routines_library, settings_for, vocabulary_for,
+                                    warn_system_echo)
 from voicecoach.speech.captions import PrintSpeaker
 
 
 def cmd_check(args) -> int:
-    from voicecoach.devices.portaudio import Microphone, NoAudioDevice
     lib = routines_library(args.routines)
     vocabulary = vocabulary_for(lib)
     settings = settings_for(args, lib)
+    system_echo, why = open_system_echo(settings)  # before the devices open: they use it
+    warn_system_echo(settings, why)
+    try:
+        return _check(args, settings, vocabulary, system_echo, why)
+    finally:
+        if system_echo is not None:
+            system_echo.close()
+
+
+def _check(args, settings, vocabulary, system_echo, system_why: str = "") -> int:
+    from voicecoach.devices.portaudio import Microphone, NoAudioDevice
     speaker = build_speaker(settings.speech, PrintSpeaker())
     try:
         mic = Microphone(settings.listening.input_device)
@@ -26,15 +37,11 @@ def cmd_check(args) -> int:
     listener = VoiceListener(mic, pipeline, speaker if is_voice(speaker) else None,
                              on_level=LevelPrinter(sys.stdout))
     print(f"room noise floor {listener.calibrate():.0f} dBFS")
-    problem = attach_barge_in(settings, speaker, listener, mic)
+    problem = attach_barge_in(settings, speaker, listener, mic, system_echo=system_echo)
     print("barge-in: on (stop, pain, worse and pause are heard while the coach talks)" if not problem
           else f"barge-in: off ({problem}); the coach is half duplex: say stop after its sentence")
     if is_voice(speaker):
-        from voicecoach.hearing.echo import measure_echo_removal
-        db = measure_echo_removal(speaker, mic)  # plays one sentence and listens to what comes back
-        print("echo canceller: not available on this machine" if db is None else
-              f"echo removed: {db:.0f} dB (near 0: the microphone does not hear the loudspeaker, as with "
-              "headphones, or the echo is not being removed)")
+        _check_echo(speaker, mic, system_echo, system_why)
     speaker.say("This is voicecoach. Say better, worse, or stop.")
     intents = vocabulary.intents_for("rating")
     heard_any = False
@@ -48,6 +55,34 @@ def cmd_check(args) -> int:
         mic.close()
     print("" if heard_any else "\nnothing was heard")
     return 0
+
+
+def _check_echo(speaker, mic, system_echo, system_why: str = "") -> None:
+    """Which echo canceller, and how much of one played sentence it removes on this machine
+    (``system_why``: why PulseAudio's was not used, if it was tried)."""
+    from voicecoach.hearing.echo import SystemEchoCanceller, measure_echo_removal, open_echo_canceller
+    raw_mic = None
+    if system_echo is not None:
+        from voicecoach.devices.portaudio import Microphone, NoAudioDevice
+        canceller = SystemEchoCanceller(system_echo.name)
+        try:
+            with system_echo.master_microphone():
+                raw_mic = Microphone(None)  # the microphone before PulseAudio's canceller
+        except NoAudioDevice:
+            canceller = None
+    else:
+        canceller, _why = open_echo_canceller()
+    if canceller is None:
+        print("echo canceller: not available on this machine")
+        return
+    try:
+        db = measure_echo_removal(speaker, mic, canceller, raw_mic=raw_mic)  # plays one sentence
+    finally:
+        if raw_mic is not None:
+            raw_mic.close()
+    not_system = f" (not PulseAudio's: {system_why})" if system_why else ""
+    print(f"echo canceller: {canceller.name}{not_system}; echo removed: {db:.0f} dB (near 0: the microphone does "
+          "not hear the loudspeaker, as with headphones, or the echo is not being removed)")
 
 
 def _listen_or_none(listener, intents, seconds):

@@ -196,7 +196,7 @@ def open_synth(speech, warn):
 
 
 def build_listener(settings: Settings, vocabulary, speaker, clock, threshold: float | None = None,
-                   log: bool = True):
+                   log: bool = True, system_echo=None):
     """The microphone, or typed answers (with the reason said and printed) if there is none.
     ``threshold``: the recognizer's raw threshold (--threshold), over the sensitivity."""
     from voicecoach.devices.portaudio import Microphone, NoAudioDevice
@@ -220,15 +220,40 @@ def build_listener(settings: Settings, vocabulary, speaker, clock, threshold: fl
         print(f"I lost the microphone. Please type your answers instead. ({exc})", file=sys.stderr)
         return TypedListener(vocabulary, clock), None
     print(f"[microphone ready: room noise {floor:.0f} dBFS]", file=sys.stderr)
-    barge_in_problem = attach_barge_in(settings, speaker, listener, mic, log=log)
+    barge_in_problem = attach_barge_in(settings, speaker, listener, mic, log=log, system_echo=system_echo)
     if barge_in_problem and settings.listening.barge_in == "on":
         print(f"warning: barge-in is off: {barge_in_problem}; say stop after the coach's sentence.", file=sys.stderr)
     return listener, mic
 
 
-def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True) -> str:
+def open_system_echo(settings: Settings):
+    """PulseAudio's own echo canceller (``devices/pulse_echo.py``) for barge-in, loaded now:
+    before the loudspeaker and microphone are opened, which then use it. (None, why) when
+    barge-in is off, the settings ask for the program's AEC3, a device is chosen by name, or
+    PulseAudio is not the sound server; the caller closes it (unloads the module) at the end."""
+    listening = settings.listening
+    if listening.barge_in == "off" or listening.echo_canceller == "webrtc" or listening.engine != "whisper":
+        return None, ""  # no barge-in (it needs Whisper), or the program's own canceller asked for
+    if listening.input_device is not None or settings.speech.output_device is not None:
+        return None, "it works with the default microphone and loudspeaker only"
+    from voicecoach.devices.portaudio import sound_server_running
+    if not sound_server_running():
+        return None, "PulseAudio is not the sound server"
+    from voicecoach.devices.pulse_echo import open_system_echo_cancel
+    return open_system_echo_cancel()
+
+
+def warn_system_echo(settings: Settings, why: str) -> None:
+    """Said when PulseAudio's canceller was asked for by name and could not be used."""
+    if why and settings.listening.echo_canceller == "pulseaudio":
+        print(f"warning: PulseAudio's echo canceller is not used: {why}; using the program's own (AEC3)",
+              file=sys.stderr)
+
+
+def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True, system_echo=None) -> str:
     """Let stop, pain, worse and pause interrupt the coach (echo canceller + Whisper); returns
-    why not in plain words ("" when on). Without it the coach stays half duplex."""
+    why not in plain words ("" when on). Without it the coach stays half duplex.
+    ``system_echo``: PulseAudio's canceller (:func:`open_system_echo`) already cleans ``mic``."""
     if settings.listening.barge_in == "off":
         return "listening.barge_in is off"
     if not is_voice(speaker):
@@ -237,10 +262,13 @@ def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True
     if getattr(recognizer, "engine", "") != "whisper":
         return "it needs the Whisper recognizer (pocketsphinx would take the coach's own voice for words)"
     from voicecoach.hearing.duplex import BargeIn
-    from voicecoach.hearing.echo import open_echo_canceller
-    canceller, why = open_echo_canceller()
-    if canceller is None:
-        return why
+    from voicecoach.hearing.echo import SystemEchoCanceller, open_echo_canceller
+    if system_echo is not None:
+        canceller = SystemEchoCanceller(system_echo.name)
+    else:
+        canceller, why = open_echo_canceller()
+        if canceller is None:
+            return why
     pipeline = build_pipeline(recognizer, live=True)
     pipeline.endpointer.calibrate(getattr(listener, "calibration", []))
     speaker.barge_in = BargeIn(mic, canceller, pipeline, before_overlap=listener.coach_speaks,

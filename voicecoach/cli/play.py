@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from voicecoach.cli.compose import (Options, build_coach, build_listener, build_speaker, is_voice, options_for,
-                                    routines_library, settings_for)
+from voicecoach.cli.compose import (Options, build_coach, build_listener, build_speaker, is_voice, open_system_echo,
+                                    options_for, routines_library, settings_for, warn_system_echo)
 from voicecoach.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, EXIT_SESSION, EXIT_USAGE, say
 from voicecoach.content.loader import Library
 from voicecoach.core.coach import Coach
@@ -42,13 +42,16 @@ def cmd_play(args) -> int:
     clock = SystemClock(opts.speed)
     coach = build_coach(opts.command, lib, store, settings, clock, routine_id, resume)
     live = not opts.text and sys.stdout.isatty()
-    mic = None
+    mic = system_echo = None
     if opts.text:
         speaker, live = PrintSpeaker(), False
         listener = TypedListener(coach.vocab, clock, inp=BoundedLines(sys.stdin))
     else:
+        system_echo, why = open_system_echo(settings)  # before the devices open: they use it
+        warn_system_echo(settings, why)
         speaker = build_speaker(settings.speech, captions=None)
-        listener, mic = build_listener(settings, coach.vocab, speaker, clock, opts.threshold, log=not live)
+        listener, mic = build_listener(settings, coach.vocab, speaker, clock, opts.threshold, log=not live,
+                                       system_echo=system_echo)
         live = live and mic is not None  # typed answers need the terminal's plain lines
     web_on = opts.view == "web" or (opts.view is None and settings.view.web)
     live = live and not web_on  # with the web page, the terminal keeps plain lines (and the address)
@@ -86,6 +89,8 @@ def cmd_play(args) -> int:
         if reason != "interrupted":
             for m in recovery.mics:
                 m.close()
+        if system_echo is not None:  # PulseAudio's module unloaded: also on Ctrl-C, SIGTERM and crashes
+            system_echo.close()
     if reason == "interrupted":
         # Everything is committed. Leave at once: tearing down PortAudio streams that a
         # signal cut off mid-read can take seconds or crash, and a person said stop.

@@ -6,6 +6,11 @@ own voice fed back 30-120 ms late at -10 to +6 dB with room reverberation it rem
 46 dB of echo for about 2% of one core, and it follows the delay itself (AEC3's render
 delay estimator), so a rough alignment by the clock is enough. Everything else talks to
 the small :class:`EchoCanceller` protocol, so a fake stands in for it in the unit tests.
+
+Through PulseAudio, though, fed from the clock, AEC3 removed only ~6 dB (the far end and the
+microphone are not on one sample clock here); PulseAudio's own module-echo-cancel removed ~30
+(``scripts/measure_echo_cancel.py``). When it is used (``devices/pulse_echo.py``) the
+microphone is already clean and :class:`SystemEchoCanceller` passes frames through.
 """
 
 from __future__ import annotations
@@ -49,6 +54,20 @@ class WebRtcEchoCanceller:
 
     def reset(self) -> None:
         self._apm = self._make()
+
+
+class SystemEchoCanceller:
+    """The echo is already removed before the microphone's frames reach us (PulseAudio's
+    module-echo-cancel, ``devices/pulse_echo.py``): frames pass through unchanged."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def process(self, near: bytes, far: bytes) -> bytes:
+        return near
+
+    def reset(self) -> None:
+        pass
 
 
 def open_echo_canceller() -> tuple[EchoCanceller | None, str]:
@@ -103,12 +122,15 @@ def echo_removal_db(far: np.ndarray, near: np.ndarray, canceller: EchoCanceller,
 
 def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
                          sentence: str = "This is voicecoach, measuring how much of my voice comes back.",
-                         tail_s: float = 0.5) -> float | None:
+                         tail_s: float = 0.5, raw_mic=None) -> float | None:
     """Play ``sentence`` through ``speaker`` (a :class:`VoiceSpeaker`: its synthesizer and
     loudspeaker), record what ``mic`` (a :class:`Microphone`: ``read(timeout) -> (captured_at,
     frame) | None``) hears meanwhile, and return the dB of echo the canceller removes (see
     :func:`echo_removal_db`). ``canceller``: a fresh one by default. None if there is no
-    echo canceller on this machine. For ``voicecoach check``::
+    echo canceller on this machine. ``raw_mic``: with a canceller in the sound server
+    (:class:`SystemEchoCanceller`), ``mic`` already hears the cleaned sound and ``raw_mic``
+    the microphone before it; then the dB are their levels compared over the sentence.
+    For ``voicecoach check``::
 
         db = measure_echo_removal(speaker, mic)
         print("echo canceller: not available" if db is None else f"echo removed: {db:.0f} dB")
@@ -127,27 +149,35 @@ def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
     pcm = speaker.pcm_for(sentence)
     far16 = np.frombuffer(resample_pcm(pcm, loudspeaker.rate), dtype="<i2").astype(np.float32)
     frames: list[tuple[float, bytes]] = []
+    raw_frames: list[tuple[float, bytes]] = []
     done = threading.Event()
 
-    def record():
+    def record(source, into):
         while not done.is_set():
-            item = mic.read(0.05)
+            item = source.read(0.05)
             if item is not None:
-                frames.append(item)
+                into.append(item)
 
-    while mic.read(0.0) is not None:  # what was heard before: not this sentence
-        pass
+    pairs = [(mic, frames)] + ([(raw_mic, raw_frames)] if raw_mic is not None else [])
+    for source, _ in pairs:
+        while source.read(0.0) is not None:  # what was heard before: not this sentence
+            pass
     started: list[float] = []
-    thread = threading.Thread(target=record, name="echo-measure", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=record, args=pair, name="echo-measure", daemon=True) for pair in pairs]
+    for thread in threads:
+        thread.start()
     try:
         loudspeaker.play(pcm, on_first_chunk=lambda: started.append(time.monotonic() + loudspeaker.latency_s))
         time.sleep(tail_s)
     finally:
         done.set()
-        thread.join(1.0)
+        for thread in threads:
+            thread.join(1.0)
     if not frames or not started:
         return 0.0
+    if raw_mic is not None:
+        end = started[0] + len(far16) / SAMPLE_RATE + tail_s
+        return level_removal_db(raw_frames, frames, started[0], end)
     near = np.frombuffer(b"".join(f for _, f in frames), dtype="<i2").astype(np.float32)
     # the far end on the microphone's timeline: its first sample at started[0]
     offset = int(round((started[0] - frames[0][0]) * SAMPLE_RATE))
@@ -156,3 +186,17 @@ def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
     else:
         far = far16[-offset:]
     return echo_removal_db(far, near, canceller)
+
+
+def level_removal_db(before: list[tuple[float, bytes]], after: list[tuple[float, bytes]], t0: float,
+                     t1: float) -> float:
+    """dB between the level of the ``before`` frames (captured_at, 16-bit) and the ``after``
+    frames captured between monotonic ``t0`` and ``t1`` (s): the echo removed by a canceller
+    whose input and output are two microphones (nobody speaking meanwhile)."""
+    def energy(frames):
+        x = [np.frombuffer(f, dtype="<i2").astype(np.float64) for t, f in frames if t0 <= t <= t1]
+        return float(np.mean(np.concatenate(x) ** 2)) if x else 0.0
+    e_before, e_after = energy(before), energy(after)
+    if e_before <= 0.0:
+        return 0.0
+    return float(10 * np.log10(e_before / max(e_after, 1.0)))

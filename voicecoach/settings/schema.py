@@ -69,6 +69,10 @@ class ListeningSettings(_Section):
         "off", description="listen for stop, pain, worse and pause while the coach talks: auto (when the echo "
                             "canceller and Whisper are there), on (say why if they are not), off (half duplex; the default until "
                             "the end-to-end benchmark has passed)")
+    echo_canceller: Literal["auto", "pulseaudio", "webrtc"] = Field(
+        "auto", description="for barge-in: pulseaudio (the sound server's module-echo-cancel, loaded while the "
+                            "coach runs; removes far more echo), webrtc (the program's own AEC3), auto "
+                            "(pulseaudio when it is the sound server and the default devices are used)")
 
 
 class ViewSettings(_Section):
