@@ -24,7 +24,8 @@ SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 #: prompts that are (or sound like) an answer or a command somewhere: not words to refuse
 ANSWER_LIKE = {"for", "vm-for", "vm-no", "vm-next", "to-extension", "is", "vm-and", "vm-first", "vm-last",
-               "second", "seconds", "minute", "minutes", "hours", "time", "location"}
+               "second", "seconds", "minute", "minutes", "hours", "time", "location",
+               "extension", "vm-extension"}  # "extension" starts the extension routine at the menu
 
 
 def convert(src: Path, dst: Path) -> None:
