@@ -75,8 +75,12 @@ def _check_echo(speaker, mic, system_echo, system_why: str = "") -> None:
     if canceller is None:
         print("echo canceller: not available on this machine")
         return
+    from voicecoach.session.faults import DeviceLost
     try:
         db = measure_echo_removal(speaker, mic, canceller, raw_mic=raw_mic)  # plays one sentence
+    except DeviceLost as lost:
+        print(f"echo canceller: {canceller.name}; echo removed: not measured ({lost})")
+        return
     finally:
         if raw_mic is not None:
             raw_mic.close()

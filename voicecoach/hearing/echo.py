@@ -152,11 +152,16 @@ def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
     raw_frames: list[tuple[float, bytes]] = []
     done = threading.Event()
 
+    failed: list[BaseException] = []
+
     def record(source, into):
-        while not done.is_set():
-            item = source.read(0.05)
-            if item is not None:
-                into.append(item)
+        try:
+            while not done.is_set():
+                item = source.read(0.05)
+                if item is not None:
+                    into.append(item)
+        except Exception as exc:  # a lost microphone: raised again below, in the caller's thread
+            failed.append(exc)
 
     pairs = [(mic, frames)] + ([(raw_mic, raw_frames)] if raw_mic is not None else [])
     for source, _ in pairs:
@@ -173,6 +178,8 @@ def measure_echo_removal(speaker, mic, canceller: EchoCanceller | None = None,
         done.set()
         for thread in threads:
             thread.join(1.0)
+    if failed:
+        raise failed[0]
     if not frames or not started:
         return 0.0
     if raw_mic is not None:

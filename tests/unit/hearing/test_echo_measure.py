@@ -103,3 +103,21 @@ class FakeSpeaker:
 def test_measure_echo_removal_plays_records_and_measures():
     mic = FakeMic()
     assert measure_echo_removal(FakeSpeaker(mic), mic, canceller=Halver(), tail_s=0.1) == pytest.approx(6.0, abs=0.2)
+
+
+class LostMic(FakeMic):
+    """A microphone that stops working while the sentence plays."""
+
+    def read(self, timeout):
+        from voicecoach.session.faults import DeviceLost
+        if timeout:  # the drain before the sentence reads with timeout 0
+            raise DeviceLost("microphone", "no audio for 3 s")
+        return None
+
+
+def test_a_microphone_lost_while_measuring_is_said_in_the_callers_thread():
+    """No traceback from the recording thread: the loss reaches ``check``, which says it."""
+    from voicecoach.session.faults import DeviceLost
+    mic = LostMic()
+    with pytest.raises(DeviceLost):
+        measure_echo_removal(FakeSpeaker(mic), mic, canceller=Halver(), tail_s=0.1)
