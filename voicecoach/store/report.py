@@ -28,13 +28,22 @@ def replaced_atomically(path: Path):
             os.unlink(tmp)
 
 
+def cell(value):
+    """A value as a spreadsheet shows it and never runs it: text that a spreadsheet would take
+    for a formula (a routine named "=HYPERLINK(...)" in a user's file) gets a leading quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def write_csv(rows: list[dict], path: Path) -> None:
     with replaced_atomically(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS, extrasaction="ignore")
         writer.writeheader()
         for r in sorted(rows, key=lambda r: r["started_at"]):
-            writer.writerow({**r, "date": dt.datetime.fromtimestamp(r["started_at"]).isoformat(timespec="minutes"),
-                             "minutes": round(r["minutes"], 1)})
+            row = {**r, "date": dt.datetime.fromtimestamp(r["started_at"]).isoformat(timespec="minutes"),
+                   "minutes": round(r["minutes"], 1)}
+            writer.writerow({k: cell(v) for k, v in row.items()})
 
 
 def write_chart(rows: list[dict], path: Path) -> None:

@@ -192,3 +192,16 @@ def test_a_session_interrupted_before_its_first_step_resumes_at_the_start(tmp_pa
     store.record("routine", {"routine": "check-in"})
     point = Store(tmp_path / "h.sqlite3").resume_point()
     assert (point.routine, point.block) == ("nerve-glides", 1)
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(tmp_path):
+    """A routine named like a formula (from a user's routine file) is text in the CSV."""
+    import csv
+    import time as _time
+    from voicecoach.store.report import write_csv
+    row = {"id": 1, "started_at": _time.time(), "minutes": 3.0, "routine": '=HYPERLINK("http://x","y")',
+           "pain_before": "-1+2", "pain_after": 4}
+    write_csv([row], tmp_path / "d.csv")
+    got = next(csv.DictReader(open(tmp_path / "d.csv")))
+    assert got["routine"] == '\'=HYPERLINK("http://x","y")' and got["pain_before"] == "'-1+2"
+    assert got["pain_after"] == "4" and got["id"] == "1"
