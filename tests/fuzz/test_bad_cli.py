@@ -11,6 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -358,3 +359,42 @@ def test_settings_files_too_big_or_deep_end_in_one_line(tmp_path, text, words):
     done = cli("config", cwd=tmp_path)
     err = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in err and words in err and len(err.splitlines()) == 1, err
+
+
+def test_half_sent_requests_cannot_use_up_the_web_views_connections(monkeypatch):
+    """Connections left open mid-request are bounded: beyond the bound the server answers 503
+    and closes, so the process keeps its file handles; closing them frees the page again."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from voicecoach.content.vocabulary import Vocabulary
+    from voicecoach.views import web
+    from voicecoach.views.model import ViewModel
+    monkeypatch.setattr(web, "MAX_CONNECTIONS", 5)
+    view = web.WebView(ViewModel(Vocabulary.load(), {}, {}), lambda: 0.0, None, port=0)
+    url = view.start()
+    port = int(url.rsplit(":", 1)[1].strip("/"))
+    try:
+        held = []
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
+            held.append(s)
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        extra.sendall(b"GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert extra.recv(64).startswith(b"HTTP/1.1 503")
+        extra.close()
+        for s in held:
+            s.close()
+        deadline = time.monotonic() + 10
+        while True:  # the server notices the closed connections in its own time
+            try:
+                with urllib.request.urlopen(url + "state", timeout=5) as page:
+                    assert page.status == 200
+                    break
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503 and time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        view.stop()

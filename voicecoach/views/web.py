@@ -34,6 +34,7 @@ from voicecoach.views.model import ViewModel, ViewState
 WEB = resources.files("voicecoach.views") / "pages"  # the pages, read from the installed package
 TICK_S = 0.25  # real seconds between pushes while a countdown runs
 LINGER_S = 1.0  # real seconds the last state is still served after the session ends
+MAX_CONNECTIONS = 200  # open connections served at once (each open page holds one for its updates)
 
 
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
@@ -150,8 +151,10 @@ class WebView:
         import uvicorn
         # "error": a request that is not HTTP (a scan, junk) is answered 400, not logged on the
         # terminal the session shows its lines on
+        # a bound on open connections: half-sent requests left open (or a page opened in
+        # hundreds of tabs) get "503" beyond it instead of using up the process's file handles
         config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="error",
-                                lifespan="off", access_log=False)
+                                lifespan="off", access_log=False, limit_concurrency=MAX_CONNECTIONS)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="voicecoach-web", daemon=True)
         self._thread.start()
