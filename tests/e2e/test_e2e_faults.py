@@ -92,8 +92,10 @@ class Coach:
                 next_say = said_at + (3.0 if self.loudspeaker else 0.5) + len(self.lines[-1].split()) / 2.6
             if quiet_wanted and self.loudspeaker.finished_since(said_at):
                 next_say, quiet_wanted = time.monotonic(), False
-            # the question being asked: re-asks ("Sorry, please say it again.") keep the one before
-            asked = next((line for line in reversed(self.lines) if not line.startswith(REASKS)), "")
+            # the question being asked: re-asks ("Sorry, please say it again.") keep the one before,
+            # and so do the view's own lines ("[check in: paused]" after "Say resume when you're ready.")
+            asked = next((line for line in reversed(self.lines)
+                          if not line.startswith(REASKS) and not line.startswith("[")), "")
             if answer_with and mic and time.monotonic() >= next_say and self.lines:
                 for suffix, name in answer_with.items():
                     if asked.endswith(suffix):

@@ -86,8 +86,9 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 said.append(line)
                 # answer once the coach has said it: an answer begun while it talks is dropped,
                 # and it says "Sorry, please say it again."
-                if not line.startswith("["):  # (bracketed lines are shown, not said)
-                    asked_at, words, next_try = time.monotonic(), len(line.split()), 0.0
+                if line.startswith("["):  # shown, not said ("[check in: paused]"): the question stands
+                    continue
+                asked_at, words, next_try = time.monotonic(), len(line.split()), 0.0
                 if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
                     continue
                 for key, queue_ in pending.items():
