@@ -64,14 +64,11 @@ def held_out(speaker: str) -> bool:
     return int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % 2 == 1
 
 
-def collect(args, vocab: Vocabulary, out: Path) -> list[dict]:
-    if out.exists():
-        return [json.loads(line) for line in out.read_text().splitlines()]
-    scorer = ClosedScorer(vocab, threads=args.threads, prune=args.collect_prune, min_window_s=args.min_window)
-    bed = kitchen(120, Path("bench-out/human"))
+def utterances(args, bed):
+    """Every utterance the real endpointer cuts from each recording (and coffee order), padded
+    with room noise and ``bed`` at each of ``args.snr``: (row facts, 16 kHz PCM)."""
     recordings = items(args.data, args.per_word, args.seed)
     coffee = sorted(args.offvocab.glob("*.wav"))
-    rows = []
     for snr_s in args.snr.split(","):
         snr = None if snr_s == "clean" else float(snr_s)
         for k, (word, path) in enumerate(recordings + [("_coffee", f) for f in coffee]):
@@ -79,11 +76,18 @@ def collect(args, vocab: Vocabulary, out: Path) -> list[dict]:
             HearingPipeline(Endpointer(make_vad("webrtc"), ENDPOINTER), capture, "yesno").hear_all(
                 padded(path, snr, bed, k))
             for pcm in capture.utterances:
-                s = scorer.score_all(pcm, CONTEXTS)
-                rows.append({"word": word, "speaker": speaker_of(path), "snr": snr_s, "file": path.name,
-                             "voiced": voiced_s(pcm), **s})
+                yield {"word": word, "speaker": speaker_of(path), "snr": snr_s, "file": path.name,
+                       "voiced": voiced_s(pcm)}, pcm
             if k % 50 == 0:
                 print(f"  {snr_s}: {k} recordings", flush=True)
+
+
+def collect(args, vocab: Vocabulary, out: Path) -> list[dict]:
+    if out.exists():
+        return [json.loads(line) for line in out.read_text().splitlines()]
+    scorer = ClosedScorer(vocab, threads=args.threads, prune=args.collect_prune, min_window_s=args.min_window)
+    rows = [{**row, **scorer.score_all(pcm, CONTEXTS)}
+            for row, pcm in utterances(args, kitchen(120, Path("bench-out/human")))]
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 

@@ -32,44 +32,32 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from bench_human import CONTEXTS, ENDPOINTER, EXPECTED, SHARED, items, make_vad, padded, speaker_of  # noqa: E402
-from calibrate_closed import Capture, held_out  # noqa: E402
+from bench_human import CONTEXTS, EXPECTED, SHARED  # noqa: E402
+from calibrate_closed import held_out, utterances  # noqa: E402
 from noise import bed as noise_bed  # noqa: E402
 
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
-from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
-from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
-from voicecoach.hearing.whisper import Transcript, WhisperRecognizer, WhisperTranscriber, voiced_s  # noqa: E402
+from voicecoach.hearing.recognizer import understand  # noqa: E402
+from voicecoach.hearing.whisper import Transcript, WhisperRecognizer, WhisperTranscriber  # noqa: E402
 
 
 def collect(args, recognizer: WhisperRecognizer, out: Path) -> list[dict]:
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
     tr = recognizer.transcriber
-    bed = noise_bed(args.noise, 120, Path("bench-out/human"))
-    recordings = items(args.data, args.per_word, args.seed)
-    coffee = sorted(args.offvocab.glob("*.wav"))
     windows = [float(w) for w in args.windows.split(",")]
+
+    def keep(t: Transcript) -> list:
+        return [t.text, t.avg_logprob, t.no_speech_prob, t.tokens]
+
     rows = []
-    for snr_s in args.snr.split(","):
-        snr = None if snr_s == "clean" else float(snr_s)
-        for k, (word, path) in enumerate(recordings + [("_coffee", f) for f in coffee]):
-            capture = Capture()
-            HearingPipeline(Endpointer(make_vad("webrtc"), ENDPOINTER), capture, "yesno").hear_all(
-                padded(path, snr, bed, k))
-            for pcm in capture.utterances:
-                row = {"word": word, "speaker": speaker_of(path), "snr": snr_s, "file": path.name,
-                       "voiced": voiced_s(pcm)}
-                for w in windows:
-                    frames = int(w * 100)
-                    keep = lambda t: [t.text, t.avg_logprob, t.no_speech_prob, t.tokens]  # noqa: E731
-                    row[f"plain{w:g}"] = keep(tr.transcribe(pcm, None, frames))
-                    row[f"prompted{w:g}"] = {c: keep(tr.transcribe(pcm, recognizer.prompt_for(c), frames))
-                                             for c in CONTEXTS}
-                rows.append(row)
-            if k % 50 == 0:
-                print(f"  {snr_s}: {k} recordings", flush=True)
+    for row, pcm in utterances(args, noise_bed(args.noise, 120, Path("bench-out/human"))):
+        for w in windows:
+            frames = int(w * 100)
+            row[f"plain{w:g}"] = keep(tr.transcribe(pcm, None, frames))
+            row[f"prompted{w:g}"] = {c: keep(tr.transcribe(pcm, recognizer.prompt_for(c), frames)) for c in CONTEXTS}
+        rows.append(row)
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 
@@ -92,11 +80,11 @@ def fast_ok(rec: WhisperRecognizer, row: dict, context: str, short: str, min_pla
     if not found.intent:
         return None
     plain = transcript(row[f"plain{short}"])
-    a, _ = rec.vocab_understand(plain.text, context)
+    a, _ = understand(rec.vocab, plain.text, context)
     if a != found.intent or plain.avg_logprob < min_plain_lp:
         return None
     if need_agree:
-        b, _ = rec.vocab_understand(row[f"prompted{short}"][context][0], context)
+        b, _ = understand(rec.vocab, row[f"prompted{short}"][context][0], context)
         if b != a:
             return None
     return found.intent
@@ -151,8 +139,6 @@ def main() -> int:
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
     rec = WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads))
-    rec.vocab_understand = lambda text, context: __import__(
-        "voicecoach.hearing.recognizer", fromlist=["understand"]).understand(vocab, text, context)
     name = f"rows-{args.noise}-{args.per_word}-{args.snr.replace(',', '_')}-w{args.windows.replace(',', '_')}.jsonl"
     rows = collect(args, rec, args.out / name)
     print(f"{len(rows)} utterances; {len({r['speaker'] for r in rows})} speakers")
