@@ -218,13 +218,19 @@ def test_a_resumed_assessment_remembers_the_pain_said_before_the_interruption(li
     assert not [a for a in reply if isinstance(a, ev.Record) and a.kind == "result"]
 
 
-def test_pain_in_a_test_position_is_kept_in_the_history(library, vocabulary):
+def _assessment_until(library, vocabulary, there):
+    """A coach walked through the assessment on its own clock until ``there(coach, reply)``."""
     coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
     reply = coach.start()
-    while coach.mode.name != "HOLDING":
+    while not there(coach, reply):
         wait = next(a for a in reply if isinstance(a, ev.Wait))
         coach.now = lambda t=wait.until: t
         reply = coach.handle(ev.Tick())
+    return coach
+
+
+def test_pain_in_a_test_position_is_kept_in_the_history(library, vocabulary):
+    coach = _assessment_until(library, vocabulary, lambda c, reply: c.mode.name == "HOLDING")
     reply = coach.handle(ev.Heard("pain"))
     assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
         {"routine": "assessment", "position": "knees-to-chest", "moved_down": False, "direction": "flexion"}]
@@ -259,12 +265,8 @@ def test_my_routine_is_not_a_direction_whose_position_hurt_in_the_last_assessmen
 
 
 def test_the_hurt_record_names_the_direction_its_rating_tests(library, vocabulary):
-    coach = Coach(library, vocabulary, FakeClock().now, routine="assessment", disclaimer=False)
-    reply = coach.start()
-    while not (isinstance(reply[-1], ev.Listen) and reply[-1].context == "movement"):
-        wait = next(a for a in reply if isinstance(a, ev.Wait))
-        coach.now = lambda t=wait.until: t
-        reply = coach.handle(ev.Tick())
+    coach = _assessment_until(library, vocabulary,
+                              lambda c, reply: isinstance(reply[-1], ev.Listen) and reply[-1].context == "movement")
     reply = coach.handle(ev.Heard("moved:down"))
     assert [a.data for a in reply if isinstance(a, ev.Record) and a.kind == "hurt"] == [
         {"routine": "assessment", "position": "knees-to-chest", "moved_down": True, "direction": "flexion"}]
