@@ -64,7 +64,7 @@ def min_logprob_for_sensitivity(sensitivity: int) -> float:
 #: decoded again in the full window. None: the full window only.
 #: Chosen by ``scripts/calibrate_fast.py`` on half of the development speakers: on the other half
 #: it decides as the full window alone does (no answer lost, no wrong one added, clean, 20 and
-#: 10 dB), 84% of the answers in quiet on the fast path, 68% at 20 dB, 47% at 10 dB.
+#: 10 dB), 81% of the answers in quiet on the fast path, 68% at 20 dB, 47% at 10 dB.
 FAST_WINDOW_S: float | None = 10.0
 #: ... clear: the plain decode wrote the answer, from this log-probability (nat).
 FAST_MIN_LOGPROB = -1.0
