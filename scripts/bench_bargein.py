@@ -173,7 +173,7 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
     while word is not None and len(echo.word_ends) == ends_before and echo.speaking.is_set():
         time.sleep(0.05)
     last = rig.barge.last if speaker.barge_in is not None else None
-    row = {"sentence_s": round(length_s, 2), "event": type(event).__name__ if event else None,
+    row = {"sentence": sentence, "sentence_s": round(length_s, 2), "event": type(event).__name__ if event else None,
            "intent": getattr(event, "intent", None)}
     if last is not None:
         if raw is not None:  # the pipe source itself: before any canceller, also PulseAudio's
@@ -232,6 +232,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--canceller", choices=("auto", "pulseaudio", "webrtc"), default="auto",
                     help="listening.echo_canceller: PulseAudio's module-echo-cancel or the program's AEC3")
+    ap.add_argument("--open", action="store_true",
+                    help="act on every interrupting answer the recognizer accepts as in silence, and record the "
+                         "evidence: scripts/calibrate_bargein.py chooses the thresholds from such a run")
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "bargein.json")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -253,6 +256,10 @@ def main() -> int:
         echo = EchoPathMic(pulse.fifo, pulse.env, delay_ms=60, gain_db=0)
         raw = Parec("coach_mic", pulse.env)
         rig = Rig(args.window_s, args.canceller)
+        if args.open:
+            from dataclasses import replace
+            rig.barge.config = replace(rig.barge.config, min_logprob=-99.0, max_no_speech=1.01,
+                                       min_logprob_own_word=-99.0)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):
             rig.speaker.pcm_for(s)
@@ -344,7 +351,7 @@ def main() -> int:
     print("half duplex: the word is dropped; 'silent' is when the sentence ends. pain/worse are SYNTHETIC (espeak-ng).")
     print(f"run took {time.monotonic() - t_begin:.0f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"command": command, "recognizer": rig.recognizer_name,
+    args.json.write_text(json.dumps({"command": command, "recognizer": rig.recognizer_name, "open": args.open,
                                      "canceller": rig.canceller_name, "on": on, "off": off,
                                      "echo_only": echo_summary, "trials": results}, indent=1, default=str))
     print(f"wrote {args.json}")

@@ -38,6 +38,9 @@ class EndpointerConfig:
     end_silence_s: float = 0.33    # non-speech that ends an utterance (s)
     pause_s: float = 0.12          # non-speech after which the utterance may be over: a
                                    # transcribing recognizer starts decoding here (s)
+    answer_end_s: float = 0.21     # non-speech after which an answer already understood (the
+                                   # decode started at the pause accepted it) ends the
+                                   # utterance without waiting for ``end_silence_s`` (s)
     pre_roll_s: float = 0.3        # audio kept from before the detected start (s)
     max_utterance_s: float = 3.0   # longer is never an answer (s)
     min_utterance_s: float = 0.15  # shorter is a click or a knock (s)
@@ -180,6 +183,10 @@ class Endpointer:
 
     def flush(self) -> Utterance | None:
         """End of the stream: the utterance in progress, if any."""
+        return self.end_now()
+
+    def end_now(self) -> Utterance | None:
+        """End the utterance in progress here (its answer is already known), if any."""
         if self.in_speech:
             return self._finish(trailing=self._silence)
         return None

@@ -9,6 +9,9 @@ Recognition is hidden behind the person's own pause:
   milliseconds. It is started *early*, at the first short pause (``pause_s``, 0.12 s) on the
   audio so far, while the endpointer still waits to be sure speech has ended (0.33 s). If the
   person goes on speaking, that early result is thrown away and the next pause starts again.
+  When that early decode has *accepted* an answer and ``answer_end_s`` (0.21 s) of quiet has
+  passed, the utterance ends there: a recognised answer does not wait out the rest of the
+  silence meant for speech that may go on. Refusals still wait for the full end.
 
 Live (``live=True``) the early decode runs on a worker thread. Offline (files, benchmarks)
 the pipeline runs faster than real time, so the early decode is done when the end is found
@@ -46,6 +49,7 @@ class _Early:
     pcm: bytes
     at_s: float
     future: Future | None = None
+    result: object = None  # offline: the Recognition, decoded once an early end is possible
 
 
 class HearingPipeline:
@@ -89,7 +93,22 @@ class HearingPipeline:
             self._start_early()
         elif state == "speech" and self.endpointer.silence_s == 0:
             self._early = None  # the person went on: that pause was not the end
+        elif state == "speech" and self._answer_ready():
+            return self._finish(self.endpointer.end_now())
         return None
+
+    def _answer_ready(self) -> bool:
+        """Has the decode started at the pause accepted an answer, ``answer_end_s`` into the
+        quiet and by now (live: it has returned; offline: its decode time has passed in
+        stream time)?"""
+        early, ep = self._early, self.endpointer
+        if early is None or ep.silence_s < ep.cfg.answer_end_s - 1e-9:
+            return False
+        if early.future is not None:
+            return early.future.done() and early.future.result().intent is not None
+        if early.result is None:
+            early.result = self.recognizer.recognize(early.pcm, self.context)
+        return early.result.intent is not None and ep.t >= early.at_s + early.result.decode_ms / 1000
 
     def hear_all(self, pcm: bytes) -> list[HeardUtterance]:
         """Every utterance in a whole recording (16 kHz mono 16-bit), as fast as the CPU allows."""
@@ -128,7 +147,7 @@ class HearingPipeline:
                 rec = early.future.result()
                 decode_ms = (time.perf_counter() - t0) * 1000
             else:  # offline: as if it had started at the pause
-                rec = self.recognizer.recognize(early.pcm, self.context)
+                rec = early.result or self.recognizer.recognize(early.pcm, self.context)
                 decode_ms = max(0.0, rec.decode_ms - (t_end - early.at_s) * 1000)
         else:
             rec = self.recognizer.recognize(utt.pcm, self.context, utt.too_long)

@@ -204,3 +204,74 @@ def test_speech_after_a_short_pause_throws_the_early_decode_away():
     # the decode that counts heard both parts
     assert len(rec.calls) == 1 and rec.calls[0] >= (10 + 6 + 10) * FRAME_BYTES
     assert h.end_s > 0.6 + 0.3 + 0.18  # one utterance, ending after the second part
+
+
+class QuickTranscriber:
+    """A transcribing recognizer that takes ``ms`` and hears ``intent`` (None: refuses)."""
+
+    engine, streaming = "fake", False
+
+    def __init__(self, intent: str | None, ms: float = 50.0, gate=None):
+        self.intent, self.ms, self.gate, self.calls = intent, ms, gate, 0
+
+    def recognize(self, pcm, context, too_long=False):
+        from voicecoach.hearing.recognizer import Recognition
+        self.calls += 1
+        if self.gate is not None:
+            self.gate.wait(5)
+        return Recognition("yes" if self.intent else "latte", self.intent, 0.0, 0.0, self.ms,
+                           "accepted" if self.intent else "no phrase", self.engine)
+
+
+def _frames_until_heard(pipeline, frames):
+    for n, f in enumerate(frames):
+        if (h := pipeline.push(f)) is not None:
+            return n, h
+    raise AssertionError("nothing heard")
+
+
+def test_an_answer_understood_at_the_pause_ends_the_utterance_before_the_full_silence():
+    ep = Endpointer(lambda f: f[0] != 0 or f[1] != 0)
+    pipeline = HearingPipeline(ep, QuickTranscriber("yes"), "yesno")
+    frames = _speech_then_quiet(20)
+    n, h = _frames_until_heard(pipeline, frames)
+    quiet = n + 1 - (20 + 20)  # frames of quiet pushed when it was heard
+    assert h.intent == "yes"
+    assert quiet * FRAME_S == pytest.approx(ep.cfg.answer_end_s, abs=FRAME_S)
+    assert quiet * FRAME_S < ep.cfg.end_silence_s
+    assert h.latency_ms == pytest.approx(quiet * FRAME_S * 1000, abs=1)  # the decode was done by then
+    assert not pipeline.in_speech and pipeline.flush() is None  # ended once, nothing left over
+
+
+def test_a_refusal_still_waits_for_the_full_end_of_speech():
+    ep = Endpointer(lambda f: f[0] != 0 or f[1] != 0)
+    pipeline = HearingPipeline(ep, QuickTranscriber(None), "yesno")
+    n, h = _frames_until_heard(pipeline, _speech_then_quiet(20))
+    assert h.intent is None
+    assert (n + 1 - 40) * FRAME_S >= ep.cfg.end_silence_s - 1e-9
+
+
+def test_an_answer_ends_early_only_once_its_decode_is_done():
+    """Offline, a decode slower than the early end is waited for in stream time: the utterance
+    ends when the decode started at the pause would have returned, never before."""
+    ep = Endpointer(lambda f: f[0] != 0 or f[1] != 0)
+    pipeline = HearingPipeline(ep, QuickTranscriber("yes", ms=150.0), "yesno")
+    n, h = _frames_until_heard(pipeline, _speech_then_quiet(20))
+    quiet_s = (n + 1 - 40) * FRAME_S
+    assert ep.cfg.pause_s + 0.150 <= quiet_s + 1e-9 < ep.cfg.end_silence_s
+
+
+def test_live_the_early_end_waits_for_the_worker():
+    import threading
+    gate = threading.Event()
+    rec = QuickTranscriber("yes", gate=gate)
+    ep = Endpointer(lambda f: f[0] != 0 or f[1] != 0)
+    pipeline = HearingPipeline(ep, rec, "yesno", live=True)
+    frames = _speech_then_quiet(20)
+    answer_end = round(ep.cfg.answer_end_s / FRAME_S)
+    first = frames[: 40 + answer_end + 1]
+    assert all(pipeline.push(f) is None for f in first)  # the decode has not returned yet
+    gate.set()
+    pipeline._early.future.result(5)  # noqa: SLF001  the worker returns
+    h = pipeline.push(frames[len(first)])
+    assert h is not None and h.intent == "yes" and rec.calls == 1

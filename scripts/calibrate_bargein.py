@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Choose barge-in's evidence thresholds (``hearing/duplex.BargeInConfig``) from an open run.
+
+  PYTHONPATH=$PWD .venv/bin/python scripts/bench_bargein.py --open --echo-minutes 10 --json bench-out/bargein-open.json
+  PYTHONPATH=$PWD .venv/bin/python scripts/calibrate_bargein.py bench-out/bargein-open.json
+
+An open run acts on every interrupting word the recognizer accepts as it would in silence and
+records each decode's evidence (Whisper's mean token log-probability and no-speech
+probability). This script replays the rule of :func:`~voicecoach.hearing.duplex.interrupting_intent`
+on those decodes for each grid point of (``min_logprob``, ``max_no_speech``,
+``min_logprob_own_word``):
+
+* the coach's own voice alone (the echo-only sentences, several of which say "stop", "pain",
+  "worse" and "pause") must never be taken: 0 accepts there, and the chosen point keeps a
+  step of the grid between it and the nearest echo decode that would pass;
+* then the most human "stop"s acted on, among the calibration speakers (even hash of the
+  speaker's name, as ``calibrate_fast.py`` splits them);
+* then the strictest point (a tie goes to more evidence).
+
+The held-out speakers' figure (odd hash) is printed beside it: that one is the claim. The
+synthetic "pain" and "worse" (espeak-ng) are shown, not tuned on. A replay can only refuse
+what the open run accepted; a sentence the open run stopped is not heard further, so a
+stricter point's figure may miss a later retry (it errs low).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from voicecoach.hearing.duplex import INTERRUPTING, BargeInConfig, _words  # noqa: E402
+
+LOGPROBS = (-1.0, -0.9, -0.8, -0.7, -0.6, -0.5, -0.4, -0.35, -0.3)
+NO_SPEECH = (0.5, 0.6, 0.7, 0.8)
+OWN_WORD = (-0.6, -0.5, -0.4, -0.35, -0.3, -0.2)
+
+
+def held_out(speaker: str) -> bool:
+    return int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % 2 == 1
+
+
+def passes(h, sentence: str, lp: float, nsp: float, own: float) -> str | None:
+    """The interrupting intent of one recorded decode (text, intent, reason, logprob, no-speech)
+    under these thresholds, as ``interrupting_intent`` decides it."""
+    _, intent, reason, conf, no_speech = h
+    if intent not in INTERRUPTING or reason != "accepted":
+        return None
+    floor = max(lp, own) if intent in _words(sentence) else lp
+    return intent if conf >= floor and no_speech < nsp else None
+
+
+def acted(row, point) -> bool:
+    return any(passes(h, row.get("sentence", ""), *point) == row["expected"] for h in row.get("heard", []))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", type=Path, nargs="+", help="JSON of bench_bargein.py --open")
+    args = ap.parse_args()
+    said, echo = [], []
+    for path in args.runs:
+        data = json.loads(path.read_text())
+        if not data.get("open"):
+            print(f"{path}: not an open run (bench_bargein.py --open); its decodes were already filtered")
+        said += [r for r in data["trials"]["on"] if r.get("expected")]
+        echo += data["trials"]["echo_only"]
+    human = [r for r in said if r["source"] == "human"]
+    calib = [r for r in human if not held_out(r["file"].rsplit("_", 1)[0])]
+    test = [r for r in human if held_out(r["file"].rsplit("_", 1)[0])]
+    synthetic = [r for r in said if r["source"] != "human"]
+    hours = sum(r["sentence_s"] for r in echo) / 3600
+    decodes = [(h, r.get("sentence", "")) for r in echo for h in r.get("heard", [])]
+    print(f"{len(human)} human stops ({len(calib)} calibration, {len(test)} held out), {len(synthetic)} synthetic; "
+          f"echo alone {hours:.3f} h, {len(decodes)} decodes, of them interrupting and accepted as in silence: "
+          f"{sum(1 for h, s in decodes if passes(h, s, -99, 1.01, -99))}")
+    for h, s in decodes:
+        if passes(h, s, -99, 1.01, -99):
+            print(f"  echo decode {h} in \"{s[:60]}...\"")
+
+    def echo_accepts(point) -> int:
+        return sum(1 for h, s in decodes if passes(h, s, *point))
+
+    grid = list(itertools.product(LOGPROBS, NO_SPEECH, OWN_WORD))
+    best = None
+    for point in grid:
+        lp, nsp, own = point
+        if own < lp:
+            continue  # the coach's own word never needs less evidence than any other
+        # one grid step looser on each axis must take no echo either: a margin, not an edge
+        looser = (LOGPROBS[max(0, LOGPROBS.index(lp) - 1)], NO_SPEECH[min(len(NO_SPEECH) - 1, NO_SPEECH.index(nsp) + 1)],
+                  OWN_WORD[max(0, OWN_WORD.index(own) - 1)])
+        if echo_accepts(point) or echo_accepts(looser):
+            continue
+        key = (sum(acted(r, point) for r in calib), lp, -nsp, own)
+        if best is None or key > best[0]:
+            best = (key, point)
+    today = BargeInConfig()
+    rows = [("today", (today.min_logprob, today.max_no_speech, today.min_logprob_own_word))]
+    if best:
+        rows.append(("chosen", best[1]))
+    rows.append(("as in silence", (-99.0, 1.01, -99.0)))
+    print(f"{'':14s} {'logprob':>8s} {'no-speech':>9s} {'own word':>8s} {'calib':>8s} {'held out':>9s} "
+          f"{'synthetic':>9s} {'echo':>5s}")
+    for name, (lp, nsp, own) in rows:
+        p = (lp, nsp, own)
+        n_c, n_t, n_s = (sum(acted(r, p) for r in rs) for rs in (calib, test, synthetic))
+        print(f"{name:14s} {lp:8.2f} {nsp:9.2f} {own:8.2f} {n_c:>3d}/{len(calib):<4d} {n_t:>4d}/{len(test):<4d} "
+              f"{n_s:>4d}/{len(synthetic):<4d} {echo_accepts(p):5d}")
+    if not best:
+        print("no grid point takes no echo with a margin")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
