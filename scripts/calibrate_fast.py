@@ -101,10 +101,11 @@ def fast_ok(rec: WhisperRecognizer, row: dict, context: str, short: str, min_pla
             need_agree: bool) -> str | None:
     """The short window's intent, when it may decide alone: the plain decode matched (not only
     the prompted one), sure of its words, and (optionally) the prompted decode heard the same."""
-    found = decide(rec, row, context, short)
+    plain = transcript(row[f"plain{short}"])
+    # as shipped, the short window judges its plain decode alone; with need_agree, both
+    found = decide(rec, row, context, short) if need_agree else rec.judge(plain, plain, context, voiced=row["voiced"])
     if not found.intent:
         return None
-    plain = transcript(row[f"plain{short}"])
     a, _ = understand(rec.vocab, plain.text, context)
     if a != found.intent or plain.avg_logprob < min_plain_lp:
         return None
