@@ -48,13 +48,15 @@ MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken
 
 @dataclass(frozen=True)
 class BargeInConfig:
-    """How strict listening over the coach's own voice is (calibrated with
-    ``scripts/bench_bargein.py``: a false "stop" from the coach's own "say stop" must never
-    happen, a person's "stop" must nearly always be taken)."""
+    """How strict listening over the coach's own voice is: a false "stop" from the coach's own
+    "say stop" must never happen, a person's "stop" must nearly always be taken. Chosen by
+    ``scripts/calibrate_bargein.py`` from an open run of ``scripts/bench_bargein.py`` (half of
+    the human speakers; the coach's own voice alone gave "Stop." at -0.57 .. -0.76 and "worse."
+    at -0.47 nat, all in sentences that say the word, so the own-word floor is the strict one)."""
 
-    min_logprob: float = -0.6        # Whisper's mean token log-probability at least this (nat); -1.0 in silence
-    max_no_speech: float = 0.5       # and its no-speech probability below this (0.8 in silence)
-    min_logprob_own_word: float = -0.35  # ... at least this when the coach's sentence has the same word (nat)
+    min_logprob: float = -0.8        # Whisper's mean token log-probability at least this (nat); -1.0 in silence
+    max_no_speech: float = 0.7       # and its no-speech probability below this (0.8 in silence)
+    min_logprob_own_word: float = -0.2   # ... at least this when the coach's sentence has the same word (nat)
     duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
