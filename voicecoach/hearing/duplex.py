@@ -61,9 +61,6 @@ class BargeInConfig:
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
     talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
-    longest_word_s: float = 1.5      # "speech" longer than this while the coach plays is the residue of its
-                                     # own voice, not an interrupting word (each is under 1 s): it is given
-                                     # up and the endpointer hears from above its level on (s)
     echo_tail_s: float = 0.45        # after the sentence, its echo and the room's reverberation still come
                                      # back this long (the half-duplex listener's tail, plus the input's
                                      # buffering): speech then is not counted as an answer cut off (s)
@@ -157,12 +154,7 @@ class Overlap:
             self.ducked = True
             self.result.ducks += 1
             self.controls.duck(self.config.duck_gain)  # at once: the person must be heard, and hear they are
-        if playing and self.pipeline.in_speech and self._longer_than(self.config.longest_word_s):
-            # the canceller's residue held the endpointer in speech: left as it was, a "stop" said
-            # now would be glued to it into one utterance too long to decode
-            self.pipeline.give_up_as_sound()
-            self._unduck()
-        elif self.pipeline.in_speech and self._longer_than(self.pipeline.endpointer.cfg.max_utterance_s):
+        if self.pipeline.in_speech and self._too_long():
             self._unduck()  # talk in the room: the sentence goes on at full volume
         if heard is not None:
             self._judge(heard, playing)
@@ -186,9 +178,9 @@ class Overlap:
         self._anchor = min(self._anchor, offset)
         return self._anchor + k * FRAME_S
 
-    def _longer_than(self, seconds: float) -> bool:
+    def _too_long(self) -> bool:
         ep = self.pipeline.endpointer
-        return ep.t - ep.utterance_start_s > seconds
+        return ep.t - ep.utterance_start_s > ep.cfg.max_utterance_s
 
     def _unduck(self) -> None:
         if self.ducked:
@@ -244,7 +236,6 @@ class BargeIn:
         self.config = config or BargeInConfig()
         self.before_overlap, self.on_heard = before_overlap, on_heard
         self.tracker = DelayTracker(delay_s)
-        self.room_floor_db = pipeline.endpointer.noise_floor_db  # calibrated in the quiet room (dBFS)
         self.last: OverlapResult | None = None
         self.lost: BaseException | None = None  # a microphone that went away mid-sentence
 
@@ -254,9 +245,6 @@ class BargeIn:
         self._drain()
         self.pipeline.reset()
         self.pipeline.endpointer._quiet_needed = 0  # noqa: SLF001  a fresh start: nothing to wait out
-        # the room's floor again: a floor raised over the last sentence's residue would not hear
-        # a person in a quiet moment of this one
-        self.pipeline.endpointer.noise_floor_db = self.room_floor_db
         self.pipeline.set_context(BARGE_CONTEXT)
         far = FarEnd(pcm16k)
         # AEC3 needs the loudspeaker's sound no later than its echo, and follows the delay itself:

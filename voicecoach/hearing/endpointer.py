@@ -113,17 +113,6 @@ class Endpointer:
         self._recent.clear()
         self.in_speech, self._frames, self._silence = False, [], 0
 
-    def give_up_as_sound(self) -> float:
-        """The utterance in progress is a sound, not a person (barge-in: the residue of the
-        coach's own voice the echo canceller leaves): forget it, and take the median level of
-        its frames as the noise floor if that is higher, so speech must stand out of that sound
-        to start again. Returns the floor (dBFS)."""
-        levels = sorted(frame_dbfs(f) for f in self._frames)
-        self.reset()
-        if levels:
-            self.noise_floor_db = max(self.noise_floor_db, levels[len(levels) // 2])
-        return self.noise_floor_db
-
     def wait_for_silence(self) -> None:
         """Forget speech in progress, and start nothing until it has ended (``end_silence_s``
         of non-speech). Speech that began while the coach was talking has lost its start;

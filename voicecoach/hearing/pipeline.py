@@ -75,12 +75,6 @@ class HearingPipeline:
         self._early = None
         self.endpointer.wait_for_silence()
 
-    def give_up_as_sound(self) -> None:
-        """Drop the utterance in progress as a sound rather than speech, and hear from above its
-        level on (``Endpointer.give_up_as_sound``); nothing is waited out."""
-        self._early = None
-        self.endpointer.give_up_as_sound()
-
     @property
     def in_speech(self) -> bool:
         return self.endpointer.in_speech

@@ -34,11 +34,6 @@ class FakePipeline:
         self.result = result
         self.in_speech = False
         self._quiet = 0
-        self.given_up = 0
-
-    def give_up_as_sound(self):
-        self.in_speech, self._quiet = False, 0
-        self.given_up += 1
 
     def push(self, frame):
         self.endpointer.t += FRAME_S
@@ -233,70 +228,3 @@ def test_the_canceller_is_bypassed_while_nothing_has_played_for_the_echo_tail():
     first_bypassed = int(np.ceil((0.3 + tail) / FRAME_S)) + 1
     assert all(f == b"\0" * FRAME_BYTES for f in seen[:first_bypassed - 1])
     assert all(f == loud for f in seen[first_bypassed + 1:])
-
-
-class Scripted:
-    """A transcribing recognizer that hears "stop" in whatever it is given, and keeps the lengths."""
-
-    engine, streaming = "whisper", False
-
-    def __init__(self):
-        self.lengths_s: list[float] = []
-
-    def recognize(self, pcm, context, too_long=False):
-        from voicecoach.hearing.recognizer import Recognition
-        self.lengths_s.append(len(pcm) / 2 / SAMPLE_RATE)
-        if too_long:
-            return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
-        return Recognition("Stop.", "stop", -0.2, 0.05, 10.0, "accepted", self.engine)
-
-
-def _noise(rms: float, frames: int, seed: int) -> list[bytes]:
-    x = np.random.default_rng(seed).standard_normal(frames * FRAME_SAMPLES) * rms
-    return [x[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES].astype("<i2").tobytes() for i in range(frames)]
-
-
-def test_a_word_said_over_the_cancellers_steady_residue_is_heard_on_its_own():
-    """The echo canceller leaves a residue of the coach's voice that holds the endpointer in
-    speech. Speech longer than any interrupting word while the coach plays is given up as that
-    sound, the floor rises to its level, and a "stop" said over it starts an utterance of its
-    own instead of being glued into one too long to decode."""
-    from voicecoach.hearing.pipeline import HearingPipeline
-    rec = Scripted()
-    ep = Endpointer(lambda f: True)
-    ep.calibrate([QUIET] * 20)
-    pipeline = HearingPipeline(ep, rec, "exercise")
-    far = FarEnd(bytes(SAMPLE_RATE * 2 * 6))  # a 6 s sentence, playing throughout
-    far.start(0.0)
-    controls = FakeControls()
-    ov = Overlap(far, PassCanceller(), pipeline, controls, BargeInConfig(), sentence="Hold it there.")
-    residue = _noise(1500, 200, 1)
-    word = [np.clip(np.frombuffer(r, "<i2") + np.frombuffer(w, "<i2").astype(np.int32), -32768, 32767)
-            .astype("<i2").tobytes() for r, w in zip(residue[100:115], _noise(9000, 15, 2))]
-    frames = residue[:100] + word + residue[115:]
-    for i, f in enumerate(frames):
-        ov.push(i * FRAME_S, f)
-        if ov.done:
-            break
-    assert ov.result.event == Heard("stop", "Stop.") and controls.stopped
-    assert rec.lengths_s and rec.lengths_s[-1] < BargeInConfig().longest_word_s  # the word, not the residue
-    assert ep.noise_floor_db > -60  # raised to the residue's level
-
-
-def test_the_room_floor_comes_back_for_the_next_sentence():
-    from voicecoach.hearing.duplex import BargeIn
-    from voicecoach.hearing.pipeline import HearingPipeline
-    ep = Endpointer(lambda f: True)
-    ep.calibrate([QUIET] * 20)
-    room = ep.noise_floor_db
-
-    class NoMic:
-        def read(self, timeout):
-            return None
-
-    barge = BargeIn(NoMic(), PassCanceller(), HearingPipeline(ep, Scripted(), "exercise"))
-    ep.noise_floor_db = -20.0  # raised over a sentence's residue
-    watch = barge.watch(bytes(SAMPLE_RATE * 2), "Hold it there.", FakeControls())
-    assert ep.noise_floor_db == room
-    watch.ended(0)
-    watch.result()  # the microphone side's thread ends
