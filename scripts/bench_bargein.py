@@ -258,8 +258,9 @@ def main() -> int:
         rig = Rig(args.window_s, args.canceller)
         if args.open:
             from dataclasses import replace
-            rig.barge.config = replace(rig.barge.config, min_logprob=-99.0, max_no_speech=1.01,
-                                       min_logprob_own_word=-99.0)
+            from calibrate_bargein import AS_IN_SILENCE
+            lp, nsp, own = AS_IN_SILENCE
+            rig.barge.config = replace(rig.barge.config, min_logprob=lp, max_no_speech=nsp, min_logprob_own_word=own)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):
             rig.speaker.pcm_for(s)

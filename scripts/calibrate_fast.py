@@ -41,6 +41,7 @@ from noise import bed as noise_bed  # noqa: E402
 
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
+from voicecoach.hearing.listener import ROOM_SOUNDS  # noqa: E402
 from voicecoach.hearing.recognizer import understand  # noqa: E402
 from voicecoach.hearing.whisper import (FAST_MIN_LOGPROB, FAST_WINDOW_S, Transcript, WhisperRecognizer,  # noqa: E402
                                         WhisperTranscriber)
@@ -66,11 +67,6 @@ def collect(args, recognizer: WhisperRecognizer, out: Path) -> list[dict]:
     return rows
 
 
-#: Refusals in the short window that say the room, not an answer tried (``listener.ROOM_SOUNDS``
-#: less "too long", which is never decoded).
-ROOM = ("not speech", "no words", "talk")
-
-
 def encoder_ms(tr: WhisperTranscriber, windows: list[float], reps: int = 5) -> dict[str, float]:
     """Median time (ms) of one encoding in each window, on this machine."""
     import time
@@ -79,7 +75,7 @@ def encoder_ms(tr: WhisperTranscriber, windows: list[float], reps: int = 5) -> d
     out = {}
     for w in windows:
         times = []
-        for i in range(reps):
+        for _ in range(reps):
             tr._last.clear()  # noqa: SLF001  time the encoder, not the cache
             t0 = time.perf_counter()
             tr.encode(pcm, int(w * 100))
@@ -184,7 +180,7 @@ def main() -> int:
             got = fast_ok(rec, row, ctx, short, lp, agree)
             if got:
                 return got, True
-            if skip_room and decide(rec, row, ctx, short).reason in ROOM:
+            if skip_room and decide(rec, row, ctx, short).reason in ROOM_SOUNDS:
                 return None, True  # the room in the short window: not worth the full one
             return decide(rec, row, ctx, full).intent, False
         return choose
@@ -219,7 +215,7 @@ def main() -> int:
     for snr in args.snr.split(","):
         k = lambda r, snr=snr: keep(r) and r["snr"] == snr  # noqa: E731
         for label, choose in [(f"{w} s alone", alone(w)) for w in windows] + \
-                [("fast path", hybrid(short, full, lp, agree, skip_room))]:
+                [("shipped", hybrid(*shipped)), ("chosen", hybrid(short, full, lp, agree, skip_room))]:
             c = tally(rows, rec, choose, k)
             per = " ".join(f"{x}: {c[f'ok_{x}']}/{c[f'n_{x}']}" for x in CONTEXTS if c[f"n_{x}"])
             print(line(f"held-out {snr:>5} {label}", c) + f"  [{per}]")

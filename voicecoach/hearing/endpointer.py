@@ -182,11 +182,8 @@ class Endpointer:
         return b"".join(self._frames)
 
     def flush(self) -> Utterance | None:
-        """End of the stream: the utterance in progress, if any."""
-        return self.end_now()
-
-    def end_now(self) -> Utterance | None:
-        """End the utterance in progress here (its answer is already known), if any."""
+        """End the utterance in progress here, if any: at the end of the stream, or when its
+        answer is already known."""
         if self.in_speech:
             return self._finish(trailing=self._silence)
         return None

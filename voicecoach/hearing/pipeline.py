@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from voicecoach.hearing.endpointer import FRAME_BYTES, Endpointer
+from voicecoach.hearing.recognizer import Recognition
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class _Early:
     pcm: bytes
     at_s: float
     future: Future | None = None
-    result: object = None  # offline: the Recognition, decoded once an early end is possible
+    result: Recognition | None = None  # offline: decoded once an early end is possible
 
 
 class HearingPipeline:
@@ -94,7 +95,7 @@ class HearingPipeline:
         elif state == "speech" and self.endpointer.silence_s == 0:
             self._early = None  # the person went on: that pause was not the end
         elif state == "speech" and self._answer_ready():
-            return self._finish(self.endpointer.end_now())
+            return self._finish(self.endpointer.flush())
         return None
 
     def _answer_ready(self) -> bool:
