@@ -69,21 +69,31 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l.rstrip("\n")) for l in coach.stdout], daemon=True).start()
+    errors: list[str] = []  # read as it comes: a full pipe would block the coach
+    err_reader = threading.Thread(target=lambda: errors.extend(coach.stderr), daemon=True)
+    err_reader.start()
     said: list[str] = []
     pending = {k: list(v) for k, v in answers.items()}
     mic: VirtualMic = pulse["mic"]
     deadline = time.monotonic() + timeout
     answer, next_try, talk = None, 0.0, None
     asked_at, words = 0.0, 0  # when the coach began its last sentence, and how many words it has
+    started = time.monotonic()
+    timeline: list[tuple[float, str]] = []  # what the coach showed and what was spoken, for failures
     try:
         while coach.poll() is None or not lines.empty():
             if time.monotonic() > deadline:
                 coach.kill()
-                pytest.fail(f"session did not end in {timeout} s; said so far: {said[-5:]}; "
-                            f"log: {coach.stderr.read()[-2000:]}")
+                err_reader.join(timeout=5)
+                log = "".join(errors)
+                heard = "\n".join(line for line in log.splitlines() if line.startswith("[heard"))
+                pytest.fail(f"session did not end in {timeout} s; timeline (s since start):\n"
+                            + "\n".join(f"{t:7.2f} {what}" for t, what in timeline[-40:])
+                            + f"\nheard:\n{heard[-4000:]}\nlog tail: {log[-1000:]}")
             try:
                 line = lines.get(timeout=0.2)
                 said.append(line)
+                timeline.append((time.monotonic() - started, f"coach: {line}"))
                 # answer once the coach has said it: an answer begun while it talks is dropped,
                 # and it says "Sorry, please say it again."
                 if line.startswith("["):  # shown, not said ("[check in: paused]"): the question stands
@@ -108,13 +118,15 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 if talk:  # someone talking in the room first: never an answer
                     mic.say(talk)
                 mic.say(answer_pcm(answer))
+                timeline.append((time.monotonic() - started, f"mic: {'talk + ' if talk else ''}{answer}"))
                 next_try = time.monotonic() + 3.5 + (len(talk) / 32000 if talk else 0.0)
         coach.wait(timeout=10)
     finally:
         if coach.poll() is None:
             coach.kill()
         audio = loudspeaker.stop()
-    return coach.returncode, said, audio, coach.stderr.read()
+        err_reader.join(timeout=5)
+    return coach.returncode, said, audio, "".join(errors)
 
 
 def speech_seconds(audio: np.ndarray) -> float:

@@ -48,11 +48,21 @@ class VoiceSpeaker:
         return pcm
 
     def say(self, text: str) -> None:
-        if self.captions:
-            self.captions.say(text)
+        """Speak ``text``; its caption is shown as its first sound is handed to the output, so
+        the screen and the voice go together (not a synthesis time ahead). A sentence that
+        cannot be played (no voice, a lost loudspeaker) is still shown."""
+        shown = [self.captions is None]
+
+        def show():
+            if not shown[0]:
+                shown[0] = True
+                self.captions.say(text)
         t0 = time.perf_counter()
-        pcm = self.pcm_for(text)
-        self._play(pcm, t0, text)
+        try:
+            pcm = self.pcm_for(text)
+            self._play(pcm, t0, text, on_first=show)
+        finally:
+            show()
 
     def cue(self, name: str) -> None:
         if self.cue_sounds and name in self._cues:
@@ -73,7 +83,7 @@ class VoiceSpeaker:
                 self._far.popitem(last=False)
         return far
 
-    def _play(self, pcm: bytes, t0: float, text: str) -> None:
+    def _play(self, pcm: bytes, t0: float, text: str, on_first=None) -> None:
         watch = None
         if self.barge_in is not None:
             watch = self.barge_in.watch(self._far_for(pcm), text, self.loudspeaker)
@@ -82,6 +92,8 @@ class VoiceSpeaker:
 
         def first():
             self.last_first_audio_s = time.perf_counter() - t0
+            if on_first is not None:
+                on_first()
             if watch is not None:  # played from now plus the output's latency
                 watch.started(time.monotonic() + self.loudspeaker.latency_s)
         self.quiet_from = float("inf")
