@@ -46,7 +46,14 @@ _PA: pyaudio.PyAudio | None = None
 
 _ALSA_ERROR_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
                                        ctypes.c_char_p)
-_alsa_quiet = _ALSA_ERROR_HANDLER(lambda *args: None)  # kept referenced: ALSA calls it later
+
+
+def _ignore_alsa_error(*args) -> None:
+    """ALSA's error messages, dropped. C calls this: an exception raised in it (a Ctrl-C
+    landing here) would be printed and lost, so the CLI's signal handler knows it by name."""
+
+
+_alsa_quiet = _ALSA_ERROR_HANDLER(_ignore_alsa_error)  # kept referenced: ALSA calls it later
 
 
 def _silence_alsa() -> None:
