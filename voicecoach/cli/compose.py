@@ -134,10 +134,11 @@ def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None 
     return recognizer
 
 
-def build_pipeline(recognizer, live: bool = False):
+def build_pipeline(recognizer, live: bool = False, endpointing=None):
+    """``endpointing``: an :class:`EndpointerConfig` of its own (barge-in's); the recognizer's by default."""
     from voicecoach.hearing.endpointer import Endpointer, config_for
     from voicecoach.hearing.pipeline import HearingPipeline
-    return HearingPipeline(Endpointer(build_vad(), config_for(recognizer.engine)), recognizer, live=live)
+    return HearingPipeline(Endpointer(build_vad(), endpointing or config_for(recognizer.engine)), recognizer, live=live)
 
 
 def build_vad():
@@ -261,7 +262,7 @@ def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True
     recognizer = listener.pipeline.recognizer
     if getattr(recognizer, "engine", "") != "whisper":
         return "it needs the Whisper recognizer (pocketsphinx would take the coach's own voice for words)"
-    from voicecoach.hearing.duplex import BargeIn
+    from voicecoach.hearing.duplex import BARGE_IN_ENDPOINTING, BargeIn
     from voicecoach.hearing.echo import SystemEchoCanceller, open_echo_canceller
     if system_echo is not None:
         canceller = SystemEchoCanceller(system_echo.name)
@@ -269,7 +270,7 @@ def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True
         canceller, why = open_echo_canceller()
         if canceller is None:
             return why
-    pipeline = build_pipeline(recognizer, live=True)
+    pipeline = build_pipeline(recognizer, live=True, endpointing=BARGE_IN_ENDPOINTING)
     pipeline.endpointer.calibrate(getattr(listener, "calibration", []))
     speaker.barge_in = BargeIn(mic, canceller, pipeline, before_overlap=listener.coach_speaks,
                                on_heard=log_heard if log else None)

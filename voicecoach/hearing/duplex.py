@@ -35,7 +35,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
-from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, EndpointerConfig
 from voicecoach.hearing.farend import DelayTracker, FarEnd
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
@@ -44,6 +44,11 @@ BARGE_CONTEXT = "exercise"
 # from up to this long before its stamp (PulseAudio's ALSA plugin: ~100-200 ms). The far end is
 # looked up this much later than the stamp, and the delay tracked from there (s).
 MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken from it
+#: Barge-in's own endpointing over the cleaned microphone: a start needs a frame 10 dB over the
+#: floor (the room's listener needs 12). Its thresholds (:class:`BargeInConfig`) were calibrated
+#: on utterances cut this way; with 13 dB (tried for the listener) the residue of the coach's own
+#: "say stop" was cut into a lone "Stop." and taken (tests/e2e/test_e2e_bargein.py, 2026-12-04).
+BARGE_IN_ENDPOINTING = EndpointerConfig(peak_db=10.0)
 
 
 @dataclass(frozen=True)
