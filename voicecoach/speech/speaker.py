@@ -51,11 +51,12 @@ class VoiceSpeaker:
         """Speak ``text``; its caption is shown as its first sound is handed to the output, so
         the screen and the voice go together (not a synthesis time ahead). A sentence that
         cannot be played (no voice, a lost loudspeaker) is still shown."""
-        shown = [self.captions is None]
+        shown = self.captions is None
 
         def show():
-            if not shown[0]:
-                shown[0] = True
+            nonlocal shown
+            if not shown:
+                shown = True
                 self.captions.say(text)
         t0 = time.perf_counter()
         try:
