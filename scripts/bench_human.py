@@ -78,6 +78,14 @@ def speaker_of(path: Path) -> str:
 
 
 # ---------------------------------------------------------------------- engines
+def model_args(args) -> dict:
+    """Another Whisper model folder (``--model DIR``), its sha256 read from ``DIR/model.bin.sha256``."""
+    if not args.model:
+        return {}
+    folder = Path(args.model)
+    return {"folder": folder, "sha256": (folder / "model.bin.sha256").read_text().split()[0]}
+
+
 def make_engine(name: str, vocab: Vocabulary, args):
     if name == "whisper-today":  # as shipped before the fast path and the endpointer for rooms
         from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
@@ -88,7 +96,7 @@ def make_engine(name: str, vocab: Vocabulary, args):
     if name in ("whisper", "whisper-full", "whisper-fast"):
         from voicecoach.hearing.whisper import FAST_WINDOW_S, WhisperRecognizer, WhisperTranscriber
         fast = {"whisper": FAST_WINDOW_S, "whisper-full": None, "whisper-fast": args.fast_window}[name]
-        return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window),
+        return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window, **model_args(args)),
                                  fast_window_s=fast,
                                  **({"fast_min_logprob": args.fast_min_logprob} if args.fast_min_logprob is not None else {}),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
@@ -176,6 +184,7 @@ class Tally:
         self.by_speaker: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.examples: list[str] = []
         self.missed: dict[str, int] = defaultdict(int)  # why an expected answer was not heard
+        self.missed_examples: list[str] = []
 
     def add(self, expected: str | None, got: list[str], speaker: str, label: str, oov: bool = False,
             reasons: tuple[str, ...] = ()) -> None:
@@ -195,6 +204,7 @@ class Tally:
             self.ok += right
             if not got:
                 self.missed[", ".join(reasons) or "no speech found"] += 1
+                self.missed_examples.append(f"{label}: {', '.join(reasons) or 'no speech found'}")
             self.sub += any(g != expected for g in got)
             if any(g != expected for g in got):
                 self.examples.append(f"{label} -> {got} (substitution)")
@@ -236,6 +246,8 @@ def main() -> int:
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--window", type=float, default=30.0, help="Whisper's window (s)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
+    ap.add_argument("--model", help="whisper engines: another CTranslate2 Whisper folder (model.bin, "
+                    "tokenizer.json, config.json, model.bin.sha256)")
     ap.add_argument("--fast-window", type=float, default=10.0, help="whisper-fast: the short window (s)")
     ap.add_argument("--fast-min-logprob", type=float, default=None,
                     help="whisper, whisper-fast: plain log-probability the short window's answer needs")
@@ -245,6 +257,7 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path("bench-out/human"))
     ap.add_argument("--skip", default="", help="sections to skip: alone,continuous,tight,names,resources")
     ap.add_argument("--noise-seconds", type=float, default=120.0, help="alone: seconds of noise with nobody speaking")
+    ap.add_argument("--missed", type=int, default=0, help="missed answers to list per row (transcript, reason)")
     ap.add_argument("--examples", type=int, default=6, help="false accepts and substitutions to list per row")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--seed", type=int, default=7)
@@ -311,8 +324,10 @@ def main() -> int:
                 if t.missed and args.examples:
                     why = sorted(t.missed.items(), key=lambda kv: -kv[1])[:4]
                     print(f"{'':11}missed: " + "; ".join(f"{r} {n}" for r, n in why))
+                for e in t.missed_examples[: args.missed]:
+                    print(f"{'':11}missed {e}")
                 results[f"{name}|{label}|{context}"] = {k: v for k, v in vars(t).items()
-                                                       if k not in ("by_speaker", "examples", "missed")}
+                                                       if k not in ("by_speaker", "examples", "missed", "missed_examples")}
             all_n = sum(t.n for t in tallies.values())
             all_ok = sum(t.ok for t in tallies.values())
             all_fa = sum(t.fa for t in tallies.values())

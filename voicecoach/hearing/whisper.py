@@ -170,9 +170,10 @@ class Transcript:
 class WhisperTranscriber:
     """Whisper tiny.en: 16 kHz PCM -> :class:`Transcript`. Thread-safe for one call at a time."""
 
-    def __init__(self, threads: int = 2, window_s: float = 30.0, folder: Path | None = None):
+    def __init__(self, threads: int = 2, window_s: float = 30.0, folder: Path | None = None,
+                 sha256: str | None = None):
         folder = folder or model_dir()
-        verify_model(folder)
+        verify_model(folder, sha256)
         try:
             from faster_whisper import WhisperModel
             self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads,
@@ -180,7 +181,8 @@ class WhisperTranscriber:
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError kinds on bad files
             raise ModelUnavailable(f"the speech model could not be loaded ({exc})") from None
         from faster_whisper.tokenizer import Tokenizer
-        self.tokenizer = Tokenizer(self.model.hf_tokenizer, False, task="transcribe", language="en")
+        self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+                                   language="en")
         # Whisper was trained on 30 s windows; shorter ones encode faster (10 s: about 4 times)
         # but hear far less (10 s: 72% of the development words instead of 86%, plain decode).
         self.frames = int(window_s * 100)  # mel frames, 10 ms each
