@@ -93,10 +93,13 @@ def make_engine(name: str, vocab: Vocabulary, args):
         # and every utterance waits out the whole end silence (no early end for an answer)
         rec.endpointing = EndpointerConfig(margin_db=6.0, peak_db=6.0, start_frames=5, answer_end_s=9.0)
         return rec
-    if name in ("whisper", "whisper-full", "whisper-fast"):
+    if name in ("whisper", "whisper-full", "whisper-fast", "whisper-norescue"):
+        from voicecoach.hearing.closed_whisper import NumberRescue
         from voicecoach.hearing.whisper import FAST_WINDOW_S, WhisperRecognizer, WhisperTranscriber
-        fast = {"whisper": FAST_WINDOW_S, "whisper-full": None, "whisper-fast": args.fast_window}[name]
-        return WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, window_s=args.window, **model_args(args)),
+        fast = {"whisper-fast": args.fast_window, "whisper-full": None}.get(name, FAST_WINDOW_S)
+        tr = WhisperTranscriber(threads=args.threads, window_s=args.window, **model_args(args))
+        # whisper-norescue: as shipped before 2026-12-05, without the second look at numbers
+        return WhisperRecognizer(vocab, tr, rescue=None if name == "whisper-norescue" else NumberRescue(vocab, tr),
                                  fast_window_s=fast,
                                  **({"fast_min_logprob": args.fast_min_logprob} if args.fast_min_logprob is not None else {}),
                                  **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),

@@ -3,6 +3,12 @@
 of the development recordings, and report on the other half.
 
   .venv/bin/python scripts/calibrate_closed.py [--per-word N] [--snr clean,20,10] [--threads 2]
+      [--noise kitchen|recorded] [--contexts yesno,pain,...] [--min-window S] [--rescue]
+
+``--rescue`` calibrates the second look at missed answers (``closed_whisper.NumberRescue``): the
+free text's own match stands where it is a phrase of the context, and the closed decision is
+asked only where it is not. ``NumberRescue``'s thresholds came from ``--rescue --min-window 30
+--noise recorded --contexts yesno,pain,movement --per-word 10``.
 
 Phase 1 (cached in ``bench-out/closed/``): every recording, padded with room noise (and kitchen
 noise at each SNR) as ``bench_human.py`` does, goes through the real endpointer; each utterance
@@ -34,7 +40,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from bench_human import CONTEXTS, ENDPOINTER, EXPECTED, SHARED, items, make_vad, padded, speaker_of  # noqa: E402
-from noise import kitchen  # noqa: E402
+from noise import bed as noise_bed  # noqa: E402
 
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
@@ -86,8 +92,8 @@ def collect(args, vocab: Vocabulary, out: Path) -> list[dict]:
     if out.exists():
         return [json.loads(line) for line in out.read_text().splitlines()]
     scorer = ClosedScorer(vocab, threads=args.threads, prune=args.collect_prune, min_window_s=args.min_window)
-    rows = [{**row, **scorer.score_all(pcm, CONTEXTS)}
-            for row, pcm in utterances(args, kitchen(120, Path("bench-out/human")))]
+    rows = [{**row, **scorer.score_all(pcm, args.contexts)}
+            for row, pcm in utterances(args, noise_bed(args.noise, 120, Path("bench-out/human")))]
     out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 
@@ -96,11 +102,11 @@ OPEN = Thresholds(min_score=-math.inf, min_score_always=-math.inf, min_margin=-m
                   max_free_lead=math.inf, min_end=-math.inf, max_no_speech=1.01)
 
 
-def facts(rows, vocab: Vocabulary, prune: float) -> dict[str, np.ndarray]:
+def facts(rows, vocab: Vocabulary, prune: float, contexts) -> dict[str, np.ndarray]:
     """Per utterance and context, what the thresholds are compared with (computed once)."""
     cols = defaultdict(list)
     for row in rows:
-        for context in CONTEXTS:
+        for context in contexts:
             d = ClosedScorer.judge_scores({**row, "voiced": None}, context, vocab, OPEN, prune)
             expected = EXPECTED.get(row["word"])
             if expected not in vocab.intents_for(context):
@@ -117,6 +123,7 @@ def facts(rows, vocab: Vocabulary, prune: float) -> dict[str, np.ndarray]:
             cols["score"].append(d.score)
             cols["margin"].append(d.margin)
             cols["nsp"].append(row["nsp"])
+            cols["free_intent"].append(free_intent or "")
             cols["free_conflict"].append(free_intent is not None and free_intent != d.intent)
             cols["free_lead"].append(-math.inf if free_is_phrase else row["first_max"] - row["first"].get(d.phrase, d.score))
             cols["end"].append(row["ends"].get(d.phrase, -math.inf))
@@ -130,14 +137,21 @@ def accepted(f: dict[str, np.ndarray], t: Thresholds) -> np.ndarray:
             & ~f["free_conflict"] & (f["free_lead"] <= t.max_free_lead) & (f["end"] >= t.min_end) & ~f["too_long"])
 
 
-def evaluate(f: dict[str, np.ndarray], t: Thresholds, keep: np.ndarray) -> dict:
+def evaluate(f: dict[str, np.ndarray], t: Thresholds, keep: np.ndarray, rescue: bool = False) -> dict:
+    """Counts of the closed decisions on the rows ``keep``; with ``rescue``, the free text's own
+    match (as the shipped recognizer reads it) where it is a phrase of the context, and the
+    closed decision only where it is not."""
     got = accepted(f, t) & keep
+    if rescue:
+        free = f["free_intent"] != ""
+        got = (got & ~free) | (free & keep)
+        f = {**f, "best": np.where(free, f["free_intent"], f["best"])}
     want = (f["expected"] != "") & ~f["coffee"] & keep
     c = {"n": int(want.sum()), "ok": int((got & want & (f["best"] == f["expected"])).sum()),
          "sub": int((got & want & (f["best"] != f["expected"])).sum()),
          "rej": int((keep & ~want & ~f["coffee"]).sum()), "fa": int((got & ~want & ~f["coffee"]).sum()),
          "coffee": int((keep & f["coffee"]).sum()), "coffee_fa": int((got & f["coffee"]).sum())}
-    for k in CONTEXTS:
+    for k in sorted(set(f["context"])):
         m = f["context"] == k
         c[f"n_{k}"] = int((want & m).sum())
         c[f"ok_{k}"] = int((got & want & m & (f["best"] == f["expected"])).sum())
@@ -154,24 +168,30 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--noise", default="kitchen", choices=("kitchen", "recorded"))
+    ap.add_argument("--contexts", default=",".join(CONTEXTS))
+    ap.add_argument("--rescue", action="store_true",
+                    help="the closed decision only where the free text is no phrase of the context")
     ap.add_argument("--out", type=Path, default=Path("bench-out/closed"))
     args = ap.parse_args()
+    args.contexts = args.contexts.split(",")
     args.out.mkdir(parents=True, exist_ok=True)
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
-    rows = collect(args, vocab, args.out / f"scores-{args.per_word}-{args.snr.replace(',', '_')}-w{args.min_window:g}.jsonl")
+    tag = f"{args.per_word}-{args.snr.replace(',', '_')}-w{args.min_window:g}-{args.noise}-{'_'.join(args.contexts)}-s{args.seed}"
+    rows = collect(args, vocab, args.out / f"scores-{tag}.jsonl")
     print(f"{len(rows)} utterances; {len({r['speaker'] for r in rows})} speakers")
 
     best = None
     for prune in (4.0, 6.0):
-        f = facts(rows, vocab, prune)
+        f = facts(rows, vocab, prune, args.contexts)
         calib = f["coffee"] | ~f["held_out"]
         for ms, msa, mm, mfl, me, nsp in itertools.product(
                 [-1.0, -1.5, -2.0, -3.0, -4.0, -5.0], [-3.0, -4.0, -6.0], [1.0, 2.0, 3.0, 4.0, 5.0],
                 [0.0, 0.5, 1.0, 2.0, 3.0, 99.0], [-0.5, -1.0, -2.0, -3.0, -99.0], [0.6, 0.8]):
             t = Thresholds(min_score=ms, min_score_always=min(ms, msa), min_margin=mm, max_free_lead=mfl,
                            min_end=me, max_no_speech=nsp)
-            c = evaluate(f, t, calib)
+            c = evaluate(f, t, calib, args.rescue)
             # no wrong answer at all, then the most answers, then the widest safety margins
             # no answer taken for another and no sentence taken as an answer; then the most
             # answers, a word to reject taken as an answer costing five (some sound alike:
@@ -181,10 +201,13 @@ def main() -> int:
                 best = (key, t, prune, f)
     _, t, prune, f = best
     print(f"chosen: {t}, prune {prune}")
+    none = Thresholds(min_score=math.inf, min_score_always=math.inf)
     for name, keep in (("calibration speakers", f["coffee"] | ~f["held_out"]), ("held-out speakers", f["coffee"] | f["held_out"])):
-        for snr in args.snr.split(","):
-            c = evaluate(f, t, keep & (f["snr"] == snr))
-            per = " ".join(f"{k}: {c[f'ok_{k}']}/{c[f'n_{k}']}" for k in CONTEXTS if c[f"n_{k}"])
+        for snr, rule in itertools.product(args.snr.split(","), ((t,) if not args.rescue else (none, t))):
+            c = evaluate(f, rule, keep & (f["snr"] == snr), args.rescue)
+            if args.rescue:
+                print("   free text alone:" if rule is none else "   with the rescue:", end=" ")
+            per = " ".join(f"{k}: {c[f'ok_{k}']}/{c[f'n_{k}']}" for k in args.contexts if c.get(f"n_{k}"))
             print(f"{name:>21} {snr:>5}: recall {c['ok']}/{c['n']} = {c['ok'] / max(1, c['n']):.1%}, "
                   f"subst {c['sub']}, false accepts {c['fa']}/{c['rej']}, coffee {c['coffee_fa']}/{c['coffee']}  [{per}]")
     return 0

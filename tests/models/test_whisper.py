@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from voicecoach.hearing.whisper import ModelUnavailable, WhisperRecognizer, WhisperTranscriber, verify_model
-from voicecoach.cli.compose import build_pipeline
+from voicecoach.cli.compose import build_pipeline, whisper_recognizer
 from voicecoach.hearing.recognizer import understand
 from voicecoach.content.vocabulary import Vocabulary
 from tests.support.paths import AUDIO
@@ -36,7 +36,7 @@ def human(word: str, lead_s: float = 0.5, tail_s: float = 0.7) -> bytes:
 
 @pytest.fixture(scope="module")
 def whisper(library):
-    return WhisperRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
+    return whisper_recognizer(Vocabulary.load().with_routines(library.spoken_names()))  # as the coach listens
 
 
 def hear(recognizer, pcm: bytes, context: str):
@@ -92,6 +92,14 @@ def coffee_order(tmp_path) -> bytes:
 def test_a_sentence_is_never_an_answer(whisper, tmp_path):
     heard = hear(whisper, coffee_order(tmp_path), "yesno")
     assert heard and all(h.intent is None for h in heard), heard
+
+
+def test_words_that_are_no_number_are_never_taken_for_a_score(whisper):
+    """The second look at missed numbers (closed_whisper.NumberRescue) scores every number against
+    what was said: a clear word that is no number must still be no score."""
+    for word in ("yes", "no", "up", "down", "go"):
+        heard = hear(whisper, human(word), "pain")
+        assert not any(h.intent and h.intent.startswith("score:") for h in heard), (word, heard)
 
 
 def test_the_weights_are_checked_before_loading(tmp_path):

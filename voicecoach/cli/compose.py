@@ -114,14 +114,23 @@ def check_voice(voice: str) -> None:
         pass  # no engine to ask: the value is kept, and checked when the coach starts
 
 
+def whisper_recognizer(vocabulary: Vocabulary, **options):
+    """Whisper as the coach listens with it: free text, and a second look at missed numbers
+    scored on the same encoding (``hearing/closed_whisper.NumberRescue``)."""
+    from voicecoach.hearing.closed_whisper import NumberRescue
+    from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
+    transcriber = WhisperTranscriber()
+    return WhisperRecognizer(vocabulary, transcriber, rescue=NumberRescue(vocabulary, transcriber), **options)
+
+
 def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None = None):
     """The configured speech recognizer; pocketsphinx, with the reason printed, if Whisper's
     model is missing or damaged."""
     if listening.engine == "whisper":
-        from voicecoach.hearing.whisper import ModelUnavailable, WhisperRecognizer, min_logprob_for_sensitivity
+        from voicecoach.hearing.whisper import ModelUnavailable, min_logprob_for_sensitivity
         try:
-            return WhisperRecognizer(vocabulary, min_logprob=min_logprob_for_sensitivity(listening.sensitivity)
-                                     if threshold is None else threshold)
+            return whisper_recognizer(vocabulary, min_logprob=min_logprob_for_sensitivity(listening.sensitivity)
+                                      if threshold is None else threshold)
         except ModelUnavailable as exc:
             print(f"warning: {exc}. Listening with pocketsphinx instead, which understands far less.",
                   file=sys.stderr)

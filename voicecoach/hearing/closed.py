@@ -116,7 +116,9 @@ def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_i
         return verdict(None, "something else")
     if ends is not None and ends.get(phrase, -math.inf) < t.min_end:
         return verdict(None, "more than the phrase")
-    said = phrase.strip().lower().split()
+    # as the vocabulary reads text: " 5" is "five" ("5, 2, 3, 1" is five and more)
+    said = [NUMBER_WORDS[int(w)] if w.isdigit() and int(w) < len(NUMBER_WORDS) else w
+            for w in phrase.strip().lower().split()]
     heard = free_words.split()
     if len(heard) > len(said) and heard[: len(said)] == said:  # "Yes, please, a latte."
         return verdict(None, "more than the phrase")

@@ -290,8 +290,13 @@ class WhisperRecognizer:
     def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
                  max_no_speech: float = DEFAULT_MAX_NO_SPEECH, min_logprob: float = DEFAULT_MIN_LOGPROB,
                  min_logprob_always: float = DEFAULT_MIN_LOGPROB_ALWAYS,
-                 fast_window_s: float | None = FAST_WINDOW_S, fast_min_logprob: float = FAST_MIN_LOGPROB):
+                 fast_window_s: float | None = FAST_WINDOW_S, fast_min_logprob: float = FAST_MIN_LOGPROB,
+                 rescue=None):
+        """``rescue``: called as ``rescue(pcm, context, voiced_s)`` for an utterance both full-window
+        decodes found no phrase in, where ``rescue.applies(context)``; returns a
+        (:class:`~voicecoach.hearing.closed.Decision`, ms) (``closed_whisper.NumberRescue``)."""
         self.vocab = vocabulary
+        self.rescue = rescue
         self.transcriber = transcriber or WhisperTranscriber()
         self.max_no_speech = max_no_speech
         self.min_logprob = min_logprob
@@ -325,6 +330,13 @@ class WhisperRecognizer:
         plain = self.transcriber.transcribe(pcm)
         prompted = self.transcriber.transcribe(pcm, self.prompt_for(context))
         found = self.judge(plain, prompted, context, voiced=voiced)
+        if not found.intent and found.reason in ("no phrase", "low confidence") \
+                and self.rescue is not None and self.rescue.applies(context):
+            decision, ms = self.rescue(pcm, context, voiced)
+            spent_ms += ms
+            if decision.intent:
+                return Recognition(decision.phrase.strip(), decision.intent, decision.score, plain.no_speech_prob,
+                                   found.decode_ms + spent_ms, "accepted", self.engine)
         return replace(found, decode_ms=found.decode_ms + spent_ms)
 
     def clear_in_short_window(self, found: Recognition, plain: Transcript, context: str) -> bool:

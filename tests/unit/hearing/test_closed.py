@@ -111,3 +111,11 @@ def test_a_phrase_with_more_after_it_is_not_the_phrase():
             free_words="yes please a large latte")
     assert (d.intent, d.reason) == (None, "more than the phrase")
     assert run({"yes": {" Yes": -0.5}}, free_words="yes").intent == "yes"
+
+
+def test_a_number_written_in_digits_with_more_after_it_is_not_the_number():
+    """Free text "5, 2, 3, 1" is read "five two three one": " 5" is only its start."""
+    d = run({"score:5": {" 5": -0.5}}, free_is_phrase=False, free_first=-0.3, firsts={" 5": -0.3},
+            free_words="five two three one")
+    assert (d.intent, d.reason) == (None, "more than the phrase")
+    assert run({"score:5": {" 5": -0.5}}, free_words="five").intent == "score:5"

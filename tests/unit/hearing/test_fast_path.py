@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from voicecoach.hearing.closed import Decision
 from voicecoach.hearing.whisper import Transcript, WhisperRecognizer
 
 FULL, SHORT = 3000, 1000  # mel frames: 30 s and 10 s windows
@@ -83,3 +84,48 @@ def test_without_a_fast_window_only_the_full_window_decodes(vocabulary):
     rec = WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=None)
     assert rec.recognize(PCM, "exercise").intent == "stop"
     assert tr.calls == [(FULL, False), (FULL, True)]
+
+
+class ScriptedRescue:
+    """A second look (closed_whisper.NumberRescue's interface) that answers ``decision``."""
+
+    def __init__(self, decision, contexts=("pain",)):
+        self.decision, self.contexts = decision, contexts
+        self.calls: list[str] = []
+
+    def applies(self, context: str) -> bool:
+        return context in self.contexts
+
+    def __call__(self, pcm: bytes, context: str, voiced: float):
+        self.calls.append(context)
+        return self.decision, 40.0
+
+
+def rescuing(vocabulary, rescue, full_plain, full_prompted=None):
+    tr = ScriptedTranscriber({(FULL, False): full_plain, (FULL, True): full_prompted or full_plain})
+    return WhisperRecognizer(vocabulary, transcriber=tr, fast_window_s=None, rescue=rescue)
+
+
+def test_a_number_the_free_text_missed_is_rescued_by_its_score(vocabulary):
+    rescue = ScriptedRescue(Decision("score:5", " Five", -1.2, 4.0, "accepted"))
+    r = rescuing(vocabulary, rescue, t("Bye.")).recognize(PCM, "pain")
+    assert (r.intent, r.reason, r.text) == ("score:5", "accepted", "Five")
+    assert r.decode_ms == pytest.approx(2 * 25.0 + 40.0)  # both free decodes, then the scores
+
+
+def test_a_rescue_that_refuses_leaves_the_refusal(vocabulary):
+    rescue = ScriptedRescue(Decision(None, " Five", -5.0, 0.5, "ambiguous"))
+    r = rescuing(vocabulary, rescue, t("Bye.")).recognize(PCM, "pain")
+    assert (r.intent, r.reason) == (None, "no phrase")
+
+
+@pytest.mark.parametrize("context, plain, prompted, why", [
+    ("pain", t("5."), None, "the free text already wrote an answer"),
+    ("pain", t("5."), t("6."), "the two decodes disagree: never a guess"),
+    ("pain", t("Five and then some more words."), None, "talk in the room"),
+    ("yesno", t("Bye."), None, "no number is expected"),
+])
+def test_the_rescue_is_asked_only_for_a_missed_number(vocabulary, context, plain, prompted, why):
+    rescue = ScriptedRescue(Decision("score:7", " 7", -1.0, 4.0, "accepted"))
+    rescuing(vocabulary, rescue, plain, prompted).recognize(PCM, context)
+    assert rescue.calls == [], why
