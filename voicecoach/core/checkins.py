@@ -44,6 +44,13 @@ class CheckIns:
         #: pain scores said since the last assessment (None: never assessed)
         self.since_assessment = None if since_assessment is None else list(since_assessment)
         self.scores: list[int] = []  # this session's
+        # "go back" and the same question answered again corrects its last answer; a corrected
+        # first answer moves the baseline, only ever to the safer side: a person who said 1,
+        # went back and said 0, then says 3, has risen by 3; one who said 0, went back and said
+        # 3, has too
+        self._last_question: dict[str, str] = {}  # kind -> question id of its last answer
+        self._baseline_is_last: set[str] = set()  # kinds whose baseline is their last answer
+        self._went_back = False
 
     def assessed(self) -> None:
         """An assessment found its result in this session: scores count from its check-in on."""
@@ -66,6 +73,22 @@ class CheckIns:
         if answers.get("location") in self.locations:
             self.baseline["location"] = self.locations.index(answers["location"])
 
+    def went_back(self) -> None:
+        """The person said "go back": the next answer to the question answered last corrects it."""
+        self._went_back = True
+
+    def _baseline(self, kind: str, value: int, corrected: bool) -> int:
+        """The baseline of ``kind`` after this answer (a score 0-10, a location index 0-5): the
+        first answer of the session, or the lower of it and its corrections (see ``went_back``)."""
+        if kind not in self.baseline:
+            self.baseline[kind] = value
+            self._baseline_is_last.add(kind)
+        elif corrected and kind in self._baseline_is_last:
+            self.baseline[kind] = min(self.baseline[kind], value)  # lower is the safer baseline
+        else:
+            self._baseline_is_last.discard(kind)
+        return self.baseline[kind]
+
     def takes(self, q: Question, intent: str) -> bool:
         return is_check(q) and intent in self.vocab.answers_for(q.context)
 
@@ -78,12 +101,15 @@ class CheckIns:
         """Record a check-in answer. If a trend rule is broken, return the warning to say
         now and the reason to name at the next session."""
         kind, value = q.context, intent.split(":", 1)[1]
+        corrected = self._went_back and self._last_question.get(kind) == q.qid
+        self._went_back = False
+        self._last_question[kind] = q.qid
         phase = "before" if kind not in self.baseline else "later"
         out.append(ev.Record("check", {"kind": kind, "value": value, "phase": phase, "question": q.qid,
                                        "text": text}))
         if kind == "pain":
             score = int(value)
-            start = self.baseline.setdefault("pain", score)
+            start = self._baseline("pain", score, corrected)
             self.scores.append(score)
             if score >= start + SCORE_RISE_LIMIT:
                 return (f"Your pain has gone up from {start} to {score} since we started.",
@@ -96,7 +122,7 @@ class CheckIns:
                 earlier.append(score)
         elif kind == "location":
             where = self.locations.index(value)
-            start = self.baseline.setdefault("location", where)
+            start = self._baseline("location", where, corrected)
             if where > start:
                 return (f"The pain now reaches your {value}, further down your leg than when we "
                         f"started, at your {self.locations[start]}.",

@@ -315,5 +315,6 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
     def _do_back(self, kind, event, out) -> list[ev.Action]:
         self._cut(out)
         self.cursor.back()
+        self.checks.went_back()
         out.append(ev.Say("Going back."))
         return self._run(out)

@@ -47,3 +47,19 @@ def test_movement_after_each_assessment_position(play):
 def test_a_warning_from_last_time_is_said_first(play):
     p = play("hip-stretches", [], history=HistoryFacts(notices=("Last time we stopped early: the pain spread.",)))
     assert p.speaker.said[1] == "Last time we stopped early: the pain spread."
+
+
+def test_a_first_score_corrected_after_go_back_is_the_safer_baseline(play):
+    """Found by the property suite (``run check-in``): 1 said, "go back" at the next question
+    back to it, 0 said: the rise counts from 0, so a later 3 stops the session (the lower of
+    the two is the baseline)."""
+    p = play("check-in", ["score:1", "location:back", "back", "score:0", "location:back", "score:3"], checkins=True)
+    assert p.reason == "safety"
+    assert p.speaker.said[-1].startswith("Your pain has gone up from 0 to 3 since we started.")
+
+
+def test_a_score_said_again_in_a_later_check_in_is_no_correction(play):
+    """A later check-in asks the same question: its answer is a new score, not a correction."""
+    p = play("hip-stretches", ["score:2", "location:back", "score:1", "location:back"], checkins=True)
+    assert p.reason == "done"
+    assert [d["value"] for d in p.recorder.kinds("check") if d["kind"] == "pain"] == ["2", "1"]
