@@ -128,8 +128,7 @@ class Rig:
         self.mic = Microphone(None)
         recognizer = build_recognizer(vocabulary, self.settings.listening)
         if window_s is not None:
-            from voicecoach.hearing.whisper import WhisperTranscriber
-            recognizer.transcriber = WhisperTranscriber(window_s=window_s)
+            recognizer.scorer.frames = int(window_s * 100)
         self.listener = VoiceListener(self.mic, build_pipeline(recognizer, live=True), self.speaker)
         self.listener.calibrate()
         problem = attach_barge_in(self.settings, self.speaker, self.listener, self.mic, log=False,
@@ -137,7 +136,7 @@ class Rig:
         if problem:
             raise SystemExit(f"barge-in could not start: {problem}")
         self.barge = self.speaker.barge_in
-        self.recognizer_name = f"whisper, {recognizer.transcriber.frames / 100:g} s window"
+        self.recognizer_name = f"whisper, {recognizer.scorer.frames / 100:g} s window"
         self.canceller_name = self.barge.canceller.name
 
     def duplex(self, on: bool) -> None:
@@ -260,7 +259,7 @@ def main() -> int:
             from dataclasses import replace
             from calibrate_bargein import AS_IN_SILENCE
             lp, nsp, own = AS_IN_SILENCE
-            rig.barge.config = replace(rig.barge.config, min_logprob=lp, max_no_speech=nsp, min_logprob_own_word=own)
+            rig.barge.config = replace(rig.barge.config, min_score=lp, min_margin=nsp, min_score_own_word=own)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):
             rig.speaker.pcm_for(s)

@@ -12,14 +12,12 @@ come from the folder names of ``--data`` (real speakers, ``<speaker>_<n>.wav``):
 and every expected word heard in a context that does not take it, must be rejected. The
 coffee orders of ``--offvocab`` must never be taken as anything.
 
-Engines: ``whisper`` (the default recognizer, as shipped), ``whisper-today`` (as shipped before
-the fast path and the endpointer for rooms: 30 s window only, every frame 6 dB over the floor,
-5 of 8 frames to start; today's rejection rules), ``whisper-full`` (the 30 s window
-only: plain + prompted decodes), ``whisper-fast`` (a short window first, ``--fast-window``, the
-30 s one where it is not clear), ``closed`` (Whisper scoring the context's
-phrases in a fitted window, hearing/closed_whisper.py), ``pocketsphinx`` (the light fallback), ``peer``
-(SpeechRecognition's plain ``recognize_sphinx`` with its default language model, then the
-same phrase match: the recipe its README suggests).
+Engines: ``whisper`` (the coach's recognizer: the phrases each context expects scored against
+the audio, ``hearing/closed_whisper.py``), ``whisper-today`` (today's engine until 2026-12-07: free
+text, plain and prompted, a 10 s then a 30 s window, ``scripts/peers/whisper_free.py``),
+``whisper-today-endpointing`` (the same with this morning's endpointer of 2026-12-03),
+``pocketsphinx`` (the light fallback), ``peer`` (SpeechRecognition's plain ``recognize_sphinx``
+with its default language model, then the same phrase match: the recipe its README suggests).
 
 Also: a continuous noisy recording with answers between stretches of chatter; tightly cut
 recordings (no silence before the word); routine names (espeak-ng voices: plumbing, not a
@@ -87,28 +85,21 @@ def model_args(args) -> dict:
 
 
 def make_engine(name: str, vocab: Vocabulary, args):
-    if name == "whisper-today":  # as shipped before the fast path and the endpointer for rooms
-        from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
-        rec = WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads), fast_window_s=None)
-        # and every utterance waits out the whole end silence (no early end for an answer)
-        rec.endpointing = EndpointerConfig(margin_db=6.0, peak_db=6.0, start_frames=5, answer_end_s=9.0)
-        return rec
-    if name in ("whisper", "whisper-full", "whisper-fast", "whisper-norescue"):
-        from voicecoach.hearing.closed_whisper import NumberRescue
-        from voicecoach.hearing.whisper import FAST_WINDOW_S, WhisperRecognizer, WhisperTranscriber
-        fast = {"whisper-fast": args.fast_window, "whisper-full": None}.get(name, FAST_WINDOW_S)
-        tr = WhisperTranscriber(threads=args.threads, window_s=args.window, **model_args(args))
-        # whisper-norescue: as shipped before 2026-12-05, without the second look at numbers
-        return WhisperRecognizer(vocab, tr, rescue=None if name == "whisper-norescue" else NumberRescue(vocab, tr),
-                                 fast_window_s=fast,
-                                 **({"fast_min_logprob": args.fast_min_logprob} if args.fast_min_logprob is not None else {}),
-                                 **({"max_no_speech": args.max_no_speech} if args.max_no_speech is not None else {}),
-                                 **({"min_logprob": args.min_logprob} if args.min_logprob is not None else {}))
-    if name == "closed":
-        from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer
+    if name == "whisper":  # the coach's recognizer: the context's phrases scored (closed_whisper.py)
+        from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer, thresholds_for
         from voicecoach.hearing.whisper import WhisperTranscriber
-        scorer = ClosedScorer(vocab, WhisperTranscriber(threads=args.threads), min_window_s=args.min_window)
-        return ClosedRecognizer(vocab, scorer)
+        tr = WhisperTranscriber(threads=args.threads, **model_args(args))
+        return ClosedRecognizer(vocab, ClosedScorer(vocab, tr, window_s=args.window), thresholds_for(3, args.min_score))
+    if name in ("whisper-today", "whisper-today-endpointing"):
+        # today's engine (until 2026-12-07): free text, plain and prompted, 10 s then 30 s window
+        # (scripts/peers/whisper_free.py); -endpointing: also this morning's endpointer (every
+        # frame 6 dB over the floor, 5 of 8 to start, no early end for an answer)
+        from peers.whisper_free import WhisperRecognizer
+        from voicecoach.hearing.whisper import WhisperTranscriber
+        rec = WhisperRecognizer(vocab, WhisperTranscriber(threads=args.threads, **model_args(args)))
+        if name.endswith("endpointing"):
+            rec.endpointing = EndpointerConfig(margin_db=6.0, peak_db=6.0, start_frames=5, answer_end_s=9.0)
+        return rec
     if name == "pocketsphinx":
         from voicecoach.hearing.endpointer import config_for
         from voicecoach.hearing.pocketsphinx import PhraseRecognizer
@@ -247,16 +238,12 @@ def main() -> int:
                     help="endpointer: quiet after which an answer already understood ends the utterance (s)")
     ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
-    ap.add_argument("--window", type=float, default=30.0, help="Whisper's window (s)")
+    ap.add_argument("--window", type=float, default=10.0, help="whisper: the encoder's window (s)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
     ap.add_argument("--model", help="whisper engines: another CTranslate2 Whisper folder (model.bin, "
                     "tokenizer.json, config.json, model.bin.sha256)")
-    ap.add_argument("--fast-window", type=float, default=10.0, help="whisper-fast: the short window (s)")
-    ap.add_argument("--fast-min-logprob", type=float, default=None,
-                    help="whisper, whisper-fast: plain log-probability the short window's answer needs")
-    ap.add_argument("--min-window", type=float, default=3.0, help="closed: shortest fitted window (s)")
-    ap.add_argument("--max-no-speech", type=float, default=None, help="Whisper: reject at this no-speech probability")
-    ap.add_argument("--min-logprob", type=float, default=None, help="Whisper: reject below this log-probability")
+    ap.add_argument("--min-score", type=float, default=None,
+                    help="whisper: the log-probability an intent needs (nat; default: the shipped threshold)")
     ap.add_argument("--cache", type=Path, default=Path("bench-out/human"))
     ap.add_argument("--skip", default="", help="sections to skip: alone,continuous,tight,names,resources")
     ap.add_argument("--noise-seconds", type=float, default=120.0, help="alone: seconds of noise with nobody speaking")

@@ -5,16 +5,16 @@
   PYTHONPATH=$PWD .venv/bin/python scripts/calibrate_bargein.py bench-out/bargein-open.json
 
 An open run acts on every interrupting word the recognizer accepts as it would in silence and
-records each decode's evidence (Whisper's mean token log-probability and no-speech
-probability). This script replays the rule of :func:`~voicecoach.hearing.duplex.interrupting_intent`
-on those decodes for each grid point of (``min_logprob``, ``max_no_speech``,
-``min_logprob_own_word``):
+records each decode's evidence (the closed-vocabulary recognizer's: the intent's
+log-probability and its lead over the next intent, nat). This script replays the rule of
+:func:`~voicecoach.hearing.duplex.interrupting_intent` on those decodes for each grid point of
+(``min_score``, ``min_margin``, ``min_score_own_word``):
 
 * the coach's own voice alone (the echo-only sentences, several of which say "stop", "pain",
   "worse" and "pause") must never be taken: 0 accepts there, and the chosen point keeps a
   step of the grid between it and the nearest echo decode that would pass;
 * then the most human "stop"s acted on, among the calibration speakers (even hash of the
-  speaker's name, as ``calibrate_fast.py`` splits them);
+  speaker's name, as ``calibrate_closed.py`` splits them);
 * then the strictest point (a tie goes to more evidence).
 
 The held-out speakers' figure (odd hash) is printed beside it: that one is the claim. The
@@ -37,24 +37,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from calibrate_closed import held_out  # noqa: E402  the speaker split calibrate_fast uses too
+from calibrate_closed import held_out  # noqa: E402  the speaker split of the recognizer's calibration
 
 from voicecoach.hearing.duplex import BargeInConfig, interrupting_intent  # noqa: E402
 
-LOGPROBS = (-1.0, -0.9, -0.8, -0.7, -0.6, -0.5, -0.4, -0.35, -0.3)
-NO_SPEECH = (0.5, 0.6, 0.7, 0.8)
-OWN_WORD = (-0.6, -0.5, -0.4, -0.35, -0.3, -0.2)
+SCORES = (-3.0, -2.5, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3)   # min_score (nat)
+MARGINS = (6.0, 5.0, 4.0, 3.0, 2.5, 2.0)                      # min_margin (nat), strictest first
+OWN_WORD = (-1.5, -1.0, -0.75, -0.5, -0.3, -0.2, -0.1)           # min_score_own_word (nat)
 #: no rule beyond the recognizer's own in silence: what an open run acted on
-AS_IN_SILENCE = (-99.0, 1.01, -99.0)
+AS_IN_SILENCE = (-99.0, -99.0, -99.0)
 
 
 def passes(h, sentence: str, lp: float, nsp: float, own: float) -> str | None:
-    """The interrupting intent of one recorded decode (text, intent, reason, logprob, no-speech)
-    under these thresholds, decided by the program's own rule."""
-    text, intent, reason, conf, no_speech = h
-    heard = SimpleNamespace(text=text, intent=intent, reason=reason, confidence=conf, margin=no_speech,
+    """The interrupting intent of one recorded decode (text, intent, reason, score, margin)
+    under these thresholds (min score, min margin, min score of the sentence's own word, nat),
+    decided by the program's own rule."""
+    text, intent, reason, conf, margin = h
+    heard = SimpleNamespace(text=text, intent=intent, reason=reason, confidence=conf, margin=margin,
                             engine="whisper")
-    config = replace(BargeInConfig(), min_logprob=lp, max_no_speech=nsp, min_logprob_own_word=own)
+    config = replace(BargeInConfig(), min_score=lp, min_margin=nsp, min_score_own_word=own)
     return interrupting_intent(heard, config, sentence)
 
 
@@ -89,27 +90,26 @@ def main() -> int:
     def echo_accepts(point) -> int:
         return sum(1 for h, s in decodes if passes(h, s, *point))
 
-    grid = list(itertools.product(LOGPROBS, NO_SPEECH, OWN_WORD))
+    grid = list(itertools.product(SCORES, MARGINS, OWN_WORD))
     best = None
     for point in grid:
         lp, nsp, own = point
         if own < lp:
             continue  # the coach's own word never needs less evidence than any other
         # one grid step looser on each axis must take no echo either: a margin, not an edge
-        looser = (LOGPROBS[max(0, LOGPROBS.index(lp) - 1)], NO_SPEECH[min(len(NO_SPEECH) - 1, NO_SPEECH.index(nsp) + 1)],
+        looser = (SCORES[max(0, SCORES.index(lp) - 1)], MARGINS[min(len(MARGINS) - 1, MARGINS.index(nsp) + 1)],
                   OWN_WORD[max(0, OWN_WORD.index(own) - 1)])
         if echo_accepts(point) or echo_accepts(looser):
             continue
-        key = (sum(acted(r, point) for r in calib), lp, -nsp, own)
+        key = (sum(acted(r, point) for r in calib), lp, nsp, own)  # ties: the strictest
         if best is None or key > best[0]:
             best = (key, point)
     today = BargeInConfig()
-    rows = [("first guess", (-0.6, 0.5, -0.35)),  # what shipped before this calibration
-            ("shipped", (today.min_logprob, today.max_no_speech, today.min_logprob_own_word))]
+    rows = [("shipped", (today.min_score, today.min_margin, today.min_score_own_word))]
     if best:
         rows.append(("chosen", best[1]))
     rows.append(("as in silence", AS_IN_SILENCE))
-    print(f"{'':14s} {'logprob':>8s} {'no-speech':>9s} {'own word':>8s} {'calib':>8s} {'held out':>9s} "
+    print(f"{'':14s} {'score':>8s} {'margin':>9s} {'own word':>8s} {'calib':>8s} {'held out':>9s} "
           f"{'synthetic':>9s} {'echo':>5s}")
     for name, (lp, nsp, own) in rows:
         p = (lp, nsp, own)

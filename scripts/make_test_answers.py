@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchdata import RATE, read_wav, write_wav  # noqa: E402
 
 from voicecoach.hearing.pocketsphinx import PhraseRecognizer, make_vad  # noqa: E402
-from voicecoach.hearing.whisper import WhisperRecognizer  # noqa: E402
+from voicecoach.cli.compose import whisper_recognizer  # noqa: E402
 from voicecoach.hearing.endpointer import Endpointer  # noqa: E402
 from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
 from voicecoach.content.loader import load_library  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> int:
         ap.error(f"unknown answers: {', '.join(sorted(unknown))} (known: {', '.join(ANSWERS)})")
     lib = load_library(include_user=False)
     vocab = Vocabulary.load().with_routines(lib.spoken_names())
-    recognizers = [PhraseRecognizer(vocab), WhisperRecognizer(vocab)]
+    recognizers = [PhraseRecognizer(vocab), whisper_recognizer(vocab)]
     args.out.mkdir(parents=True, exist_ok=True)
     status = 0
     with tempfile.TemporaryDirectory() as tmp:

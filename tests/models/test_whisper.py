@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voicecoach.hearing.whisper import ModelUnavailable, WhisperRecognizer, WhisperTranscriber, verify_model
+from voicecoach.hearing.whisper import ModelUnavailable, WhisperTranscriber, verify_model
 from voicecoach.cli.compose import build_pipeline, whisper_recognizer
 from voicecoach.hearing.recognizer import understand
 from voicecoach.content.vocabulary import Vocabulary
@@ -67,7 +67,8 @@ def test_human_answers_are_understood_in_their_context(whisper):
 def test_words_that_are_not_answers_here_are_refused(whisper, word, context):
     heard = hear(whisper, human(word), context)
     assert heard and all(h.intent is None for h in heard), heard
-    assert all(h.reason in ("no phrase", "not speech", "low confidence", "more than the phrase") for h in heard)
+    assert all(h.reason in ("no phrase", "not speech", "low confidence", "more than the phrase", "ambiguous",
+                            "something else", "no words") for h in heard), heard
 
 
 def test_noise_and_silence_are_never_answers(whisper):
@@ -79,24 +80,42 @@ def test_noise_and_silence_are_never_answers(whisper):
     assert hear(whisper, b"\0" * 32000 * 2, "yesno") == []
 
 
-def coffee_order(tmp_path) -> bytes:
-    """A sentence that begins with an answer (espeak-ng, 16 kHz, padded as `hear` pads)."""
+def spoken(tmp_path, text: str, voice: str = "en-us", rate: int = 175) -> bytes:
+    """espeak-ng speech at 16 kHz, padded as `hear` pads a file."""
     raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
-    subprocess.run(["espeak-ng", "-w", str(raw), "yes please, a large oat milk latte and a muffin"], check=True)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(raw), text], check=True)
     subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.4", "0.6"],
                    check=True)
     with wave.open(str(out), "rb") as w:
         return w.readframes(w.getnframes())
 
 
-def test_a_sentence_is_never_an_answer(whisper, tmp_path):
-    heard = hear(whisper, coffee_order(tmp_path), "yesno")
-    assert heard and all(h.intent is None for h in heard), heard
+def coffee_order(tmp_path) -> bytes:
+    """A sentence that begins with an answer (espeak-ng, 16 kHz, padded as `hear` pads)."""
+    return spoken(tmp_path, "yes please, a large oat milk latte and a muffin")
+
+
+#: Sentences that begin with (or hold) an answer of the context, said by someone in the room.
+SENTENCES = [("yes please, a large oat milk latte and a muffin", "yesno"),
+             ("no thanks, I will just have a cup of tea", "yesno"),
+             ("stop by the shop on your way home tonight", "exercise"),
+             ("five or six of us are coming round later", "pain"),
+             ("better late than never, as my mother used to say", "rating"),
+             ("up the stairs and second door on the left", "movement")]
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb+f3"])
+def test_a_sentence_is_never_an_answer(whisper, tmp_path, voice):
+    """Whatever Whisper writes of a sentence (often only its first words), the sentence is more
+    than a phrase: the voiced time, the free text and the talk rule each refuse it."""
+    for text, context in SENTENCES:
+        heard = hear(whisper, spoken(tmp_path, text, voice), context)
+        assert heard and all(h.intent is None for h in heard), (text, heard)
 
 
 def test_words_that_are_no_number_are_never_taken_for_a_score(whisper):
-    """The second look at missed numbers (closed_whisper.NumberRescue) scores every number against
-    what was said: a clear word that is no number must still be no score."""
+    """Every number is scored against what was said in the pain context: a clear word that is
+    no number must still be no score."""
     for word in ("yes", "no", "up", "down", "go"):
         heard = hear(whisper, human(word), "pain")
         assert not any(h.intent and h.intent.startswith("score:") for h in heard), (word, heard)
@@ -131,6 +150,48 @@ def test_transcripts_map_to_intents_only_by_exact_phrase(vocabulary):
     assert understand(vocabulary, "...", "yesno") == (None, "no words")
 
 
+def _ct2_phrase_logprobs(tr, encoded, phrases, closers):
+    """Forced decoding by CTranslate2 itself, one batch row per phrase (the numpy decoder's reference)."""
+    import ctranslate2
+    sot, out = tr.prompt_tokens(None), []
+    enc = np.array(encoded)
+    for ids, close in zip(phrases, closers):
+        res = tr.model.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(enc)),
+                                      [sot + ids + [tr.tokenizer.eot]], beam_size=1, max_length=len(sot) + 2 * len(ids) + 4,
+                                      return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])[0]
+        rows = np.array(res.logits[0])[: len(ids) + 1].astype(np.float64)
+        lps = rows - rows.max(1, keepdims=True)
+        lps -= np.log(np.exp(lps).sum(1, keepdims=True))
+        after = lps[len(ids)][close]
+        out.append((float(sum(lps[i][t] for i, t in enumerate(ids))), float(after.max() + np.log(np.exp(after - after.max()).sum()))))
+    return out
+
+
+def test_the_numpy_decoder_scores_phrases_as_ctranslate2_does(whisper):
+    """whisper_decoder.py (float32) against CTranslate2's own int8 decoder on human recordings:
+    the same scores within half a nat."""
+    tr = whisper.transcriber
+    tok = tr.tokenizer
+    phrases = [tok.encode(p) for p in (" Yes", " No", " Not really", " Three", " 3", " Stop", " Go back")]
+    closers = [[tok.eot, tok.encode(".")[0]]] * len(phrases)
+    for word in ("yes", "three", "stop"):
+        encoded, _ = tr.encode(human(word), 1000, pad="silence")
+        ours = tr.phrase_logprobs(encoded, phrases, closers)
+        theirs = _ct2_phrase_logprobs(tr, encoded, phrases, closers)
+        assert np.allclose(np.array(ours), np.array(theirs), atol=0.5), (word, ours, theirs)
+
+
+def test_the_window_after_the_audio_is_whisper_s_own_silence(whisper):
+    """What Whisper was trained with: the log-mel of digital silence, 8 below the loudest bin
+    (the utterance's maximum less 2 after normalisation), not faster-whisper's zeros."""
+    pcm = human("yes")
+    mel = whisper.transcriber.features(pcm, 1000, pad="silence")
+    speech = len(pcm) // 320  # 10 ms mel frames
+    assert mel.shape == (80, 1000)
+    assert np.allclose(mel[:, speech + 2:], mel[:, :speech].max() - 2.0)
+    assert np.allclose(whisper.transcriber.features(pcm, 1000)[:, speech + 2:], 0.0)
+
+
 def test_hear_json_reports_engine_transcript_and_intent_or_reason(tmp_path):
     files = []
     for word in ("yes", "go"):
@@ -143,55 +204,7 @@ def test_hear_json_reports_engine_transcript_and_intent_or_reason(tmp_path):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["engine"], r["intent"]) for r in rows] == [("whisper", "yes"), ("whisper", None)], rows
     assert rows[0]["text"].lower().startswith("yes") and rows[0]["reason"] == "accepted"
-    assert rows[1]["reason"] in ("no phrase", "not speech", "low confidence")
-
-
-class _NoModel:
-    """The decision rules need no model: they judge two transcripts."""
-
-
-def _t(text, logprob=-0.2, no_speech=0.2):
-    from voicecoach.hearing.whisper import Transcript
-    return Transcript(text, logprob, no_speech, 2, 10.0)
-
-
-@pytest.fixture
-def judge(vocabulary):
-    return WhisperRecognizer(vocabulary, transcriber=_NoModel()).judge
-
-
-def test_a_plain_match_is_accepted_unless_the_prompted_decode_heard_another_answer(judge):
-    assert judge(_t("No."), _t("No."), "yesno").intent == "no"
-    assert judge(_t("No."), _t("Now."), "yesno").intent == "no"
-    r = judge(_t("Yes."), _t("No."), "yesno")
-    assert (r.intent, r.reason) == (None, "ambiguous")
-
-
-def test_a_prompted_match_needs_confidence_and_less_for_stop(judge):
-    assert judge(_t("Stock."), _t("Stop.", logprob=-0.8), "exercise").intent == "stop"   # never miss a stop
-    r = judge(_t("Yet."), _t("Yes.", logprob=-0.8), "yesno")
-    assert (r.intent, r.reason) == (None, "low confidence")                               # never guess a branch
-    assert judge(_t("Yet."), _t("Yes.", logprob=-0.3), "yesno").intent == "yes"
-    assert judge(_t("Stock."), _t("Stop.", logprob=-1.3), "exercise").intent is None
-
-
-def test_no_speech_is_never_an_answer(judge):
-    r = judge(_t("Yes.", no_speech=0.9), _t("Yes.", no_speech=0.9), "yesno")
-    assert (r.intent, r.reason) == (None, "not speech")
-
-
-def test_okay_is_not_a_yes(vocabulary):
-    assert vocabulary.match("Okay.", vocabulary.intents_for("yesno")) is None
-    assert vocabulary.match("Four, four,", vocabulary.intents_for("pain")) == "score:4"
-
-
-def test_a_transcript_that_accounts_for_too_little_of_the_speech_is_refused(judge):
-    """Whisper wrote the first words of a sentence: the voiced time gives it away."""
-    assert judge(_t("Yes, please."), _t("Yes, please."), "yesno", voiced=0.9).intent == "yes"
-    r = judge(_t("Yes, please."), _t("Yes, please."), "yesno", voiced=3.0)
-    assert (r.intent, r.reason) == (None, "more than the phrase")
-    assert judge(_t("Stop."), _t("Stop."), "exercise", voiced=1.1).intent == "stop"   # a long "stooop"
-    assert judge(_t("Stop, stop."), _t("Stop."), "exercise", voiced=1.6).intent == "stop"
+    assert rows[1]["reason"] in ("no phrase", "not speech", "low confidence", "ambiguous", "something else")
 
 
 def _tone(seconds: float, level: float, rng) -> np.ndarray:
@@ -211,38 +224,3 @@ def test_voiced_time_counts_the_speaker_not_the_room():
     assert voiced_s(b"") == 0.0
 
 
-# ---------------------------------------------------------------- closed vocabulary (hearing/closed.py)
-@pytest.fixture(scope="module")
-def closed(library):
-    from voicecoach.hearing.closed_whisper import ClosedRecognizer
-    return ClosedRecognizer(Vocabulary.load().with_routines(library.spoken_names()))
-
-
-def test_closed_vocabulary_hears_the_human_answers_and_guesses_none(closed):
-    """A rate over the set (which recording is heard at a decision edge differs between CPUs)."""
-    assert_most_heard_none_guessed(closed)
-
-
-def test_closed_vocabulary_refuses_sentences_noise_and_other_words(closed, tmp_path):
-    assert all(h.intent is None for h in hear(closed, coffee_order(tmp_path), "yesno"))
-    rng = np.random.default_rng(5)
-    noise = (rng.standard_normal(16000 * 6) * 2000).astype("<i2").tobytes()
-    assert all(h.intent is None for h in hear(closed, noise, "pain"))
-    for word, context in (("three", "yesno"), ("go", "menu"), ("yes", "movement")):
-        assert all(h.intent is None for h in hear(closed, human(word), context)), (word, context)
-
-
-def test_a_sentence_refused_is_talk_in_the_room_not_a_misheard_answer(judge):
-    """The next room's conversation is not answered with "sorry": the listener ignores "talk"."""
-    from voicecoach.hearing.listener import ROOM_SOUNDS
-    r = judge(_t("I think I'm gonna read."), _t("I think I'm gonna read."), "yesno")
-    assert (r.intent, r.reason) == (None, "talk") and r.reason in ROOM_SOUNDS
-    r = judge(_t("Yes, bitter."), _t("Yes, bitter."), "rating")  # a short answer misheard: ask again
-    assert (r.intent, r.reason) == (None, "no phrase") and r.reason not in ROOM_SOUNDS
-
-
-def test_whisper_looping_on_noise_is_not_an_answer_but_stop_stop_stop_is(judge):
-    r = judge(_t("Three, three, three, three, three, three, three"), _t("Three."), "pain")
-    assert (r.intent, r.reason) == (None, "repeats")
-    assert judge(_t("Three, three."), _t("Three."), "pain").intent == "score:3"
-    assert judge(_t("Stop, stop, stop, stop, stop."), _t("Stop."), "exercise").intent == "stop"

@@ -114,23 +114,22 @@ def check_voice(voice: str) -> None:
         pass  # no engine to ask: the value is kept, and checked when the coach starts
 
 
-def whisper_recognizer(vocabulary: Vocabulary, **options):
-    """Whisper as the coach listens with it: free text, and a second look at missed numbers
-    scored on the same encoding (``hearing/closed_whisper.NumberRescue``)."""
-    from voicecoach.hearing.closed_whisper import NumberRescue
-    from voicecoach.hearing.whisper import WhisperRecognizer, WhisperTranscriber
-    transcriber = WhisperTranscriber()
-    return WhisperRecognizer(vocabulary, transcriber, rescue=NumberRescue(vocabulary, transcriber), **options)
+def whisper_recognizer(vocabulary: Vocabulary, thresholds=None):
+    """Whisper as the coach listens with it: the phrases each context expects scored against
+    the audio (``hearing/closed_whisper.py``)."""
+    from voicecoach.hearing.closed_whisper import ClosedRecognizer, ClosedScorer
+    from voicecoach.hearing.whisper import WhisperTranscriber
+    return ClosedRecognizer(vocabulary, ClosedScorer(vocabulary, WhisperTranscriber()), thresholds)
 
 
 def build_recognizer(vocabulary: Vocabulary, listening, threshold: float | None = None):
     """The configured speech recognizer; pocketsphinx, with the reason printed, if Whisper's
     model is missing or damaged."""
     if listening.engine == "whisper":
-        from voicecoach.hearing.whisper import ModelUnavailable, min_logprob_for_sensitivity
+        from voicecoach.hearing.closed_whisper import thresholds_for
+        from voicecoach.hearing.whisper import ModelUnavailable
         try:
-            return whisper_recognizer(vocabulary, min_logprob=min_logprob_for_sensitivity(listening.sensitivity)
-                                      if threshold is None else threshold)
+            return whisper_recognizer(vocabulary, thresholds_for(listening.sensitivity, threshold))
         except ModelUnavailable as exc:
             print(f"warning: {exc}. Listening with pocketsphinx instead, which understands far less.",
                   file=sys.stderr)
@@ -282,7 +281,7 @@ def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True
     pipeline = build_pipeline(recognizer, live=True, endpointing=BARGE_IN_ENDPOINTING)
     pipeline.endpointer.calibrate(getattr(listener, "calibration", []))
     speaker.barge_in = BargeIn(mic, canceller, pipeline, before_overlap=listener.coach_speaks,
-                               on_heard=log_heard if log else None)
+                               on_heard=log_heard_over_coach if log else None)
     return ""
 
 
@@ -296,6 +295,16 @@ def log_heard(heard) -> None:
     what = heard.intent or f"not understood ({heard.reason})"
     print(f"[heard \"{heard.text}\" -> {what}; {heard.engine} confidence {heard.confidence:.2f}, "
           f"margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
+
+
+def log_heard_over_coach(heard, taken: bool) -> None:
+    """What barge-in heard while the coach talked, and whether it acted on it: a word decoded
+    over the coach's voice is only taken if it is an interrupting intent with strong evidence
+    (the coach's own "say stop" comes back through the echo canceller)."""
+    what = heard.intent or f"not understood ({heard.reason})"
+    verdict = "taken" if taken else "not taken"
+    print(f"[heard over the coach \"{heard.text}\" -> {what}, {verdict}; {heard.engine} confidence "
+          f"{heard.confidence:.2f}, margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
 
 
 def build_coach(command: str, lib: Library, store: Store, settings: Settings, clock, routine_id: str | None,

@@ -1,42 +1,60 @@
-"""Whisper as a closed-vocabulary recognizer: each utterance is encoded once in a window
-fitted to it, and the phrases the listening context expects are scored against it (forced
-decoding, ``WhisperTranscriber.phrase_logprobs``); ``hearing/closed.py`` decides from the scores.
+"""Whisper as a closed-vocabulary recognizer, the coach's default: in every listening context
+it scores the few phrases the coach expects against the audio, instead of transcribing freely
+and matching text.
 
-Not the default recognizer yet: on the development recordings it hears clean speech about as
-well as free transcription in a fraction of the time, but less in noise (see the README,
-"How listening decides"). What the coach does use is :class:`NumberRescue`: the same scores,
-on the 30 s encoding free transcription already made, for a pain score it did not write. ``scripts/bench_human.py --engines closed`` measures it and
-``scripts/calibrate_closed.py`` chose its thresholds.
+For one utterance (``recognize``):
+
+1. it is encoded once, in a window of ``WINDOW_S`` filled after the audio with what Whisper
+   knows as silence (``WhisperTranscriber.encode(..., pad="silence")``);
+2. Whisper writes it freely, once (greedy, no prompt): that text is the hypothesis "something
+   else was said", and the first step gives log P(first token) over the whole vocabulary;
+3. every written form of the context's phrases (" Yes", " Five", " 5", " Go back") whose first
+   token is within ``PRUNE`` nat of the likeliest form's is scored by forced decoding, with the
+   probability that nothing else follows it (``whisper_decoder.py``); the others are bounded by
+   their first token's log-probability;
+4. ``closed.decide`` takes the intent only if it is likely, clearly ahead of every other intent,
+   not outdone by the free text, followed by nothing, heard as speech and fitting the voiced
+   time (thresholds in ``closed.py``, chosen by ``scripts/calibrate_closed.py``).
+
+A refusal says why, and says when it was the room rather than a person answering: free text
+of ``TALK_WORDS`` words or more is talk in the room, no speech or no words is a sound.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from voicecoach.content.vocabulary import Vocabulary
-from voicecoach.hearing.closed import Decision, Thresholds, decide, written_forms
+from voicecoach.hearing.closed import Decision, Thresholds, decide, logsumexp, written_forms
 from voicecoach.hearing.recognizer import Recognition
-from voicecoach.hearing.whisper import SAMPLE_RATE, WhisperTranscriber, too_long_for, voiced_s
+from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, too_long_for, voiced_s
+
+#: The encoder's window (s). Whisper was trained on 30 s windows; with the window filled with
+#: Whisper's own silence (not faster-whisper's zeros) a 10 s window hears as much as the 30 s
+#: one at a fifth of its cost (scripts/calibrate_closed.py measures both).
+WINDOW_S = 10.0
+#: Forms whose first token is this many nat less likely than the best form's are not scored:
+#: the first token's log-probability bounds their score.
+PRUNE = 8.0
+#: A refused free text of this many words or more is talk in the room (the next room's
+#: conversation), not an answer misheard: the coach keeps listening instead of saying "sorry".
+TALK_WORDS = 4
 
 
-#: The fitted window: the utterance and this much after it (s), at least ``MIN_WINDOW_S``.
-#: Whisper was trained on 30 s windows; a few seconds cut the encoder's cost about ten times,
-#: and scores of whole phrases (with the end of the text) stay far apart (see closed.py).
-WINDOW_PAD_S = 1.0
-MIN_WINDOW_S = 3.0
-#: Forms whose first token is this many nat less likely than the context's best first token
-#: are not scored: their first token's log-probability bounds their score.
-DEFAULT_PRUNE = 4.0
-#: ... and at most this many forms per context are scored (each costs a few ms).
-MAX_SCORED = 12
+#: Change of ``min_score`` per step of the user's sensitivity setting (1..5, 3 = default) (nat).
+SENSITIVITY_STEP = 0.5
 
 
-def fitted_frames(pcm: bytes, rate: int = SAMPLE_RATE, min_window_s: float = MIN_WINDOW_S) -> int:
-    """Mel frames (10 ms) of the window fitted to ``pcm``: its length and ``WINDOW_PAD_S``."""
-    seconds = len(pcm) / 2 / rate
-    return int(min(30.0, max(min_window_s, seconds + WINDOW_PAD_S)) * 100)
+def thresholds_for(sensitivity: int = 3, min_score: float | None = None) -> Thresholds:
+    """The decision's thresholds for sensitivity 1 (strictest: an intent needs log-probability
+    -2 or more) .. 5 (most lenient: -4); ``min_score`` (the expert ``--threshold``) over it.
+    stop, pain and worse keep their own floor unless it is stricter than the chosen one."""
+    t = Thresholds()
+    floor = t.min_score - (sensitivity - 3) * SENSITIVITY_STEP if min_score is None else min_score
+    return replace(t, min_score=floor, min_score_always=min(t.min_score_always, floor))
 
 
 def context_forms(vocab: Vocabulary, context: str) -> list[tuple[str, str]]:
@@ -46,13 +64,13 @@ def context_forms(vocab: Vocabulary, context: str) -> list[tuple[str, str]]:
 
 
 class ClosedScorer:
-    """Scores of every written form of a context's phrases for one utterance (see closed.py)."""
+    """The free transcription and the scores of a context's phrases for one utterance."""
 
     def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
-                 threads: int = 2, prune: float = DEFAULT_PRUNE, min_window_s: float = MIN_WINDOW_S):
-        self.min_window_s = min_window_s
+                 threads: int = 2, window_s: float = WINDOW_S, prune: float = PRUNE):
         self.vocab = vocabulary
         self.transcriber = transcriber or WhisperTranscriber(threads=threads)
+        self.frames = int(window_s * 100)
         self.prune = prune
         tok = self.transcriber.tokenizer
         self.forms: dict[str, list[tuple[str, str]]] = {}  # context -> (intent, form)
@@ -64,126 +82,125 @@ class ClosedScorer:
         # what may follow a phrase that is all that was said: the end, punctuation, the word again
         marks = [tok.encode(m)[0] for m in (".", "!", "?", ",", "...")] + [tok.eot]
         self.closers: dict[str, list[int]] = {}
-        for form, ids in self.ids.items():
+        for form in self.ids:
             first = form.split()[0]
             again = {tok.encode(" " + w)[0] for w in (first, first.lower(), first.capitalize())}
             self.closers[form] = sorted(set(marks) | again)
+        self.eot = tok.eot
 
-    def score_all(self, pcm: bytes, contexts) -> dict:
-        """One utterance against the phrases of ``contexts``: the free transcription, each form's
-        first-token log-probability, and the forced score of those within ``prune`` of the best."""
+    def score(self, pcm: bytes, context: str, shortcut: bool = True) -> dict:
+        """The facts :func:`judge` judges: the free text (``free``: a :class:`Transcript`),
+        log P(first token) of every form of ``context`` (``first``), the scores and ends of the
+        forms worth scoring (``scores``, ``ends``, nat), and the time it took (``ms``).
+
+        Worth scoring: the forms whose first token is within ``prune`` nat of the best form's.
+        When the free text is itself a phrase of the context, its intent's forms are scored
+        first, and another intent's only if its first token alone is as likely as that intent
+        (a first token bounds a phrase's score): mostly none, and the answer lands sooner.
+        ``shortcut=False`` scores every form worth scoring (the calibration tries rules on them)."""
         t0 = time.perf_counter()
         tr = self.transcriber
-        encoded, _ = tr.encode(pcm, fitted_frames(pcm, min_window_s=self.min_window_s))
-        free, first = tr.free_decode(encoded)
-        firsts = {form: float(first[self.ids[form][0]]) for c in contexts for _, form in self.forms[c]}
-        wanted: list[str] = []
-        for c in contexts:
-            ranked = sorted({form for _, form in self.forms[c]}, key=firsts.get, reverse=True)
-            best = firsts[ranked[0]]
-            wanted += [form for form in ranked[:MAX_SCORED] if firsts[form] >= best - self.prune and form not in wanted]
-        # a phrase is scored by its words, and apart from them by how likely nothing else
-        # follows: in a short window Whisper would rather repeat a word than end ("Yes. Yes.")
-        found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted])
-        scores = {form: words for form, (words, _) in zip(wanted, found)}
-        ends = {form: after for form, (_, after) in zip(wanted, found)}
-        # the first word Whisper would write freely: a phrase starting far less likely than it
-        # is not what was said ("No" when the free text starts "9"); timestamps and tags excluded
-        first_max = float(first[: self.transcriber.tokenizer.eot].max())
-        return {"free": free.text, "free_lp": free.avg_logprob * (free.tokens + 1), "nsp": free.no_speech_prob,
-                "first_max": first_max,
-                "first": firsts, "scores": scores, "ends": ends, "ms": (time.perf_counter() - t0) * 1000}
+        encoded, _ = tr.encode(pcm, self.frames, pad="silence")
+        free, first_all = tr.free_decode(encoded)
+        forms = self.forms[context]
+        first = {form: float(first_all[self.ids[form][0]]) for _, form in forms}
+        best = max(first.values())
+        candidates = [(i, f) for i, f in forms if first[f] >= best - self.prune]
+        said = self.vocab.match(free.text, self.vocab.intents_for(context)) if free.text else None
+        scores: dict[str, float] = {}
+        ends: dict[str, float] = {}
 
-    @staticmethod
-    def judge_scores(row: dict, context: str, vocab: Vocabulary, thresholds=None, prune: float = DEFAULT_PRUNE):
-        """The :class:`~voicecoach.hearing.closed.Decision` for ``row`` (from :meth:`score_all`)
-        in ``context``; ``row["voiced"]`` (s), when present, must fit the phrase."""
-        intents = vocab.intents_for(context)
-        thresholds = thresholds or Thresholds()
-        firsts, scored = row["first"], row["scores"]
-        forms = context_forms(vocab, context)
-        best_first = max(firsts[form] for _, form in forms)
-        scores: dict[str, dict[str, float]] = {}
-        bounds: dict[str, float] = {}
-        for intent, form in forms:
-            if form in scored and firsts[form] >= best_first - prune:
-                scores.setdefault(intent, {})[form] = scored[form]
-            else:
-                bounds[intent] = max(bounds.get(intent, -np.inf), firsts[form])
-        free_intent = vocab.match(row["free"], intents) if row["free"] else None
-        free_is_phrase = free_intent is not None or not vocab.read(row["free"], ())
-        d = decide(scores, bounds, free_intent, free_is_phrase, row["first_max"], row["nsp"],
-                   tuple(vocab.always_heard), thresholds, row["ends"], firsts, vocab.read(row["free"], intents))
-        voiced = row.get("voiced")
-        if d.intent and voiced is not None and too_long_for(d.phrase, voiced):
-            return Decision(None, d.phrase, d.score, d.margin, "more than the phrase")
+        def add(wanted):
+            wanted = sorted(set(wanted) - set(scores))
+            found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted])
+            for f, (words, end) in zip(wanted, found):
+                scores[f], ends[f] = words, end
+
+        if said is not None and shortcut:
+            add(f for i, f in candidates if i == said)
+            own = logsumexp([scores[f] + ends[f] for f in scores])
+            add(f for i, f in candidates if i != said and first[f] >= own)
+        else:
+            add(f for _, f in candidates)
+        return {"free": free, "first": first, "first_max": float(first_all[: self.eot].max()),
+                "scores": scores, "ends": ends, "ms": (time.perf_counter() - t0) * 1000}
+
+
+def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
+          voiced: float | None = None) -> Decision:
+    """The :class:`Decision` the facts of :meth:`ClosedScorer.score` support in ``context``.
+
+    When Whisper's free text is itself a phrase of the context, that is strong evidence:
+    the intent is taken if the phrase scores also rank it first, speech was heard and the
+    text accounts for the voiced time (another intent ranked first: "ambiguous"). Otherwise
+    the scores decide (:func:`closed.decide`), the free text being "something else"."""
+    free = facts["free"]
+    intents = vocab.intents_for(context)
+    scores: dict[str, dict[str, float]] = {}
+    bounds: dict[str, float] = {}
+    for intent, form in context_forms(vocab, context):
+        if form in facts["scores"]:
+            scores.setdefault(intent, {})[form] = facts["scores"][form] + facts["ends"][form]
+        else:
+            bounds[intent] = max(bounds.get(intent, -np.inf), facts["first"][form])
+    free_intent = vocab.match(free.text, intents) if free.text else None
+    free_is_phrase = free_intent is not None or not vocab.read(free.text, ())
+    free_lp = free.avg_logprob * (free.tokens + 1)  # the whole free text, its end included (nat)
+    d = decide(scores, bounds, free_intent, free_is_phrase, free_lp, free.no_speech_prob,
+               tuple(vocab.always_heard), thresholds, facts["ends"], vocab.read(free.text, intents))
+    if free_intent is not None:  # the free text says a phrase: it decides, if the scores agree
+        ranked_first = bool(scores) and max(scores, key=lambda i: logsumexp(list(scores[i].values()))) == free_intent
+        if free.no_speech_prob >= thresholds.max_no_speech:
+            d = Decision(None, free.text, d.score, d.margin, "not speech")
+        elif not ranked_first:
+            d = Decision(None, free.text, d.score, d.margin, "ambiguous")
+        else:
+            d = Decision(free_intent, free.text, d.score, d.margin, "accepted")
+        if d.intent and voiced is not None and too_long_for(free.text, voiced):
+            return Decision(None, free.text, d.score, d.margin, "more than the phrase")
         return d
+    if d.intent and voiced is not None and too_long_for(d.phrase, voiced):
+        return Decision(None, d.phrase, d.score, d.margin, "more than the phrase")
+    return d
 
 
 class ClosedRecognizer:
-    """Whole utterances -> intents of the listening context, by scoring the context's phrases
-    (closed vocabulary) instead of matching free text; rejects all else (see closed.py)."""
+    """Whole utterances -> intents of the listening context, by scoring the context's phrases;
+    rejects all else (see the module docstring)."""
 
     engine = "whisper"
     streaming = False
 
-    def __init__(self, vocabulary: Vocabulary, scorer: ClosedScorer | None = None, thresholds=None,
-                 prune: float = DEFAULT_PRUNE):
+    def __init__(self, vocabulary: Vocabulary, scorer: ClosedScorer | None = None,
+                 thresholds: Thresholds | None = None):
         self.vocab = vocabulary
-        self.scorer = scorer or ClosedScorer(vocabulary, prune=prune)
+        self.scorer = scorer or ClosedScorer(vocabulary)
         self.thresholds = thresholds or Thresholds()
-        self.prune = prune
+
+    @property
+    def transcriber(self) -> WhisperTranscriber:
+        return self.scorer.transcriber
 
     def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
         if context not in self.vocab.contexts:
             raise KeyError(f"no listening context {context!r}")
         if too_long:  # a sentence, not an answer: not worth decoding
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
-        row = self.scorer.score_all(pcm, [context])
-        row["voiced"] = voiced_s(pcm)
-        d = ClosedScorer.judge_scores(row, context, self.vocab, self.thresholds, self.prune)
-        return Recognition(d.phrase.strip() if d.intent else row["free"], d.intent, d.score, d.margin,
-                           row["ms"], d.reason, self.engine)
+        facts = self.scorer.score(pcm, context)
+        d = judge(self.vocab, facts, context, self.thresholds, voiced_s(pcm))
+        free: Transcript = facts["free"]
+        if d.intent and d.intent not in self.vocab.always_heard and looping(free.text):
+            d = Decision(None, d.phrase, d.score, d.margin, "repeats")
+        if d.intent:
+            return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
+        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine)
 
-
-
-#: The number rescue's thresholds, chosen by ``scripts/calibrate_closed.py --rescue --min-window 30
-#: --noise recorded --contexts yesno,pain,movement --per-word 10`` on half of the development
-#: speakers (recorded room noise, clean, 20 and 10 dB): no answer taken for another and no
-#: coffee order taken there, then the most answers. Only pain scores gained (yes/no and up/down
-#: gained nothing on that half), so only numbers are rescued.
-RESCUE = Thresholds(min_score=-3.0, min_score_always=-3.0, min_margin=2.0, max_free_lead=2.0,
-                    max_no_speech=0.8, min_end=-0.5)
-
-
-class NumberRescue:
-    """A second look at a number that Whisper's free text missed.
-
-    Speakers recorded through a telephone-band microphone are often written as another word
-    ("Bye." for five, "Thanks." for six); scored as phrases against the same 30 s encoding
-    (no second encoder pass), the number they said is often clearly the likeliest one. Asked
-    only when both free decodes found no phrase, only in a context whose answers are numbers,
-    and it returns only a number, by the closed decision's own rules (:func:`decide`) with
-    ``RESCUE``: likely, 2 nat ahead of every other intent, nothing after it, speech heard,
-    fitting the voiced time."""
-
-    def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber, thresholds: Thresholds = RESCUE):
-        self.vocab = vocabulary
-        self.thresholds = thresholds
-        self.scorer = ClosedScorer(vocabulary, transcriber, min_window_s=transcriber.frames / 100)
-
-    def applies(self, context: str) -> bool:
-        return any(is_number(i) for i in self.vocab.intents_for(context))
-
-    def __call__(self, pcm: bytes, context: str, voiced: float) -> tuple[Decision, float]:
-        """The decision (an intent only if it is a number) and the time it took (ms)."""
-        row = self.scorer.score_all(pcm, [context])
-        row["voiced"] = voiced
-        d = ClosedScorer.judge_scores(row, context, self.vocab, self.thresholds)
-        if d.intent and not is_number(d.intent):
-            d = Decision(None, d.phrase, d.score, d.margin, "not a number")
-        return d, row["ms"]
-
-
-def is_number(intent: str) -> bool:
-    return intent.startswith("score:")
+    def _why(self, d: Decision, free: Transcript) -> str:
+        if d.reason == "not speech" or free.no_speech_prob >= self.thresholds.max_no_speech:
+            return "not speech"
+        if not self.vocab.read(free.text, ()):
+            return "no words"
+        if d.reason in ("no phrase", "low confidence", "something else", "more than the phrase") \
+                and len(free.text.split()) >= TALK_WORDS:
+            return "talk"  # someone talking in the room, not an answer tried
+        return d.reason

@@ -3,7 +3,9 @@
 The coach knows exactly what it plays. :class:`FarEnd` keeps that sound on the monotonic
 clock (16 kHz, with the volume changes the loudspeaker made), the echo canceller
 (``echo.py``) removes it from the microphone, and what is left goes through its own
-endpointer and the recognizer. While the coach speaks only the *interrupting* intents
+endpointer and the recognizer; that endpointer measures speech against the residue of the
+coach's voice the canceller leaves, predicted from what is playing (``residue.py``), not only
+against the room. While the coach speaks only the *interrupting* intents
 (:data:`INTERRUPTING`) are taken, on stricter evidence than in silence
 (:class:`BargeInConfig`); everything else is left to the half-duplex rule (an answer begun
 while the coach talks is dropped whole).
@@ -37,6 +39,7 @@ import numpy as np
 from voicecoach.core.events import Heard, TalkedOver
 from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, EndpointerConfig
 from voicecoach.hearing.farend import DelayTracker, FarEnd
+from voicecoach.hearing.residue import ResidueFloor
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
 BARGE_CONTEXT = "exercise"
@@ -54,18 +57,20 @@ BARGE_IN_ENDPOINTING = EndpointerConfig(peak_db=10.0)
 @dataclass(frozen=True)
 class BargeInConfig:
     """How strict listening over the coach's own voice is: a false "stop" from the coach's own
-    "say stop" must never happen, a person's "stop" must nearly always be taken. Chosen by
-    ``scripts/calibrate_bargein.py`` from an open run of ``scripts/bench_bargein.py`` (half of
-    the human speakers; the coach's own voice alone gave "Stop." at -0.57 .. -0.76 and "worse."
-    at -0.47 nat, all in sentences that say the word, so the own-word floor is the strict one)."""
+    "say stop" must never happen, a person's "stop" must nearly always be taken. The evidence is
+    the closed-vocabulary recognizer's (``closed_whisper.py``): the intent's log-probability and
+    its lead over the next intent of the context. Chosen by ``scripts/calibrate_bargein.py``
+    from an open run of ``scripts/bench_bargein.py`` (half of the human speakers; the coach's
+    own voice alone must never be taken, and the sentences that say the word are the hardest)."""
 
-    min_logprob: float = -0.8        # Whisper's mean token log-probability at least this (nat); -1.0 in silence
-    max_no_speech: float = 0.7       # and its no-speech probability below this (0.8 in silence)
-    min_logprob_own_word: float = -0.2   # ... at least this when the coach's sentence has the same word (nat)
+    min_score: float = -3.0          # the intent's log-probability at least this (nat); as in silence
+    min_margin: float = 2.0          # ahead of the next intent by this much (nat); as in silence
+    min_score_own_word: float = -0.1   # ... at least this when the coach's sentence has the same word (nat)
     duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
     talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
+    follow_residue: bool = True      # speech must rise over the predicted residue of the coach's voice
     echo_tail_s: float = 0.45        # after the sentence, its echo and the room's reverberation still come
                                      # back this long (the half-duplex listener's tail, plus the input's
                                      # buffering): speech then is not counted as an answer cut off (s)
@@ -88,10 +93,10 @@ def interrupting_intent(heard, config: BargeInConfig, sentence: str = "") -> str
     if heard is None or heard.intent not in INTERRUPTING or heard.reason != "accepted":
         return None
     if heard.engine == "whisper":
-        floor = config.min_logprob
+        floor = config.min_score
         if heard.intent in _words(sentence):
-            floor = max(floor, config.min_logprob_own_word)
-        if heard.confidence < floor or heard.margin >= config.max_no_speech:
+            floor = max(floor, config.min_score_own_word)
+        if heard.confidence < floor or heard.margin < config.min_margin:
             return None
     return heard.intent
 
@@ -115,10 +120,16 @@ class Overlap:
     own (endpointer and recognizer); ``controls``: the loudspeaker."""
 
     def __init__(self, far: FarEnd, canceller, pipeline, controls: Controls, config: BargeInConfig,
-                 delay_s: float = 0.0, sentence: str = "", on_heard: Callable | None = None):
+                 delay_s: float = 0.0, sentence: str = "", on_heard: Callable | None = None,
+                 residue: ResidueFloor | None = None):
+        # on_heard(heard, taken): every utterance decoded over the coach (for the logs), and
+        # whether it was taken as an interrupting intent
         self.far, self.canceller, self.pipeline = far, canceller, pipeline
         self.controls, self.config, self.delay_s = controls, config, delay_s
         self.sentence, self.on_heard = sentence, on_heard
+        # the coach's own voice left after the canceller: speech must rise over it (residue.py)
+        self.residue = residue if residue is not None else ResidueFloor()
+        self.residue.start_sentence()
         self.result = OverlapResult()
         self.done = False
         self.ducked = False
@@ -153,8 +164,9 @@ class Overlap:
             self._farr.append(np.frombuffer(self.far.frame(captured_at + MIC_LEAD_S), dtype="<i2").astype(np.float32))
         elif self.pipeline.in_speech and captured_at >= self.far.end_t + self.config.echo_tail_s:
             self._speech_past_end_s += FRAME_S
+        floor = self.residue.push(far, clean) if self.config.follow_residue else None
         was_speech = self.pipeline.in_speech
-        heard = self.pipeline.push(clean)
+        heard = self.pipeline.push(clean, floor)
         if self.pipeline.in_speech and not was_speech and not self.ducked:
             self.ducked = True
             self.result.ducks += 1
@@ -194,9 +206,9 @@ class Overlap:
 
     def _judge(self, heard, playing: bool) -> None:
         self.result.heard.append(heard)
-        if self.on_heard:
-            self.on_heard(heard)
         intent = interrupting_intent(heard, self.config, self.sentence)
+        if self.on_heard:
+            self.on_heard(heard, intent is not None)
         if intent is not None:
             self.controls.stop()
             self.result.event = Heard(intent, heard.text)
@@ -241,6 +253,7 @@ class BargeIn:
         self.config = config or BargeInConfig()
         self.before_overlap, self.on_heard = before_overlap, on_heard
         self.tracker = DelayTracker(delay_s)
+        self.residue = ResidueFloor()  # learnt over every sentence of the session
         self.last: OverlapResult | None = None
         self.lost: BaseException | None = None  # a microphone that went away mid-sentence
 
@@ -257,7 +270,8 @@ class BargeIn:
         # each sentence from the tracker's estimate measured worse on PulseAudio (AEC3 has to find
         # the delay again, and one outlier moved it): the tracker's delay is kept for the logs only.
         delay = 0.0
-        overlap = Overlap(far, self.canceller, self.pipeline, controls, self.config, delay, sentence, self.on_heard)
+        overlap = Overlap(far, self.canceller, self.pipeline, controls, self.config, delay, sentence, self.on_heard,
+                          self.residue)
         return Watch(self, overlap)
 
 

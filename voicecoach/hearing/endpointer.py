@@ -140,11 +140,14 @@ class Endpointer:
         """True while the rest of a cut-off utterance is being waited out."""
         return self._quiet_needed > 0
 
-    def push(self, frame: bytes) -> tuple[str, Utterance | None]:
+    def push(self, frame: bytes, floor_db: float | None = None) -> tuple[str, Utterance | None]:
         """Add one frame. Returns ('start'|'speech'|'pause'|'end'|'idle', utterance at 'end').
 
         'pause' comes once per stretch of non-speech, ``pause_s`` into it; 'speech' frames
-        follow if the person goes on (``silence_s`` is then 0 again)."""
+        follow if the person goes on (``silence_s`` is then 0 again). ``floor_db``: a floor
+        for this frame above the room's (dBFS; barge-in's prediction of the coach's own voice
+        left after the echo canceller): speech must rise over both, and the room's floor is
+        not followed meanwhile."""
         if len(frame) < FRAME_BYTES:  # the last frame of a file
             frame = frame + b"\0" * (FRAME_BYTES - len(frame))
         self.t += FRAME_S
@@ -153,20 +156,21 @@ class Endpointer:
         if not self.calibrated:
             self._calibration.append(level)
             self.noise_floor_db = sorted(self._calibration)[len(self._calibration) // 2]
-        loud = level > self.noise_floor_db + self.cfg.margin_db
+        floor = self.noise_floor_db if floor_db is None else max(self.noise_floor_db, floor_db)
+        loud = level > floor + self.cfg.margin_db
         speech = loud and self.is_speech(frame)
         if not self.in_speech:
-            if not speech and self.calibrated:  # follow a changing room slowly
+            if not speech and self.calibrated and floor_db is None:  # follow a changing room slowly
                 self.noise_floor_db += 0.02 * (level - self.noise_floor_db)
             if self._quiet_needed:  # the end of a cut-off utterance: wait it out
                 self.cut_speech_frames += speech
                 self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S)) if speech \
                     else self._quiet_needed - 1
                 return "idle", None
-            self._recent.append((frame, speech, level))
+            self._recent.append((frame, speech, level - floor))
             window = list(self._recent)[-self.cfg.start_window:]
             if sum(s for _, s, _ in window) >= self.cfg.start_frames and \
-                    max(lv for _, s, lv in window if s) > self.noise_floor_db + self.cfg.peak_db:
+                    max(over for _, s, over in window if s) > self.cfg.peak_db:
                 self.in_speech = True
                 self._frames = [f for f, _, _ in self._recent]
                 self._start_s = self.t - len(self._frames) * FRAME_S

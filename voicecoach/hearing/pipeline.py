@@ -82,8 +82,9 @@ class HearingPipeline:
     def in_speech(self) -> bool:
         return self.endpointer.in_speech
 
-    def push(self, frame: bytes) -> HeardUtterance | None:
-        state, utt = self.endpointer.push(frame)
+    def push(self, frame: bytes, floor_db: float | None = None) -> HeardUtterance | None:
+        """One 30 ms frame; ``floor_db``: see :meth:`Endpointer.push`."""
+        state, utt = self.endpointer.push(frame, floor_db)
         if state == "end":
             return self._finish(utt)
         if self.streaming:

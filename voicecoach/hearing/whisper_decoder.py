@@ -1,0 +1,228 @@
+"""Whisper's text decoder in numpy: the log-probability of many phrases given one encoding.
+
+Scoring the phrases a listening context expects ("Yes.", "No.", "Five." ...) is forced
+decoding: each phrase's tokens are fed to the decoder and the probability the model gives to
+each of them is read. CTranslate2 can do that only one batch row per phrase, and it computes
+the decoder's view of the audio (the cross-attention keys and values) again for every row,
+which costs more than the phrases themselves. Here the audio's keys and values are computed
+once per utterance, and the phrases are decoded as a tree of shared prefixes (" Not" of
+" Not really" once), level by level; only the log-probabilities that are asked for are kept.
+
+The weights are read from CTranslate2's own model file (``model.bin``, checked by sha256 in
+``whisper.py`` before it is opened here); the decoder's float16 weights become float32 (115 MB,
+of which the token embedding, also the output layer, 80 MB). Results agree with CTranslate2's int8 decoder within a few tenths
+of a nat (``tests/models/test_whisper_decoder.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import mmap
+import struct
+from pathlib import Path
+
+import numpy as np
+
+#: CTranslate2's type ids (include/ctranslate2/types.h): float32, int8, int16, int32, float16.
+_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+#: Rows of the output layer computed at a time (64 x 51,864 float32 logits: 13 MB).
+_ROWS = 64
+
+
+class ModelFileError(ValueError):
+    """The model file is not a CTranslate2 Whisper model this decoder can read."""
+
+
+def read_ct2(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray]:
+    """The variables of a CTranslate2 model file (binary version 6) whose names start with
+    ``prefix``, as read-only arrays over the file's bytes (aliases resolved)."""
+    with open(path, "rb") as f:  # mapped, not read: only the decoder's weights are ever touched
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    offset = 0
+
+    def take(fmt: str):
+        nonlocal offset
+        value = struct.unpack_from(fmt, data, offset)
+        offset += struct.calcsize(fmt)
+        return value[0]
+
+    def string() -> str:
+        nonlocal offset
+        n = take("H")
+        text = data[offset:offset + n - 1].decode()
+        offset += n
+        return text
+
+    try:
+        if len(data) < 4:
+            raise struct.error
+        version = take("I")
+        if version != 6:
+            raise ModelFileError(f"model file version {version}, expected 6")
+        string(), take("I")  # spec name, revision
+        out: dict[str, np.ndarray] = {}
+        for _ in range(take("I")):
+            name = string()
+            shape = [take("I") for _ in range(take("B"))]
+            dtype = _DTYPES.get(take("B"))
+            size = take("I")
+            if name.startswith(prefix):
+                if dtype is None:
+                    raise ModelFileError(f"{name}: a weight type this decoder cannot read")
+                out[name] = np.frombuffer(data, dtype, size // np.dtype(dtype).itemsize, offset).reshape(shape)
+            offset += size
+        for _ in range(take("I")):
+            alias, target = string(), string()
+            if alias.startswith(prefix) and target in out:
+                out[alias] = out[target]
+        return out
+    except struct.error:
+        raise ModelFileError("the model file ends too early") from None
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + 1e-5) * gamma + beta
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(np.float32(0.7978845608028654) * (x + np.float32(0.044715) * x * x * x)))
+
+
+def _softmax(a: np.ndarray) -> np.ndarray:
+    a = np.exp(a - a.max(-1, keepdims=True))
+    return a / a.sum(-1, keepdims=True)
+
+
+class WhisperDecoder:
+    """Whisper's decoder (pre-norm Transformer) over an encoder output, in numpy float32."""
+
+    def __init__(self, model_file: Path):
+        # The matrices here are small: one BLAS thread does them fastest, and a thread pool
+        # waiting for a core the encoder holds made them 30 times slower on a busy machine.
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1, user_api="blas")
+        v = read_ct2(model_file)
+        try:
+            self.heads = int(v["decoder/num_heads"])
+            self.embedding = v["decoder/embeddings/weight"].astype(np.float32)  # (vocab, d), also the output layer
+            self.positions = v["decoder/position_encodings/encodings"].astype(np.float32)
+            self.final_norm = (v["decoder/layer_norm/gamma"].astype(np.float32),
+                               v["decoder/layer_norm/beta"].astype(np.float32))
+            self.layers = []
+            while f"decoder/layer_{len(self.layers)}/ffn/linear_0/weight" in v:
+                p = f"decoder/layer_{len(self.layers)}/"
+                self.layers.append({key[len(p):]: (value.astype(np.float32).T.copy() if value.ndim == 2
+                                                   else value.astype(np.float32))
+                                    for key, value in v.items() if key.startswith(p)})
+        except KeyError as exc:
+            raise ModelFileError(f"no {exc.args[0]} in the model file") from None
+        self.d = self.embedding.shape[1]
+        self.dh = self.d // self.heads
+
+    def audio(self, encoded: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The cross-attention keys (heads, dh, frames) and values (heads, frames, dh) of each
+        layer for one encoding (frames, d): computed once per utterance."""
+        out = []
+        for layer in self.layers:
+            kv = encoded @ layer["attention/linear_1/weight"] + layer["attention/linear_1/bias"]
+            keys = kv[:, : self.d].reshape(-1, self.heads, self.dh).transpose(1, 2, 0)
+            values = kv[:, self.d:].reshape(-1, self.heads, self.dh).transpose(1, 0, 2)
+            out.append((np.ascontiguousarray(keys), np.ascontiguousarray(values)))
+        return out
+
+    def _step(self, tokens: np.ndarray, position: int, past, audio):
+        """One token for each row of a batch; ``past``: per layer the rows' self-attention keys
+        and values so far, (rows, heads, n, dh) each, or None. Returns the rows' last hidden
+        state (normalised) and the keys and values to append."""
+        x = self.embedding[tokens].astype(np.float32) + self.positions[position]
+        scale = 1.0 / math.sqrt(self.dh)
+        new = []
+        for i, layer in enumerate(self.layers):
+            h = _layer_norm(x, layer["self_attention/layer_norm/gamma"], layer["self_attention/layer_norm/beta"])
+            qkv = h @ layer["self_attention/linear_0/weight"] + layer["self_attention/linear_0/bias"]
+            q, k, v = (qkv[:, j * self.d:(j + 1) * self.d].reshape(-1, self.heads, 1, self.dh) for j in range(3))
+            new.append((k, v))
+            keys = k if past is None else np.concatenate([past[i][0], k], axis=2)
+            values = v if past is None else np.concatenate([past[i][1], v], axis=2)
+            a = _softmax(np.matmul(q, keys.transpose(0, 1, 3, 2)) * scale)
+            x = x + np.matmul(a, values).reshape(-1, self.d) @ layer["self_attention/linear_1/weight"] \
+                + layer["self_attention/linear_1/bias"]
+            h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
+            q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(-1, self.heads, self.dh)
+            ck, cv = audio[i]
+            a = _softmax(np.einsum("bhd,hdt->hbt", q, ck, optimize=True) * scale)
+            x = x + np.einsum("hbt,htd->bhd", a, cv, optimize=True).reshape(-1, self.d) \
+                @ layer["attention/linear_2/weight"] + layer["attention/linear_2/bias"]
+            h = _layer_norm(x, layer["ffn/layer_norm/gamma"], layer["ffn/layer_norm/beta"])
+            x = x + _gelu(h @ layer["ffn/linear_0/weight"] + layer["ffn/linear_0/bias"]) \
+                @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
+        return _layer_norm(x, *self.final_norm), new
+
+    def _log_probs(self, hidden: np.ndarray, wanted: list[list[int]]) -> list[np.ndarray]:
+        """log P(token) (nat) of the ``wanted[i]`` tokens after row ``i`` of ``hidden``, a block
+        of rows at a time (a menu of routine names has hundreds of prefixes: 51,864 logits each)."""
+        out = []
+        for start in range(0, len(hidden), _ROWS):
+            logits = hidden[start:start + _ROWS] @ self.embedding.T  # the output layer is the token embedding
+            top = logits.max(1, keepdims=True)
+            norm = top[:, 0].astype(np.float64) + np.log(np.exp(logits - top).sum(1, dtype=np.float64))
+            out += [logits[i, tokens].astype(np.float64) - norm[i]
+                    for i, tokens in enumerate(wanted[start:start + _ROWS])]
+        return out
+
+    def prepare(self, encoded: np.ndarray, prefix: list[int]) -> tuple:
+        """What every phrase scored against one encoding shares: the audio's keys and values,
+        and the prompt ``prefix`` but its last token decoded (pass it to :meth:`score`)."""
+        audio = self.audio(np.asarray(encoded, dtype=np.float32))
+        past = None
+        for position, token in enumerate(prefix[:-1]):
+            _, new = self._step(np.array([token]), position, past, audio)
+            past = new if past is None else [(np.concatenate([p[0], n[0]], 2), np.concatenate([p[1], n[1]], 2))
+                                             for p, n in zip(past, new)]
+        return audio, past, list(prefix)
+
+    def score(self, prepared: tuple, phrases: list[list[int]], after: list[list[int]]) -> list[tuple[float, float]]:
+        """For each token list of ``phrases``: log P(its tokens | audio, prefix) (nat), and the
+        log of the summed probability of the ``after`` tokens right after it (the end of the
+        text, punctuation...). ``prepared``: from :meth:`prepare`."""
+        audio, past, prefix = prepared
+        # every prefix of every phrase is a node; the prompt's last token is the root
+        nodes: dict[tuple[int, ...], int] = {(): 0}
+        for phrase in phrases:
+            for n in range(1, len(phrase) + 1):
+                nodes.setdefault(tuple(phrase[:n]), len(nodes))
+        wanted: dict[tuple[int, ...], set[int]] = {node: set() for node in nodes}
+        for phrase, tail in zip(phrases, after):
+            for n, token in enumerate(phrase):
+                wanted[tuple(phrase[:n])].add(token)
+            wanted[tuple(phrase)].update(tail)
+        hidden: dict[tuple[int, ...], np.ndarray] = {}
+        caches = {(): past}
+        depth_nodes = sorted(nodes, key=len)
+        for depth in range(0, max(map(len, nodes)) + 1):
+            level = [n for n in depth_nodes if len(n) == depth]
+            tokens = np.array([n[-1] if n else prefix[-1] for n in level])
+            parents = [caches[n[:-1]] if n else past for n in level]
+            batch = None if parents[0] is None else [
+                (np.concatenate([p[i][0] for p in parents]), np.concatenate([p[i][1] for p in parents]))
+                for i in range(len(self.layers))]
+            h, new = self._step(tokens, len(prefix) - 1 + depth, batch, audio)
+            for row, node in enumerate(level):
+                hidden[node] = h[row]
+                if any(len(other) > depth and other[:depth] == node for other in nodes):
+                    caches[node] = [((np.concatenate([b[0][row:row + 1], n[0][row:row + 1]], 2) if b else n[0][row:row + 1]),
+                                     (np.concatenate([b[1][row:row + 1], n[1][row:row + 1]], 2) if b else n[1][row:row + 1]))
+                                    for b, n in zip(batch or [None] * len(new), new)]
+        order = list(nodes)
+        lists = [sorted(wanted[n]) for n in order]
+        lps = self._log_probs(np.stack([hidden[n] for n in order]), lists)
+        table = {n: dict(zip(lists[i], lps[i])) for i, n in enumerate(order)}
+        out = []
+        for phrase, tail in zip(phrases, after):
+            words = sum(table[tuple(phrase[:n])][t] for n, t in enumerate(phrase))
+            ends = np.array([table[tuple(phrase)][t] for t in tail])
+            m = ends.max()
+            out.append((float(words), float(m + np.log(np.exp(ends - m).sum()))))
+        return out
