@@ -72,6 +72,15 @@ class Thresholds:
     min_end: float = -2.0            # nat: log P(no other word follows the phrase)
 
 
+def name_floor(t: Thresholds, tokens: int) -> float:
+    """``min_score`` for a routine's name of ``tokens`` Whisper tokens (nat). The thresholds were
+    chosen on one-word answers, whose score is two predictions (the word and the end after it);
+    a name of several words is scored over more, each costing a little, so its floor grows with
+    them (" Start full program": 3 tokens and the end, -6 nat). Only names: a wrong routine is
+    stopped with one word, where a branch of the method or a safety answer is not."""
+    return t.min_score * max(1.0, (tokens + 1) / 2)
+
+
 @dataclass(frozen=True)
 class Decision:
     intent: str | None
@@ -83,7 +92,8 @@ class Decision:
 
 def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_intent: str | None,
            free_is_phrase: bool, free_logprob: float, no_speech: float, always_heard: tuple[str, ...],
-           t: Thresholds = Thresholds(), ends: dict[str, float] | None = None, free_words: str = "") -> Decision:
+           t: Thresholds = Thresholds(), ends: dict[str, float] | None = None, free_words: str = "",
+           floors: dict[str, float] | None = None) -> Decision:
     """The intent the scores support, or why none.
 
     ``scores``: intent -> written form -> log-probability (nat) of the forms that were scored,
@@ -93,7 +103,8 @@ def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_i
     ``free_is_phrase``: whether the free transcription is any phrase of this context (or empty);
     ``free_logprob``: log P(the free transcription, its end included) (nat);
     ``ends``: written form -> log P(no other word follows it) (nat), when known;
-    ``free_words``: the free transcription as the vocabulary reads it ("yes please a latte")."""
+    ``free_words``: the free transcription as the vocabulary reads it ("yes please a latte");
+    ``floors``: intent -> its own ``min_score`` where it differs (long phrases, ``name_floor``)."""
     totals = {i: logsumexp(list(forms.values())) for i, forms in scores.items() if forms}
     if not totals:
         return Decision(None, "", -math.inf, 0.0, "no phrase")
@@ -109,7 +120,8 @@ def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_i
 
     if no_speech >= t.max_no_speech:
         return verdict(None, "not speech")
-    if score < (t.min_score_always if best in always_heard else t.min_score):
+    floor = t.min_score_always if best in always_heard else (floors or {}).get(best, t.min_score)
+    if score < floor:
         return verdict(None, "low confidence")
     if margin < t.min_margin:
         return verdict(None, "ambiguous")

@@ -27,8 +27,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from voicecoach.content.vocabulary import Vocabulary
-from voicecoach.hearing.closed import Decision, Thresholds, decide, logsumexp, written_forms
+from voicecoach.content.vocabulary import START_PREFIX, Vocabulary
+from voicecoach.hearing.closed import Decision, Thresholds, decide, logsumexp, name_floor, written_forms
 from voicecoach.hearing.recognizer import Recognition
 from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, too_long_for, voiced_s
 
@@ -123,7 +123,8 @@ class ClosedScorer:
         else:
             add(f for _, f in candidates)
         return {"free": free, "first": first, "first_max": float(first_all[: self.eot].max()),
-                "scores": scores, "ends": ends, "ms": (time.perf_counter() - t0) * 1000}
+                "scores": scores, "ends": ends, "tokens": {f: len(self.ids[f]) for f in scores},
+                "ms": (time.perf_counter() - t0) * 1000}
 
 
 def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
@@ -143,11 +144,14 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
             scores.setdefault(intent, {})[form] = facts["scores"][form] + facts["ends"][form]
         else:
             bounds[intent] = max(bounds.get(intent, -np.inf), facts["first"][form])
+    # a routine's name of several words has its own floor (closed.name_floor), from its best form
+    floors = {intent: name_floor(thresholds, facts.get("tokens", {}).get(max(forms, key=forms.get), 1))
+              for intent, forms in scores.items() if intent.startswith(START_PREFIX)}
     free_intent = vocab.match(free.text, intents) if free.text else None
     free_is_phrase = free_intent is not None or not vocab.read(free.text, ())
     free_lp = free.avg_logprob * (free.tokens + 1)  # the whole free text, its end included (nat)
     d = decide(scores, bounds, free_intent, free_is_phrase, free_lp, free.no_speech_prob,
-               tuple(vocab.always_heard), thresholds, facts["ends"], vocab.read(free.text, intents))
+               tuple(vocab.always_heard), thresholds, facts["ends"], vocab.read(free.text, intents), floors)
     if free_intent is not None:  # the free text says a phrase: it decides, if the scores agree
         ranked_first = bool(scores) and max(scores, key=lambda i: logsumexp(list(scores[i].values()))) == free_intent
         if free.no_speech_prob >= thresholds.max_no_speech:

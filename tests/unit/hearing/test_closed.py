@@ -6,7 +6,7 @@ import math
 
 from hypothesis import given, strategies as st
 
-from voicecoach.hearing.closed import Thresholds, decide, logsumexp, written_forms
+from voicecoach.hearing.closed import Thresholds, decide, logsumexp, name_floor, written_forms
 
 ALWAYS = ("stop", "pain", "worse")
 T = Thresholds(min_score=-4.0, min_score_always=-6.0, min_margin=3.0, max_free_lead=1.0, min_end=-3.0,
@@ -117,3 +117,16 @@ def test_a_number_written_in_digits_with_more_after_it_is_not_the_number():
     d = run({"score:5": {" 5": -0.5}}, free_is_phrase=False, free_lp=-0.3, free_words="five two three one")
     assert (d.intent, d.reason) == (None, "more than the phrase")
     assert run({"score:5": {" 5": -0.5}}, free_words="five").intent == "score:5"
+
+
+def test_a_routine_name_of_several_words_has_a_floor_of_its_own():
+    """A name scored over four predictions may be less likely than a one-word answer; only the
+    names given their own floor get it, and the margin still applies."""
+    assert name_floor(T, 1) == T.min_score and name_floor(T, 3) == 2 * T.min_score
+    scores = {"start:full": {" Start full program": -6.0}, "yes": {" Yes": -12.0}}
+    assert run(scores).reason == "low confidence"
+    d = decide(scores, {}, None, True, -7.0, 0.1, ALWAYS, T, None, "", {"start:full": name_floor(T, 3)})
+    assert (d.intent, d.reason) == ("start:full", "accepted")
+    close = {"start:full": {" Start full program": -6.0}, "start:hip": {" Start hip stretches": -7.0}}
+    floors = {i: name_floor(T, 3) for i in close}
+    assert decide(close, {}, None, True, -7.0, 0.1, ALWAYS, T, None, "", floors).reason == "ambiguous"
