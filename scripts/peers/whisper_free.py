@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from voicecoach.content.vocabulary import Vocabulary
+from voicecoach.hearing.closed_whisper import TALK_WORDS  # a refused text this long is talk in the room
 from voicecoach.hearing.recognizer import Recognition, understand
 from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, too_long_for, voiced_s
 
@@ -25,17 +26,12 @@ DEFAULT_MIN_LOGPROB_ALWAYS = -1.0
 #: The fast path: each utterance is first decoded in a short window (its encoder costs about
 #: an eighth of the 30 s one's); an answer clear there is taken at once, anything else is
 #: decoded again in the full window. None: the full window only.
-#: Chosen by ``scripts/calibrate_fast.py`` on half of the development speakers: on the other half
+#: Chosen by ``scripts/calibrate_fast.py`` (removed with this engine, in git history) on half of the development speakers: on the other half
 #: it decides as the full window alone does (no answer lost, no wrong one added, clean, 20 and
 #: 10 dB), 81% of the answers in quiet on the fast path, 68% at 20 dB, 47% at 10 dB.
 FAST_WINDOW_S: float | None = 10.0
 #: ... clear: the plain decode wrote the answer, from this log-probability (nat).
 FAST_MIN_LOGPROB = -1.0
-
-#: A refused transcript of this many words or more is talk in the room (Whisper writes the
-#: next room's conversation as "I think I'm gonna read."), not an answer misheard: the coach
-#: keeps listening rather than say "Sorry, I didn't catch that" to it. Answers are 1-3 words.
-TALK_WORDS = 4
 
 
 class WhisperRecognizer:
@@ -47,13 +43,8 @@ class WhisperRecognizer:
     def __init__(self, vocabulary: Vocabulary, transcriber: WhisperTranscriber | None = None, *,
                  max_no_speech: float = DEFAULT_MAX_NO_SPEECH, min_logprob: float = DEFAULT_MIN_LOGPROB,
                  min_logprob_always: float = DEFAULT_MIN_LOGPROB_ALWAYS,
-                 fast_window_s: float | None = FAST_WINDOW_S, fast_min_logprob: float = FAST_MIN_LOGPROB,
-                 rescue=None):
-        """``rescue``: called as ``rescue(pcm, context, voiced_s)`` for an utterance both full-window
-        decodes found no phrase in, where ``rescue.applies(context)``; returns a
-        (:class:`~voicecoach.hearing.closed.Decision`, ms). None here: the number rescue is gone."""
+                 fast_window_s: float | None = FAST_WINDOW_S, fast_min_logprob: float = FAST_MIN_LOGPROB):
         self.vocab = vocabulary
-        self.rescue = rescue
         self.transcriber = transcriber or WhisperTranscriber()
         self.max_no_speech = max_no_speech
         self.min_logprob = min_logprob
@@ -87,13 +78,6 @@ class WhisperRecognizer:
         plain = self.transcriber.transcribe(pcm)
         prompted = self.transcriber.transcribe(pcm, self.prompt_for(context))
         found = self.judge(plain, prompted, context, voiced=voiced)
-        if not found.intent and found.reason in ("no phrase", "low confidence") \
-                and self.rescue is not None and self.rescue.applies(context):
-            decision, ms = self.rescue(pcm, context, voiced)
-            spent_ms += ms
-            if decision.intent:
-                return Recognition(decision.phrase.strip(), decision.intent, decision.score, plain.no_speech_prob,
-                                   found.decode_ms + spent_ms, "accepted", self.engine)
         return replace(found, decode_ms=found.decode_ms + spent_ms)
 
     def clear_in_short_window(self, found: Recognition, plain: Transcript, context: str) -> bool:

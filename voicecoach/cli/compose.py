@@ -281,7 +281,7 @@ def attach_barge_in(settings: Settings, speaker, listener, mic, log: bool = True
     pipeline = build_pipeline(recognizer, live=True, endpointing=BARGE_IN_ENDPOINTING)
     pipeline.endpointer.calibrate(getattr(listener, "calibration", []))
     speaker.barge_in = BargeIn(mic, canceller, pipeline, before_overlap=listener.coach_speaks,
-                               on_heard=log_heard_over_coach if log else None)
+                               on_heard=log_heard if log else None)
     return ""
 
 
@@ -290,21 +290,16 @@ def is_voice(speaker) -> bool:
     return isinstance(speaker, VoiceSpeaker)
 
 
-def log_heard(heard) -> None:
-    """What the microphone heard, on stderr (the screen shows it too)."""
+def log_heard(heard, taken: bool | None = None) -> None:
+    """What the microphone heard, on stderr (the screen shows it too). ``taken``: given for
+    what barge-in heard while the coach talked, whether it acted on it: a word decoded over the
+    coach's voice is only taken if it is an interrupting intent with strong evidence (the
+    coach's own "say stop" comes back through the echo canceller)."""
     what = heard.intent or f"not understood ({heard.reason})"
-    print(f"[heard \"{heard.text}\" -> {what}; {heard.engine} confidence {heard.confidence:.2f}, "
+    where = "" if taken is None else " over the coach"
+    verdict = "" if taken is None else (", taken" if taken else ", not taken")
+    print(f"[heard{where} \"{heard.text}\" -> {what}{verdict}; {heard.engine} confidence {heard.confidence:.2f}, "
           f"margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
-
-
-def log_heard_over_coach(heard, taken: bool) -> None:
-    """What barge-in heard while the coach talked, and whether it acted on it: a word decoded
-    over the coach's voice is only taken if it is an interrupting intent with strong evidence
-    (the coach's own "say stop" comes back through the echo canceller)."""
-    what = heard.intent or f"not understood ({heard.reason})"
-    verdict = "taken" if taken else "not taken"
-    print(f"[heard over the coach \"{heard.text}\" -> {what}, {verdict}; {heard.engine} confidence "
-          f"{heard.confidence:.2f}, margin {heard.margin:.2f}, {heard.latency_ms:.0f} ms]", file=sys.stderr, flush=True)
 
 
 def build_coach(command: str, lib: Library, store: Store, settings: Settings, clock, routine_id: str | None,

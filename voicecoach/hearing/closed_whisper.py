@@ -86,7 +86,6 @@ class ClosedScorer:
             first = form.split()[0]
             again = {tok.encode(" " + w)[0] for w in (first, first.lower(), first.capitalize())}
             self.closers[form] = sorted(set(marks) | again)
-        self.eot = tok.eot
 
     def score(self, pcm: bytes, context: str, shortcut: bool = True) -> dict:
         """The facts :func:`judge` judges: the free text (``free``: a :class:`Transcript`),
@@ -122,8 +121,7 @@ class ClosedScorer:
             add(f for i, f in candidates if i != said and first[f] >= own)
         else:
             add(f for _, f in candidates)
-        return {"free": free, "first": first, "first_max": float(first_all[: self.eot].max()),
-                "scores": scores, "ends": ends, "tokens": {f: len(self.ids[f]) for f in scores},
+        return {"free": free, "first": first, "scores": scores, "ends": ends, "tokens": {f: len(self.ids[f]) for f in scores},
                 "ms": (time.perf_counter() - t0) * 1000}
 
 

@@ -57,7 +57,7 @@ class ResidueFloor:
     def push(self, far: bytes, clean: bytes) -> float | None:
         """One frame: ``far`` the loudspeaker's sound fed to the canceller with it, ``clean``
         the microphone after the canceller (both 30 ms, 16 kHz, 16-bit)."""
-        self._far.append(frame_dbfs(far) if any(far) else -120.0)
+        self._far.append(frame_dbfs(far))  # silence reads -90 dBFS, far under SOUNDING_DBFS
         envelope = max(self._far)
         if envelope < SOUNDING_DBFS:
             return None

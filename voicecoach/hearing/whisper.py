@@ -18,13 +18,10 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from voicecoach.hearing.recognizer import Recognition, understand
-from voicecoach.content.vocabulary import Vocabulary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the weights are local
 

@@ -11,7 +11,7 @@ once per utterance, and the phrases are decoded as a tree of shared prefixes (" 
 The weights are read from CTranslate2's own model file (``model.bin``, checked by sha256 in
 ``whisper.py`` before it is opened here); the decoder's float16 weights become float32 (115 MB,
 of which the token embedding, also the output layer, 80 MB). Results agree with CTranslate2's int8 decoder within a few tenths
-of a nat (``tests/models/test_whisper_decoder.py``).
+of a nat (``tests/models/test_whisper.py``).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class WhisperDecoder:
         """One token for each row of a batch; ``past``: per layer the rows' self-attention keys
         and values so far, (rows, heads, n, dh) each, or None. Returns the rows' last hidden
         state (normalised) and the keys and values to append."""
-        x = self.embedding[tokens].astype(np.float32) + self.positions[position]
+        x = self.embedding[tokens] + self.positions[position]  # both float32 already
         scale = 1.0 / math.sqrt(self.dh)
         new = []
         for i, layer in enumerate(self.layers):
@@ -200,6 +200,7 @@ class WhisperDecoder:
             wanted[tuple(phrase)].update(tail)
         hidden: dict[tuple[int, ...], np.ndarray] = {}
         caches = {(): past}
+        with_children = {node[:-1] for node in nodes if node}  # whose keys and values are needed again
         depth_nodes = sorted(nodes, key=len)
         for depth in range(0, max(map(len, nodes)) + 1):
             level = [n for n in depth_nodes if len(n) == depth]
@@ -211,7 +212,7 @@ class WhisperDecoder:
             h, new = self._step(tokens, len(prefix) - 1 + depth, batch, audio)
             for row, node in enumerate(level):
                 hidden[node] = h[row]
-                if any(len(other) > depth and other[:depth] == node for other in nodes):
+                if node in with_children:
                     caches[node] = [((np.concatenate([b[0][row:row + 1], n[0][row:row + 1]], 2) if b else n[0][row:row + 1]),
                                      (np.concatenate([b[1][row:row + 1], n[1][row:row + 1]], 2) if b else n[1][row:row + 1]))
                                     for b, n in zip(batch or [None] * len(new), new)]

@@ -23,7 +23,7 @@ def facts(vocabulary, context, free="", free_lp=-0.5, nsp=0.1, **scores):
     given = {f" {k.replace('_', ' ')}": v for k, v in scores.items()}
     first.update({f: v for f, v in given.items()})
     return {"free": Transcript(free, free_lp / (tokens + 1), nsp, tokens, 10.0), "first": first,
-            "first_max": max(first.values()), "scores": given, "ends": {f: -0.1 for f in given}, "ms": 10.0}
+            "scores": given, "ends": {f: -0.1 for f in given}, "ms": 10.0}
 
 
 def test_the_free_text_saying_a_phrase_is_taken_when_the_scores_agree(vocabulary):
