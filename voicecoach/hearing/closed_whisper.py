@@ -16,6 +16,10 @@ For one utterance (``recognize``):
    not outdone by the free text, followed by nothing, heard as speech and fitting the voiced
    time (thresholds in ``closed.py``, chosen by ``scripts/calibrate_closed.py``).
 
+In the menu, where routines start by name, an utterance that gave no intent or a name is
+judged a second time with Whisper prompted with the names (``names_prompt``): a name it
+takes there is taken, unless stop, pain or worse was plausible in the first judgement.
+
 A refusal says why, and says when it was the room rather than a person answering: free text
 of ``TALK_WORDS`` words or more is talk in the room, no speech or no words is a sound.
 """
@@ -27,7 +31,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from voicecoach.content.vocabulary import START_PREFIX, Vocabulary
+from voicecoach.content.vocabulary import START_PREFIX, Vocabulary, normalise
 from voicecoach.hearing.closed import Decision, Thresholds, decide, logsumexp, name_floor, written_forms
 from voicecoach.hearing.recognizer import Recognition
 from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, too_long_for, voiced_s
@@ -50,7 +54,7 @@ SENSITIVITY_STEP = 0.5
 
 def thresholds_for(sensitivity: int = 3, min_score: float | None = None) -> Thresholds:
     """The decision's thresholds for sensitivity 1 (strictest: an intent needs log-probability
-    -2 or more) .. 5 (most lenient: -4); ``min_score`` (the expert ``--threshold``) over it.
+    -1.75 or more) .. 5 (most lenient: -3.75); ``min_score`` (the expert ``--threshold``) over it.
     stop, pain and worse keep their own floor unless it is stricter than the chosen one."""
     t = Thresholds()
     floor = t.min_score - (sensitivity - 3) * SENSITIVITY_STEP if min_score is None else min_score
@@ -63,6 +67,31 @@ def context_forms(vocab: Vocabulary, context: str) -> list[tuple[str, str]]:
     return [(intent, form) for phrase, intent in table.items() for form in written_forms(phrase)]
 
 
+def once(text: str) -> str:
+    """``text`` said once when it is one phrase said again and again, the last time perhaps cut
+    off where the decode stopped ("start bridges, start bridges, start" -> "start bridges");
+    otherwise ``text`` unchanged. Whisper prompted with a list of names repeats the one it heard
+    until its token budget ends: that is one name heard, not a sentence."""
+    words = normalise(text).split()
+    for period in range(1, len(words) // 2 + 1):
+        if all(w == words[i % period] for i, w in enumerate(words)):
+            return " ".join(words[:period])
+    return text
+
+
+def names_prompt(vocab: Vocabulary, context: str) -> str | None:
+    """Whisper's previous text in a context that starts routines: their spoken names
+    ("Knees to chest, nerve glides, ..."), so that a name written nowhere else in its training
+    ("piriformis", "flexion") is as likely as the words it sounds like. None elsewhere: an
+    answer's context has no words to teach, and a prompt there would only make Whisper
+    write what it was shown."""
+    if not any(i.startswith(START_PREFIX) for i in vocab.intents_for(context)):
+        return None
+    names = list(dict.fromkeys(n for ns in vocab.routine_names.values() for n in ns))
+    text = ", ".join(names)
+    return text[:1].upper() + text[1:] + "." if text else None
+
+
 class ClosedScorer:
     """The free transcription and the scores of a context's phrases for one utterance."""
 
@@ -73,6 +102,7 @@ class ClosedScorer:
         self.frames = int(window_s * 100)
         self.prune = prune
         tok = self.transcriber.tokenizer
+        self.prompts = {context: names_prompt(vocabulary, context) for context in vocabulary.contexts}
         self.forms: dict[str, list[tuple[str, str]]] = {}  # context -> (intent, form)
         self.ids: dict[str, list[int]] = {}                 # form -> its tokens
         for context in vocabulary.contexts:
@@ -87,7 +117,7 @@ class ClosedScorer:
             again = {tok.encode(" " + w)[0] for w in (first, first.lower(), first.capitalize())}
             self.closers[form] = sorted(set(marks) | again)
 
-    def score(self, pcm: bytes, context: str, shortcut: bool = True) -> dict:
+    def score(self, pcm: bytes, context: str, shortcut: bool = True, prompted: bool = False) -> dict:
         """The facts :func:`judge` judges: the free text (``free``: a :class:`Transcript`),
         log P(first token) of every form of ``context`` (``first``), the scores and ends of the
         forms worth scoring (``scores``, ``ends``, nat), and the time it took (``ms``).
@@ -96,11 +126,15 @@ class ClosedScorer:
         When the free text is itself a phrase of the context, its intent's forms are scored
         first, and another intent's only if its first token alone is as likely as that intent
         (a first token bounds a phrase's score): mostly none, and the answer lands sooner.
-        ``shortcut=False`` scores every form worth scoring (the calibration tries rules on them)."""
+        ``shortcut=False`` scores every form worth scoring (the calibration tries rules on them).
+        ``prompted``: Whisper is given the context's prompt (:func:`names_prompt`), if it has one."""
         t0 = time.perf_counter()
         tr = self.transcriber
         encoded, _ = tr.encode(pcm, self.frames, pad="silence")
-        free, first_all = tr.free_decode(encoded)
+        prompt = self.prompts[context] if prompted else None
+        free, first_all = tr.free_decode(encoded, prompt)
+        if prompt is not None:  # a prompt makes Whisper say the name again and again
+            free = replace(free, text=once(free.text))
         forms = self.forms[context]
         first = {form: float(first_all[self.ids[form][0]]) for _, form in forms}
         best = max(first.values())
@@ -111,7 +145,8 @@ class ClosedScorer:
 
         def add(wanted):
             wanted = sorted(set(wanted) - set(scores))
-            found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted])
+            found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted],
+                                       prompt)
             for f, (words, end) in zip(wanted, found):
                 scores[f], ends[f] = words, end
 
@@ -130,8 +165,9 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
     """The :class:`Decision` the facts of :meth:`ClosedScorer.score` support in ``context``.
 
     When Whisper's free text is itself a phrase of the context, that is strong evidence:
-    the intent is taken if the phrase scores also rank it first, speech was heard and the
-    text accounts for the voiced time (another intent ranked first: "ambiguous"). Otherwise
+    the intent is taken if the phrase scores also rank it first by the margin, it is as
+    likely as any answer must be, speech was heard and the text accounts for the voiced time
+    (the end after the phrase is not asked: the free text ended there). Otherwise
     the scores decide (:func:`closed.decide`), the free text being "something else"."""
     free = facts["free"]
     intents = vocab.intents_for(context)
@@ -152,10 +188,14 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
                tuple(vocab.always_heard), thresholds, facts["ends"], vocab.read(free.text, intents), floors)
     if free_intent is not None:  # the free text says a phrase: it decides, if the scores agree
         ranked_first = bool(scores) and max(scores, key=lambda i: logsumexp(list(scores[i].values()))) == free_intent
+        floor = thresholds.min_score_always if free_intent in vocab.always_heard \
+            else floors.get(free_intent, thresholds.min_score)
         if free.no_speech_prob >= thresholds.max_no_speech:
             d = Decision(None, free.text, d.score, d.margin, "not speech")
-        elif not ranked_first:
+        elif not ranked_first or d.margin < thresholds.min_margin:  # "Yeah." for a "no" scored 0.5 nat ahead
             d = Decision(None, free.text, d.score, d.margin, "ambiguous")
+        elif d.score < floor:
+            d = Decision(None, free.text, d.score, d.margin, "low confidence")
         else:
             d = Decision(free_intent, free.text, d.score, d.margin, "accepted")
         if d.intent and voiced is not None and too_long_for(free.text, voiced):
@@ -188,14 +228,29 @@ class ClosedRecognizer:
             raise KeyError(f"no listening context {context!r}")
         if too_long:  # a sentence, not an answer: not worth decoding
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
+        voiced = voiced_s(pcm)
         facts = self.scorer.score(pcm, context)
-        d = judge(self.vocab, facts, context, self.thresholds, voiced_s(pcm))
+        d = judge(self.vocab, facts, context, self.thresholds, voiced)
+        if self.scorer.prompts[context] and (d.intent is None or d.intent.startswith(START_PREFIX)):
+            named = self.scorer.score(pcm, context, prompted=True)
+            n = judge(self.vocab, named, context, self.thresholds, voiced)
+            if n.intent and n.intent.startswith(START_PREFIX) and not self._always_plausible(facts, context):
+                facts, d = {**named, "ms": facts["ms"] + named["ms"]}, n
         free: Transcript = facts["free"]
         if d.intent and d.intent not in self.vocab.always_heard and looping(free.text):
             d = Decision(None, d.phrase, d.score, d.margin, "repeats")
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
         return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine)
+
+    def _always_plausible(self, facts: dict, context: str) -> bool:
+        """Whether stop, pain or worse may have been said, as Whisper heard it without the names
+        prompted: its score (or its first token's bound) reaches its floor. Then no routine is
+        started on the prompted scores, which favour names: "Stop." near " Stretches"."""
+        floor = self.thresholds.min_score_always
+        return any(max([facts["scores"][f] + facts["ends"][f] if f in facts["scores"] else facts["first"][f]
+                        for i, f in context_forms(self.vocab, context) if i == intent], default=-np.inf) >= floor
+                   for intent in self.vocab.always_heard)
 
     def _why(self, d: Decision, free: Transcript) -> str:
         if d.reason == "not speech" or free.no_speech_prob >= self.thresholds.max_no_speech:

@@ -189,11 +189,12 @@ class WhisperTranscriber:
                 [features, np.full((features.shape[0], frames - features.shape[-1]), fill, np.float32)], axis=1)
         return features
 
-    def free_decode(self, encoded) -> tuple[Transcript, np.ndarray]:
-        """Greedy free transcription of an encoding, without a prompt, and log P(first token)
-        over the whole vocabulary (nat): what forced scoring prunes its phrases with."""
+    def free_decode(self, encoded, prompt: str | None = None) -> tuple[Transcript, np.ndarray]:
+        """Greedy free transcription of an encoding, with ``prompt`` as Whisper's previous text
+        (none by default), and log P(first token) over the whole vocabulary (nat): what forced
+        scoring prunes its phrases with."""
         t0 = time.perf_counter()
-        sot = self.prompt_tokens(None)
+        sot = self.prompt_tokens(prompt)
         result = self.model.model.generate(
             encoded, [sot], beam_size=1, max_length=len(sot) + MAX_NEW_TOKENS, return_scores=True,
             return_logits_vocab=True, return_no_speech_prob=True, suppress_blank=True, suppress_tokens=[-1])[0]
@@ -204,21 +205,21 @@ class WhisperTranscriber:
         return Transcript(text, total / (len(tokens) + 1), result.no_speech_prob, len(tokens),
                           (time.perf_counter() - t0) * 1000), first
 
-    def phrase_logprobs(self, encoded, phrases: list[list[int]],
-                        closers: list[list[int]]) -> list[tuple[float, float]]:
-        """For each token list: log P(its tokens | audio) (nat), and log P(no other word
-        follows), the summed probability of ``closers`` (the end, punctuation, the word again)
-        right after it. Without a prompt. Forced decoding in numpy (``whisper_decoder.py``): the
-        audio's keys and values once, the phrases as a tree of shared prefixes."""
+    def phrase_logprobs(self, encoded, phrases: list[list[int]], closers: list[list[int]],
+                        prompt: str | None = None) -> list[tuple[float, float]]:
+        """For each token list: log P(its tokens | audio, ``prompt``) (nat), and log P(no other
+        word follows), the summed probability of ``closers`` (the end, punctuation, the word
+        again) right after it. Forced decoding in numpy (``whisper_decoder.py``): the audio's
+        keys and values once, the phrases as a tree of shared prefixes."""
         if self._decoder is None:
             from voicecoach.hearing.whisper_decoder import ModelFileError, WhisperDecoder
             try:
                 self._decoder = WhisperDecoder(self.folder / "model.bin")
             except (ModelFileError, OSError, MemoryError) as exc:
                 raise ModelUnavailable(f"the speech model's decoder could not be read ({exc})") from None
-        if self._prepared is None or self._prepared[0] is not encoded:  # once per encoding
-            self._prepared = (encoded, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(None)))
-        return self._decoder.score(self._prepared[1], phrases, closers)
+        if self._prepared is None or self._prepared[0] is not encoded or self._prepared[1] != prompt:
+            self._prepared = (encoded, prompt, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(prompt)))
+        return self._decoder.score(self._prepared[2], phrases, closers)
 
     def transcribe(self, pcm: bytes, prompt: str | None = None, frames: int | None = None) -> Transcript:
         """Greedy transcription of ``pcm`` in a window of ``frames`` mel frames (default

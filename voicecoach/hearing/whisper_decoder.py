@@ -176,12 +176,37 @@ class WhisperDecoder:
         """What every phrase scored against one encoding shares: the audio's keys and values,
         and the prompt ``prefix`` but its last token decoded (pass it to :meth:`score`)."""
         audio = self.audio(np.asarray(encoded, dtype=np.float32))
-        past = None
-        for position, token in enumerate(prefix[:-1]):
-            _, new = self._step(np.array([token]), position, past, audio)
-            past = new if past is None else [(np.concatenate([p[0], n[0]], 2), np.concatenate([p[1], n[1]], 2))
-                                             for p, n in zip(past, new)]
+        past = self._prefix(np.array(prefix[:-1]), audio) if len(prefix) > 1 else None
         return audio, past, list(prefix)
+
+    def _prefix(self, tokens: np.ndarray, audio) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The self-attention keys and values, (1, heads, n, dh) per layer, of ``n`` tokens
+        decoded from position 0, in one pass (each token attends to itself and those before it:
+        a prompt of routine names is some 80 tokens, one step each would cost as many passes)."""
+        n = len(tokens)
+        x = self.embedding[tokens] + self.positions[:n]
+        scale = 1.0 / math.sqrt(self.dh)
+        future = np.triu(np.full((n, n), -np.inf, np.float32), 1)
+        out = []
+        for layer in self.layers:
+            h = _layer_norm(x, layer["self_attention/layer_norm/gamma"], layer["self_attention/layer_norm/beta"])
+            qkv = h @ layer["self_attention/linear_0/weight"] + layer["self_attention/linear_0/bias"]
+            q, k, v = (qkv[:, j * self.d:(j + 1) * self.d].reshape(n, self.heads, self.dh).transpose(1, 0, 2)
+                       for j in range(3))
+            out.append((np.ascontiguousarray(k[None]), np.ascontiguousarray(v[None])))
+            a = _softmax(np.matmul(q, k.transpose(0, 2, 1)) * scale + future)
+            x = x + np.matmul(a, v).transpose(1, 0, 2).reshape(n, self.d) @ layer["self_attention/linear_1/weight"] \
+                + layer["self_attention/linear_1/bias"]
+            h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
+            q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(n, self.heads, self.dh)
+            ck, cv = audio[len(out) - 1]
+            a = _softmax(np.einsum("bhd,hdt->hbt", q, ck, optimize=True) * scale)
+            x = x + np.einsum("hbt,htd->bhd", a, cv, optimize=True).reshape(n, self.d) \
+                @ layer["attention/linear_2/weight"] + layer["attention/linear_2/bias"]
+            h = _layer_norm(x, layer["ffn/layer_norm/gamma"], layer["ffn/layer_norm/beta"])
+            x = x + _gelu(h @ layer["ffn/linear_0/weight"] + layer["ffn/linear_0/bias"]) \
+                @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
+        return out
 
     def score(self, prepared: tuple, phrases: list[list[int]], after: list[list[int]]) -> list[tuple[float, float]]:
         """For each token list of ``phrases``: log P(its tokens | audio, prefix) (nat), and the
