@@ -197,6 +197,25 @@ def test_the_numpy_decoder_reads_a_prompt_as_ctranslate2_does(whisper):
         assert np.allclose(np.array(ours), np.array(theirs), atol=0.5, rtol=0.05), (word, ours, theirs)
 
 
+def test_the_decoder_s_beam_leaves_only_unlikely_phrases_behind_with_an_upper_bound(whisper):
+    """A big tree (a menu's names) is decoded with a beam: a phrase it keeps scores exactly as
+    without the beam, one it leaves behind comes back with a bound at least its true score."""
+    tr = whisper.transcriber
+    tok = tr.tokenizer
+    words = ["Stop", "Start", "Nerve glides", "Hip stretches", "Knees to chest", "Yes", "Glute bridges", "Pause",
+             "Piriformis stretch", "Calf raises", "Flexion routine", "Extension exercises", "Safety check",
+             "The full program", "Direction test", "Sciatic nerve glides"]  # a tree of over 64 prefixes
+    phrases = [tok.encode(" " + " ".join(w for w in (a, b) if w)) for a in ("", "Start", "Begin", "Let's do")
+               for b in words]
+    closers = [[tok.eot, tok.encode(".")[0]]] * len(phrases)
+    encoded, _ = tr.encode(human("stop"), 1000, pad="silence")
+    exact = tr.phrase_logprobs(encoded, phrases, closers)
+    beamed = tr.phrase_logprobs(encoded, phrases, closers, beam=4.0)
+    assert any(end is None for _, end in beamed) and beamed[0][1] is not None  # " Stop" kept
+    for (score, end), (bound, kept) in zip(exact, beamed):
+        assert (bound, kept) == pytest.approx((score, end), abs=1e-3) if kept is not None else bound >= score - 1e-3
+
+
 #: Routine names said in the menu: shipped ones and one a user adds in a routine file.
 NAMES = [("nerve glides", "en-us", "start:nerve-glides"), ("hip stretches", "en-gb", "start:hip-stretches"),
          ("start the assessment", "en-us+f3", "start:assessment"), ("piriformis stretch", "en-us", "start:piriformis"),

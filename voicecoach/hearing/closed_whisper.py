@@ -16,9 +16,10 @@ For one utterance (``recognize``):
    not outdone by the free text, followed by nothing, heard as speech and fitting the voiced
    time (thresholds in ``closed.py``, chosen by ``scripts/calibrate_closed.py``).
 
-In the menu, where routines start by name, an utterance that gave no intent or a name is
-judged a second time with Whisper prompted with the names (``names_prompt``): a name it
-takes there is taken, unless stop, pain or worse was plausible in the first judgement.
+In the menu, where routines start by name, the first judgement is about the commands (the names
+are bounded by their first token, not scored); an utterance that gave no command is judged a
+second time with Whisper prompted with the names (``names_prompt``), the names scored: a name
+taken there is taken, unless stop, pain or worse was plausible in the first judgement.
 
 A refusal says why, and says when it was the room rather than a person answering: free text
 of ``TALK_WORDS`` words or more is talk in the room, no speech or no words is a sound.
@@ -43,6 +44,11 @@ WINDOW_S = 10.0
 #: Forms whose first token is this many nat less likely than the best form's are not scored:
 #: the first token's log-probability bounds their score.
 PRUNE = 8.0
+#: When the free text says a phrase, another intent's forms are scored if their first token comes
+#: this close to the phrase's score (nat): a rival left at its bound must be more than the
+#: decision's margin (2 nat) behind, or a name that shares its first token
+#: with the others (" start flexion routine", " start extension routine") is "ambiguous".
+SHORTCUT_NAT = 2.5
 #: A refused free text of this many words or more is talk in the room (the next room's
 #: conversation), not an answer misheard: the coach keeps listening instead of saying "sorry".
 TALK_WORDS = 4
@@ -117,17 +123,22 @@ class ClosedScorer:
             again = {tok.encode(" " + w)[0] for w in (first, first.lower(), first.capitalize())}
             self.closers[form] = sorted(set(marks) | again)
 
-    def score(self, pcm: bytes, context: str, shortcut: bool = True, prompted: bool = False) -> dict:
+    def score(self, pcm: bytes, context: str, shortcut: bool = True, prompted: bool = False,
+              floor: float = Thresholds.min_score_always) -> dict:
         """The facts :func:`judge` judges: the free text (``free``: a :class:`Transcript`),
-        log P(first token) of every form of ``context`` (``first``), the scores and ends of the
-        forms worth scoring (``scores``, ``ends``, nat), and the time it took (``ms``).
+        log P(first token) of every form of ``context`` (``first``; where the decoder's beam left a
+        form behind, its tighter bound: either bounds the form's score), the scores and ends of
+        the forms worth scoring (``scores``, ``ends``, nat), and the time it took (``ms``).
 
         Worth scoring: the forms whose first token is within ``prune`` nat of the best form's.
         When the free text is itself a phrase of the context, its intent's forms are scored
-        first, and another intent's only if its first token alone is as likely as that intent
-        (a first token bounds a phrase's score): mostly none, and the answer lands sooner.
+        first, and another intent's only if its first token alone comes within ``SHORTCUT_NAT``
+        of that intent (a first token bounds a phrase's score, and an unscored rival counts with
+        its bound in the margin): mostly none, and the answer lands sooner.
         ``shortcut=False`` scores every form worth scoring (the calibration tries rules on them).
-        ``prompted``: Whisper is given the context's prompt (:func:`names_prompt`), if it has one."""
+        ``prompted``: Whisper is given the context's prompt (:func:`names_prompt`), if it has one;
+        in a context that has one, names are scored only then, and without it only those whose
+        first token rivals a command that reaches ``floor`` (nat), the lowest an intent may score."""
         t0 = time.perf_counter()
         tr = self.transcriber
         encoded, _ = tr.encode(pcm, self.frames, pad="silence")
@@ -138,24 +149,40 @@ class ClosedScorer:
         forms = self.forms[context]
         first = {form: float(first_all[self.ids[form][0]]) for _, form in forms}
         best = max(first.values())
-        candidates = [(i, f) for i, f in forms if first[f] >= best - self.prune]
+        # names are scored only with their prompt (the first judgement in the menu is about the
+        # commands; each name left at its first token's bound, an upper bound of its score)
+        names_later = prompt is None and self.prompts[context] is not None
+        candidates = [(i, f) for i, f in forms if first[f] >= best - self.prune
+                      and not (names_later and i.startswith(START_PREFIX))]
         said = self.vocab.match(free.text, self.vocab.intents_for(context)) if free.text else None
         scores: dict[str, float] = {}
         ends: dict[str, float] = {}
+        bounds: dict[str, float] = {}  # forms left behind by the beam: an upper bound of their score
 
         def add(wanted):
-            wanted = sorted(set(wanted) - set(scores))
+            wanted = sorted(set(wanted) - set(scores) - set(bounds))
+            if not wanted:
+                return
             found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted],
-                                       prompt)
+                                       prompt, beam=self.prune)
             for f, (words, end) in zip(wanted, found):
-                scores[f], ends[f] = words, end
+                if end is None:
+                    bounds[f] = words
+                else:
+                    scores[f], ends[f] = words, end
 
         if said is not None and shortcut:
             add(f for i, f in candidates if i == said)
             own = logsumexp([scores[f] + ends[f] for f in scores])
-            add(f for i, f in candidates if i != said and first[f] >= own)
+            add(f for i, f in candidates if i != said and first[f] >= own - SHORTCUT_NAT)
         else:
             add(f for _, f in candidates)
+        if names_later and scores:  # a name whose first token rivals a likely command is scored
+            top = max(logsumexp([scores[f] + ends[f] for j, f in forms if j == i and f in scores])
+                      for i in {i for i, f in forms if f in scores})
+            if top >= floor:
+                add(f for i, f in forms if i.startswith(START_PREFIX) and first[f] >= top - SHORTCUT_NAT)
+        first = {f: min(lp, bounds.get(f, lp)) for f, lp in first.items()}  # the tighter bound
         return {"free": free, "first": first, "scores": scores, "ends": ends, "tokens": {f: len(self.ids[f]) for f in scores},
                 "ms": (time.perf_counter() - t0) * 1000}
 
@@ -229,7 +256,7 @@ class ClosedRecognizer:
         if too_long:  # a sentence, not an answer: not worth decoding
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
         voiced = voiced_s(pcm)
-        facts = self.scorer.score(pcm, context)
+        facts = self.scorer.score(pcm, context, floor=min(self.thresholds.min_score, self.thresholds.min_score_always))
         d = judge(self.vocab, facts, context, self.thresholds, voiced)
         if self.scorer.prompts[context] and (d.intent is None or d.intent.startswith(START_PREFIX)):
             named = self.scorer.score(pcm, context, prompted=True)

@@ -206,11 +206,12 @@ class WhisperTranscriber:
                           (time.perf_counter() - t0) * 1000), first
 
     def phrase_logprobs(self, encoded, phrases: list[list[int]], closers: list[list[int]],
-                        prompt: str | None = None) -> list[tuple[float, float]]:
+                        prompt: str | None = None, beam: float | None = None) -> list[tuple[float, float | None]]:
         """For each token list: log P(its tokens | audio, ``prompt``) (nat), and log P(no other
         word follows), the summed probability of ``closers`` (the end, punctuation, the word
         again) right after it. Forced decoding in numpy (``whisper_decoder.py``): the audio's
-        keys and values once, the phrases as a tree of shared prefixes."""
+        keys and values once, the phrases as a tree of shared prefixes. ``beam``: see
+        ``WhisperDecoder.score`` (a phrase left behind comes back as (an upper bound, None))."""
         if self._decoder is None:
             from voicecoach.hearing.whisper_decoder import ModelFileError, WhisperDecoder
             try:
@@ -219,7 +220,7 @@ class WhisperTranscriber:
                 raise ModelUnavailable(f"the speech model's decoder could not be read ({exc})") from None
         if self._prepared is None or self._prepared[0] is not encoded or self._prepared[1] != prompt:
             self._prepared = (encoded, prompt, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(prompt)))
-        return self._decoder.score(self._prepared[2], phrases, closers)
+        return self._decoder.score(self._prepared[2], phrases, closers, beam)
 
     def transcribe(self, pcm: bytes, prompt: str | None = None, frames: int | None = None) -> Transcript:
         """Greedy transcription of ``pcm`` in a window of ``frames`` mel frames (default

@@ -25,6 +25,9 @@ import numpy as np
 
 #: CTranslate2's type ids (include/ctranslate2/types.h): float32, int8, int16, int32, float16.
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
+#: Levels of the phrase tree (from the prompt's last token) at which the beam may leave a
+#: prefix behind: each costs a read of the 80 MB output layer, deeper levels are read together.
+_BEAM_LEVELS = 3
 #: Rows of the output layer computed at a time (64 x 51,864 float32 logits: 13 MB).
 _ROWS = 64
 
@@ -132,10 +135,11 @@ class WhisperDecoder:
             out.append((np.ascontiguousarray(keys), np.ascontiguousarray(values)))
         return out
 
-    def _step(self, tokens: np.ndarray, position: int, past, audio):
-        """One token for each row of a batch; ``past``: per layer the rows' self-attention keys
-        and values so far, (rows, heads, n, dh) each, or None. Returns the rows' last hidden
-        state (normalised) and the keys and values to append."""
+    def _step(self, tokens: np.ndarray, position: int, past, audio, shared=None):
+        """One token for each row of a batch; ``past``: per layer the rows' own self-attention
+        keys and values so far, (rows, heads, n, dh) each, or None; ``shared``: per layer the
+        keys and values every row sees first (the prompt's, (1, heads, P, dh)), or None. Returns
+        the rows' last hidden state (normalised) and the keys and values to append to ``past``."""
         x = self.embedding[tokens] + self.positions[position]  # both float32 already
         scale = 1.0 / math.sqrt(self.dh)
         new = []
@@ -146,8 +150,15 @@ class WhisperDecoder:
             new.append((k, v))
             keys = k if past is None else np.concatenate([past[i][0], k], axis=2)
             values = v if past is None else np.concatenate([past[i][1], v], axis=2)
-            a = _softmax(np.matmul(q, keys.transpose(0, 1, 3, 2)) * scale)
-            x = x + np.matmul(a, values).reshape(-1, self.d) @ layer["self_attention/linear_1/weight"] \
+            logits = np.matmul(q, keys.transpose(0, 1, 3, 2)) * scale
+            if shared is None:
+                mixed = np.matmul(_softmax(logits), values)
+            else:  # the prompt's keys once for all rows, not copied into each (rows x heads x P)
+                sk, sv = shared[i]
+                a = _softmax(np.concatenate([np.matmul(q, sk.transpose(0, 1, 3, 2)) * scale, logits], axis=-1))
+                n = sk.shape[2]
+                mixed = np.matmul(a[..., :n], sv) + np.matmul(a[..., n:], values)
+            x = x + mixed.reshape(-1, self.d) @ layer["self_attention/linear_1/weight"] \
                 + layer["self_attention/linear_1/bias"]
             h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
             q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(-1, self.heads, self.dh)
@@ -208,47 +219,80 @@ class WhisperDecoder:
                 @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
         return out
 
-    def score(self, prepared: tuple, phrases: list[list[int]], after: list[list[int]]) -> list[tuple[float, float]]:
+    def score(self, prepared: tuple, phrases: list[list[int]], after: list[list[int]],
+              beam: float | None = None) -> list[tuple[float, float | None]]:
         """For each token list of ``phrases``: log P(its tokens | audio, prefix) (nat), and the
         log of the summed probability of the ``after`` tokens right after it (the end of the
-        text, punctuation...). ``prepared``: from :meth:`prepare`."""
-        audio, past, prefix = prepared
-        # every prefix of every phrase is a node; the prompt's last token is the root
-        nodes: dict[tuple[int, ...], int] = {(): 0}
-        for phrase in phrases:
-            for n in range(1, len(phrase) + 1):
-                nodes.setdefault(tuple(phrase[:n]), len(nodes))
-        wanted: dict[tuple[int, ...], set[int]] = {node: set() for node in nodes}
+        text, punctuation...). ``prepared``: from :meth:`prepare`.
+
+        ``beam`` (nat): the tree is decoded level by level, and a prefix whose log-probability
+        falls this far behind the best of its level is not decoded further; its phrases come
+        back as (the prefix's log-probability, None): an upper bound of their score, no end.
+        (A menu of routine names has hundreds of prefixes, and each costs the output layer's
+        51,864 logits.)"""
+        audio, shared, prefix = prepared
+        children: dict[tuple[int, ...], set[tuple[int, ...]]] = {(): set()}
+        wanted: dict[tuple[int, ...], set[int]] = {(): set()}
         for phrase, tail in zip(phrases, after):
-            for n, token in enumerate(phrase):
-                wanted[tuple(phrase[:n])].add(token)
+            for n in range(1, len(phrase) + 1):
+                node = tuple(phrase[:n])
+                children.setdefault(node, set())
+                wanted.setdefault(node, set())
+                children[node[:-1]].add(node)
+                wanted[node[:-1]].add(node[-1])
             wanted[tuple(phrase)].update(tail)
-        hidden: dict[tuple[int, ...], np.ndarray] = {}
-        caches = {(): past}
-        with_children = {node[:-1] for node in nodes if node}  # whose keys and values are needed again
-        depth_nodes = sorted(nodes, key=len)
-        for depth in range(0, max(map(len, nodes)) + 1):
-            level = [n for n in depth_nodes if len(n) == depth]
+        partial = {(): 0.0}       # log P(the node's tokens) (nat)
+        table: dict[tuple[int, ...], dict[int, float]] = {}  # node -> token -> log P(token after it)
+        caches: dict[tuple[int, ...], list | None] = {(): None}  # a node's own keys and values
+        level = [()]
+        deferred: list[tuple[tuple[int, ...], np.ndarray]] = []  # (node, hidden state)
+        for depth in range(max(map(len, children)) + 1):
+            if not level:
+                break
             tokens = np.array([n[-1] if n else prefix[-1] for n in level])
-            parents = [caches[n[:-1]] if n else past for n in level]
+            parents = [caches[n[:-1]] if n else None for n in level]
             batch = None if parents[0] is None else [
                 (np.concatenate([p[i][0] for p in parents]), np.concatenate([p[i][1] for p in parents]))
                 for i in range(len(self.layers))]
-            h, new = self._step(tokens, len(prefix) - 1 + depth, batch, audio)
+            h, new = self._step(tokens, len(prefix) - 1 + depth, batch, audio, shared)
+            # a small tree is cheaper decoded whole: each level's log-probabilities read the layer
+            pruning = beam is not None and depth < _BEAM_LEVELS and len(children) > _ROWS
+            if pruning:  # this level's log-probabilities now, to leave the unlikely behind
+                lists = [sorted(wanted[n]) for n in level]
+                for node, tokens_, lps in zip(level, lists, self._log_probs(h, lists)):
+                    table[node] = dict(zip(tokens_, lps))
+            else:  # later, with every other deeper level: the output layer read once
+                deferred += list(zip(level, h))
+            following = []
             for row, node in enumerate(level):
-                hidden[node] = h[row]
-                if node in with_children:
+                if children[node]:
                     caches[node] = [((np.concatenate([b[0][row:row + 1], n[0][row:row + 1]], 2) if b else n[0][row:row + 1]),
                                      (np.concatenate([b[1][row:row + 1], n[1][row:row + 1]], 2) if b else n[1][row:row + 1]))
                                     for b, n in zip(batch or [None] * len(new), new)]
-        order = list(nodes)
-        lists = [sorted(wanted[n]) for n in order]
-        lps = self._log_probs(np.stack([hidden[n] for n in order]), lists)
-        table = {n: dict(zip(lists[i], lps[i])) for i, n in enumerate(order)}
-        out = []
+                following += sorted(children[node])
+            if pruning and following:
+                for child in following:
+                    partial[child] = partial[child[:-1]] + float(table[child[:-1]][child[-1]])
+                top = max(partial[c] for c in following)
+                following = [c for c in following if partial[c] >= top - beam]
+            for node in level:  # a level's keys and values are needed by the next one only
+                if node:
+                    caches.pop(node[:-1], None)
+            level = following
+        if deferred:
+            lists = [sorted(wanted[n]) for n, _ in deferred]
+            for (node, _), tokens_, lps in zip(deferred, lists, self._log_probs(np.stack([h for _, h in deferred]), lists)):
+                table[node] = dict(zip(tokens_, lps))
+            for node in sorted((n for n in table if n), key=len):
+                partial.setdefault(node, partial[node[:-1]] + float(table[node[:-1]][node[-1]]))
+        out: list[tuple[float, float | None]] = []
         for phrase, tail in zip(phrases, after):
-            words = sum(table[tuple(phrase[:n])][t] for n, t in enumerate(phrase))
-            ends = np.array([table[tuple(phrase)][t] for t in tail])
+            node = tuple(phrase)
+            if node not in table:  # left behind by the beam: its deepest prefix bounds it
+                reached = max((tuple(phrase[:n]) for n in range(1, len(phrase) + 1) if tuple(phrase[:n]) in partial), key=len)
+                out.append((partial[reached], None))
+                continue
+            ends = np.array([table[node][t] for t in tail])
             m = ends.max()
-            out.append((float(words), float(m + np.log(np.exp(ends - m).sum()))))
+            out.append((partial[node], float(m + np.log(np.exp(ends - m).sum()))))
         return out
