@@ -11,7 +11,8 @@ For one utterance (``recognize``):
 3. every written form of the context's phrases (" Yes", " Five", " 5", " Go back") whose first
    token is within ``PRUNE`` nat of the likeliest form's is scored by forced decoding, with the
    probability that nothing else follows it (``whisper_decoder.py``); the others are bounded by
-   their first token's log-probability;
+   their first token's log-probability. A big tree (a menu's names) is decoded with a beam of
+   ``PRUNE`` nat: a phrase it leaves behind is bounded by its prefix's log-probability;
 4. ``closed.decide`` takes the intent only if it is likely, clearly ahead of every other intent,
    not outdone by the free text, followed by nothing, heard as speech and fitting the voiced
    time (thresholds in ``closed.py``, chosen by ``scripts/calibrate_closed.py``).
