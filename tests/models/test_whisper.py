@@ -233,6 +233,17 @@ def test_routine_names_are_heard_in_the_menu_and_never_taken_for_another(library
     assert sum(got == [want] for (_, got), (_, _, want) in zip(heard, NAMES)) >= len(NAMES) - 2, heard
 
 
+def test_a_user_s_name_longer_than_whisper_s_text_is_no_crash(library, tmp_path):
+    """A routine file may give a name of 1000 characters: hundreds of tokens, more than Whisper's
+    text holds after the prompt. It is left at its bound, and the other names are still heard."""
+    names = {**library.spoken_names(), "long": [" ".join(["stretch zyx"] * 82)[:990]]}
+    recognizer = whisper_recognizer(Vocabulary.load().with_routines(names))
+    heard = hear(recognizer, spoken(tmp_path, "stretch zyx stretch zyx", "en-us", 160), "menu")
+    assert all(h.intent in (None, "start:long") for h in heard), heard
+    heard = hear(recognizer, spoken(tmp_path, "nerve glides", "en-us", 160), "menu")
+    assert [h.intent for h in heard if h.intent] in ([], ["start:nerve-glides"]), heard
+
+
 def test_the_window_after_the_audio_is_whisper_s_own_silence(whisper):
     """What Whisper was trained with: the log-mel of digital silence, 8 below the loudest bin
     (the utterance's maximum less 2 after normalisation), not faster-whisper's zeros."""

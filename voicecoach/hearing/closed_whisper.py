@@ -50,6 +50,10 @@ PRUNE = 8.0
 #: decision's margin (2 nat) behind, or a name that shares its first token
 #: with the others (" start flexion routine", " start extension routine") is "ambiguous".
 SHORTCUT_NAT = 2.5
+#: Whisper's text holds this many tokens, the prompt and the start tokens included.
+MAX_TEXT_TOKENS = 448
+#: Names of at most this many words are written in the menu's prompt.
+PROMPT_NAME_WORDS = 6
 #: A refused free text of this many words or more is talk in the room (the next room's
 #: conversation), not an answer misheard: the coach keeps listening instead of saying "sorry".
 TALK_WORDS = 4
@@ -91,10 +95,12 @@ def names_prompt(vocab: Vocabulary, context: str) -> str | None:
     ("Knees to chest, nerve glides, ..."), so that a name written nowhere else in its training
     ("piriformis", "flexion") is as likely as the words it sounds like. None elsewhere: an
     answer's context has no words to teach, and a prompt there would only make Whisper
-    write what it was shown."""
+    write what it was shown. A name of more than ``PROMPT_NAME_WORDS`` words is not taught
+    (it is long enough to be told from the others, and Whisper keeps only 223 tokens of it)."""
     if not any(i.startswith(START_PREFIX) for i in vocab.intents_for(context)):
         return None
-    names = list(dict.fromkeys(n for ns in vocab.routine_names.values() for n in ns))
+    names = list(dict.fromkeys(n for ns in vocab.routine_names.values() for n in ns
+                               if len(n.split()) <= PROMPT_NAME_WORDS))
     text = ", ".join(names)
     return text[:1].upper() + text[1:] + "." if text else None
 
@@ -160,8 +166,11 @@ class ClosedScorer:
         ends: dict[str, float] = {}
         bounds: dict[str, float] = {}  # forms left behind by the beam: an upper bound of their score
 
+        room = MAX_TEXT_TOKENS - len(tr.prompt_tokens(prompt)) - 1  # the end after the phrase
+
         def add(wanted):
-            wanted = sorted(set(wanted) - set(scores) - set(bounds))
+            # a phrase too long for Whisper's text (a user's name of hundreds of tokens) stays bounded
+            wanted = sorted(f for f in set(wanted) - set(scores) - set(bounds) if len(self.ids[f]) <= room)
             if not wanted:
                 return
             found = tr.phrase_logprobs(encoded, [self.ids[f] for f in wanted], [self.closers[f] for f in wanted],
