@@ -271,8 +271,10 @@ class ClosedRecognizer:
         if self.scorer.prompts[context] and (d.intent is None or d.intent.startswith(START_PREFIX)):
             named = self.scorer.score(pcm, context, prompted=True)
             n = judge(self.vocab, named, context, self.thresholds, voiced)
+            ms = facts["ms"] + named["ms"]  # both judgements are waited for
             if n.intent and n.intent.startswith(START_PREFIX) and not self._always_plausible(facts, context):
-                facts, d = {**named, "ms": facts["ms"] + named["ms"]}, n
+                facts, d = named, n
+            facts = {**facts, "ms": ms}
         free: Transcript = facts["free"]
         if d.intent and d.intent not in self.vocab.always_heard and looping(free.text):
             d = Decision(None, d.phrase, d.score, d.margin, "repeats")
