@@ -113,7 +113,10 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 pass
             # Speak the answer, and again every few seconds until the coach reacts: what is
             # said while the coach is still talking is (rightly) not heard.
-            said_it = loudspeaker.finished_since(asked_at) or time.monotonic() > asked_at + 3.0 + words / 2.6
+            # the guessed length only if the monitor never heard the sentence (a busy machine
+            # stretches a sentence past any guess: the answer would be said over the coach)
+            said_it = loudspeaker.finished_since(asked_at) or (
+                loudspeaker.last_loud <= asked_at and time.monotonic() > asked_at + 3.0 + words / 2.6)
             if answer and said_it and time.monotonic() >= next_try and not mic.speaking.is_set():
                 if talk:  # someone talking in the room first: never an answer
                     mic.say(talk)

@@ -22,6 +22,7 @@ class SpeakerMonitor:
         self._audio = bytearray()
         self._lock = threading.Lock()
         self.last_loud = float("-inf")  # time.monotonic() of the last loud frame
+        self.quiet_after = 0  # quiet frames received since the last loud one
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -31,15 +32,28 @@ class SpeakerMonitor:
             rest += chunk
             usable = len(rest) // FRAME_BYTES * FRAME_BYTES
             frames = np.frombuffer(rest[:usable], dtype="<i2").astype(np.float32).reshape(-1, 480)
-            if len(frames) and float(np.sqrt(np.mean(frames ** 2, axis=1)).max()) > LOUD_RMS:
+            loud = np.nonzero(np.sqrt(np.mean(frames ** 2, axis=1)) > LOUD_RMS)[0]
+            if len(loud):
                 self.last_loud = time.monotonic()
+                self.quiet_after = len(frames) - 1 - int(loud[-1])
+            else:
+                self.quiet_after += len(frames)
             with self._lock:
                 self._audio += rest[:usable]
             rest = rest[usable:]
 
+    #: The sink stops sending its silence about 1.5 s after a sound: past this (s) without a
+    #: loud frame, the coach is quiet even if fewer quiet frames came.
+    IDLE_S = 2.0
+
     def finished_since(self, t: float, quiet_s: float = 0.5) -> bool:
-        """The coach made a sound after ``t`` and has been quiet for ``quiet_s`` since."""
-        return self.last_loud > t and time.monotonic() - self.last_loud >= quiet_s
+        """The coach made a sound after ``t`` and the loudspeaker has played ``quiet_s`` of
+        quiet since: counted in audio received, not in wall time, because on a busy machine this
+        reader may not run for half a second while the coach still talks (the test then spoke
+        over the coach, and was rightly told "Sorry, please say it again")."""
+        if self.last_loud <= t:
+            return False
+        return self.quiet_after * FRAME_BYTES / 2 / RATE >= quiet_s or time.monotonic() - self.last_loud >= self.IDLE_S
 
     def stop(self) -> np.ndarray:
         """Stop listening; the whole recording (16 kHz samples as float32)."""
