@@ -160,16 +160,22 @@ class WhisperDecoder:
                 mixed = np.matmul(a[..., :n], sv) + np.matmul(a[..., n:], values)
             x = x + mixed.reshape(-1, self.d) @ layer["self_attention/linear_1/weight"] \
                 + layer["self_attention/linear_1/bias"]
-            h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
-            q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(-1, self.heads, self.dh)
-            ck, cv = audio[i]
-            a = _softmax(np.einsum("bhd,hdt->hbt", q, ck, optimize=True) * scale)
-            x = x + np.einsum("hbt,htd->bhd", a, cv, optimize=True).reshape(-1, self.d) \
-                @ layer["attention/linear_2/weight"] + layer["attention/linear_2/bias"]
-            h = _layer_norm(x, layer["ffn/layer_norm/gamma"], layer["ffn/layer_norm/beta"])
-            x = x + _gelu(h @ layer["ffn/linear_0/weight"] + layer["ffn/linear_0/bias"]) \
-                @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
+            x = self._hear_and_think(x, layer, audio[i])
         return _layer_norm(x, *self.final_norm), new
+
+    def _hear_and_think(self, x: np.ndarray, layer: dict, audio: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The rest of a layer after its self-attention, for rows ``x`` (rows, d): attention to
+        the audio (this layer's keys and values from :meth:`audio`), then the feed-forward block."""
+        scale = 1.0 / math.sqrt(self.dh)
+        h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
+        q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(-1, self.heads, self.dh)
+        ck, cv = audio
+        a = _softmax(np.einsum("bhd,hdt->hbt", q, ck, optimize=True) * scale)
+        x = x + np.einsum("hbt,htd->bhd", a, cv, optimize=True).reshape(-1, self.d) \
+            @ layer["attention/linear_2/weight"] + layer["attention/linear_2/bias"]
+        h = _layer_norm(x, layer["ffn/layer_norm/gamma"], layer["ffn/layer_norm/beta"])
+        return x + _gelu(h @ layer["ffn/linear_0/weight"] + layer["ffn/linear_0/bias"]) \
+            @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
 
     def _log_probs(self, hidden: np.ndarray, wanted: list[list[int]]) -> list[np.ndarray]:
         """log P(token) (nat) of the ``wanted[i]`` tokens after row ``i`` of ``hidden``, a block
@@ -208,15 +214,7 @@ class WhisperDecoder:
             a = _softmax(np.matmul(q, k.transpose(0, 2, 1)) * scale + future)
             x = x + np.matmul(a, v).transpose(1, 0, 2).reshape(n, self.d) @ layer["self_attention/linear_1/weight"] \
                 + layer["self_attention/linear_1/bias"]
-            h = _layer_norm(x, layer["attention/layer_norm/gamma"], layer["attention/layer_norm/beta"])
-            q = (h @ layer["attention/linear_0/weight"] + layer["attention/linear_0/bias"]).reshape(n, self.heads, self.dh)
-            ck, cv = audio[len(out) - 1]
-            a = _softmax(np.einsum("bhd,hdt->hbt", q, ck, optimize=True) * scale)
-            x = x + np.einsum("hbt,htd->bhd", a, cv, optimize=True).reshape(n, self.d) \
-                @ layer["attention/linear_2/weight"] + layer["attention/linear_2/bias"]
-            h = _layer_norm(x, layer["ffn/layer_norm/gamma"], layer["ffn/layer_norm/beta"])
-            x = x + _gelu(h @ layer["ffn/linear_0/weight"] + layer["ffn/linear_0/bias"]) \
-                @ layer["ffn/linear_1/weight"] + layer["ffn/linear_1/bias"]
+            x = self._hear_and_think(x, layer, audio[len(out) - 1])
         return out
 
     def score(self, prepared: tuple, phrases: list[list[int]], after: list[list[int]],
