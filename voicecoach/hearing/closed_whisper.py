@@ -188,13 +188,26 @@ class ClosedScorer:
         else:
             add(f for _, f in candidates)
         if names_later and scores:  # a name whose first token rivals a likely command is scored
-            top = max(logsumexp([scores[f] + ends[f] for j, f in forms if j == i and f in scores])
-                      for i in {i for i, f in forms if f in scores})
+            top = max(logsumexp(list(v.values())) for v in by_intent(forms, scores, ends, first)[0].values())
             if top >= floor:
                 add(f for i, f in forms if i.startswith(START_PREFIX) and first[f] >= top - SHORTCUT_NAT)
         first = {f: min(lp, bounds.get(f, lp)) for f, lp in first.items()}  # the tighter bound
         return {"free": free, "first": first, "scores": scores, "ends": ends, "tokens": {f: len(self.ids[f]) for f in scores},
                 "ms": (time.perf_counter() - t0) * 1000}
+
+
+def by_intent(forms: list[tuple[str, str]], scores: dict[str, float], ends: dict[str, float],
+              first: dict[str, float]) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Per intent of ``forms`` ((intent, written form) pairs): its scored forms' log-probabilities
+    with the end after them (nat), and the upper bound of its unscored forms (their ``first``)."""
+    scored: dict[str, dict[str, float]] = {}
+    bounds: dict[str, float] = {}
+    for intent, form in forms:
+        if form in scores:
+            scored.setdefault(intent, {})[form] = scores[form] + ends[form]
+        else:
+            bounds[intent] = max(bounds.get(intent, -np.inf), first[form])
+    return scored, bounds
 
 
 def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
@@ -208,13 +221,7 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
     the scores decide (:func:`closed.decide`), the free text being "something else"."""
     free = facts["free"]
     intents = vocab.intents_for(context)
-    scores: dict[str, dict[str, float]] = {}
-    bounds: dict[str, float] = {}
-    for intent, form in context_forms(vocab, context):
-        if form in facts["scores"]:
-            scores.setdefault(intent, {})[form] = facts["scores"][form] + facts["ends"][form]
-        else:
-            bounds[intent] = max(bounds.get(intent, -np.inf), facts["first"][form])
+    scores, bounds = by_intent(context_forms(vocab, context), facts["scores"], facts["ends"], facts["first"])
     # a routine's name of several words has its own floor (closed.name_floor), from its best form
     floors = {intent: name_floor(thresholds, facts.get("tokens", {}).get(max(forms, key=forms.get), 1))
               for intent, forms in scores.items() if intent.startswith(START_PREFIX)}
@@ -286,9 +293,8 @@ class ClosedRecognizer:
         """Whether stop, pain or worse may have been said, as Whisper heard it without the names
         prompted: its score (or its first token's bound) reaches its floor. Then no routine is
         started on the prompted scores, which favour names: "Stop." near " Stretches"."""
-        floor = self.thresholds.min_score_always
-        return any(max([facts["scores"][f] + facts["ends"][f] if f in facts["scores"] else facts["first"][f]
-                        for i, f in context_forms(self.vocab, context) if i == intent], default=-np.inf) >= floor
+        scores, bounds = by_intent(context_forms(self.vocab, context), facts["scores"], facts["ends"], facts["first"])
+        return any(max([*scores.get(intent, {}).values(), bounds.get(intent, -np.inf)]) >= self.thresholds.min_score_always
                    for intent in self.vocab.always_heard)
 
     def _why(self, d: Decision, free: Transcript) -> str:
