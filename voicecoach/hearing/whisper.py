@@ -130,7 +130,7 @@ class WhisperTranscriber:
         verify_model(folder, sha256)
         self.folder = folder
         self._decoder = None  # the numpy decoder for phrase scores, read when first asked
-        self._prepared = None  # (encoding, what the decoder keeps of it) for the latest one
+        self._prepared = None  # (encoding, prompt, what the decoder keeps of them) for the latest one
         try:
             from faster_whisper import WhisperModel
             self.model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads,
@@ -219,7 +219,10 @@ class WhisperTranscriber:
             except (ModelFileError, OSError, MemoryError) as exc:
                 raise ModelUnavailable(f"the speech model's decoder could not be read ({exc})") from None
         if self._prepared is None or self._prepared[0] is not encoded or self._prepared[1] != prompt:
-            self._prepared = (encoded, prompt, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(prompt)))
+            # the audio's keys and values do not depend on the prompt: the menu's second judgement reuses them
+            audio = self._prepared[2][0] if self._prepared is not None and self._prepared[0] is encoded else None
+            self._prepared = (encoded, prompt, self._decoder.prepare(np.asarray(encoded)[0], self.prompt_tokens(prompt),
+                                                                     audio))
         return self._decoder.score(self._prepared[2], phrases, closers, beam)
 
     def transcribe(self, pcm: bytes, prompt: str | None = None, frames: int | None = None) -> Transcript:

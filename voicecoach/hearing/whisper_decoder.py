@@ -189,10 +189,12 @@ class WhisperDecoder:
                     for i, tokens in enumerate(wanted[start:start + _ROWS])]
         return out
 
-    def prepare(self, encoded: np.ndarray, prefix: list[int]) -> tuple:
-        """What every phrase scored against one encoding shares: the audio's keys and values,
-        and the prompt ``prefix`` but its last token decoded (pass it to :meth:`score`)."""
-        audio = self.audio(np.asarray(encoded, dtype=np.float32))
+    def prepare(self, encoded: np.ndarray, prefix: list[int], audio=None) -> tuple:
+        """What every phrase scored against one encoding shares: the audio's keys and values
+        (``audio``, when already computed for this encoding by an earlier :meth:`prepare` with
+        another prompt: element 0 of its result), and the prompt ``prefix`` but its last token
+        decoded (pass it to :meth:`score`)."""
+        audio = audio if audio is not None else self.audio(np.asarray(encoded, dtype=np.float32))
         past = self._prefix(np.array(prefix[:-1]), audio) if len(prefix) > 1 else None
         return audio, past, list(prefix)
 
