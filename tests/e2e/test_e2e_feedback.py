@@ -18,6 +18,7 @@ import pytest
 from voicecoach.store.history import Store
 
 from tests.e2e.test_e2e_voice import answer_pcm, pulse  # noqa: F401  (the PulseAudio fixture)
+from tests.support.speaker_monitor import SpeakerMonitor
 
 pytestmark = pytest.mark.e2e
 TALKED_OVER = "Sorry, please say it again."
@@ -28,26 +29,6 @@ def trimmed(name: str) -> bytes:
     x = np.frombuffer(answer_pcm(name), dtype="<i2")
     loud = np.flatnonzero(np.abs(x.astype(np.int32)) > 1500)
     return x[max(0, loud[0] - 800):loud[-1] + 800].tobytes()
-
-
-class SpeakerMonitor:
-    """Follows the coach's loudspeaker (the null sink's monitor): when was it last loud?"""
-
-    def __init__(self, env):
-        self.proc = subprocess.Popen(["parec", "-d", "coach_speaker.monitor", "--format=s16le", "--rate=16000",
-                                      "--channels=1", "--raw"], stdout=subprocess.PIPE, env=env)
-        self.last_loud = 0.0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while chunk := self.proc.stdout.read(960):
-            frame = np.frombuffer(chunk, dtype="<i2").astype(np.float32)
-            if len(frame) and np.sqrt(np.mean(frame ** 2)) > 300:
-                self.last_loud = time.monotonic()
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=5)
 
 
 def test_an_answer_said_over_the_coach_gets_an_immediate_sorry(pulse, tmp_path):  # noqa: F811
@@ -85,8 +66,7 @@ def test_an_answer_said_over_the_coach_gets_an_immediate_sorry(pulse, tmp_path):
             if mic.pending.qsize() == 0:
                 mic.say(clips[i % len(clips)])
                 i += 1
-            quiet_for = time.monotonic() - monitor.last_loud
-            if monitor.last_loud > talking_from and quiet_for > 0.5:
+            if monitor.finished_since(talking_from):
                 break
             time.sleep(0.05)
         assert monitor.last_loud > talking_from, "the coach's voice never reached the loudspeaker"
@@ -102,7 +82,7 @@ def test_an_answer_said_over_the_coach_gets_an_immediate_sorry(pulse, tmp_path):
     finally:
         coach.kill()
         coach.wait(timeout=10)
-        monitor.close()
+        monitor.stop()
     err = coach.stderr.read()
     assert reply == TALKED_OVER, (said[-4:], err[-1500:])
     # it answered before its own 10 s silence timeout (the loop above gives up at 8 s); how
