@@ -50,6 +50,10 @@ class CheckIns:
         # 3, has too
         self._last_question: dict[str, str] = {}  # kind -> question id of its last answer
         self._baseline_is_last: set[str] = set()  # kinds whose baseline is their last answer
+        # kinds whose baseline was carried from an interrupted session and not yet answered in
+        # this one: this session's first answer lowers it if lower (a person who said 1 last
+        # time, then 0 and 3 today, has risen by 3 today)
+        self._carried: set[str] = set()
         self._went_back = False
 
     def assessed(self) -> None:
@@ -70,8 +74,10 @@ class CheckIns:
         """Start from the answers of an interrupted session (kind -> value)."""
         if answers.get("pain") is not None:
             self.baseline["pain"] = int(answers["pain"])
+            self._carried.add("pain")
         if answers.get("location") in self.locations:
             self.baseline["location"] = self.locations.index(answers["location"])
+            self._carried.add("location")
 
     def went_back(self) -> None:
         """The person said "go back": the next answer to the question answered last corrects it."""
@@ -79,14 +85,20 @@ class CheckIns:
 
     def _baseline(self, kind: str, value: int, corrected: bool) -> int:
         """The baseline of ``kind`` after this answer (a score 0-10, a location index 0-5): the
-        first answer of the session, or the lower of it and its corrections (see ``went_back``)."""
+        first answer of the session, or the lower of it and its corrections (see ``went_back``);
+        with a baseline carried from an interrupted session, the lower of it and the first answer."""
         if kind not in self.baseline:
             self.baseline[kind] = value
             self._baseline_is_last.add(kind)
+        elif kind in self._carried:  # lower is the safer baseline
+            if value <= self.baseline[kind]:
+                self.baseline[kind] = value
+                self._baseline_is_last.add(kind)
         elif corrected and kind in self._baseline_is_last:
             self.baseline[kind] = min(self.baseline[kind], value)  # lower is the safer baseline
         else:
             self._baseline_is_last.discard(kind)
+        self._carried.discard(kind)
         return self.baseline[kind]
 
     def takes(self, q: Question, intent: str) -> bool:

@@ -76,6 +76,28 @@ def test_an_interrupted_sessions_check_in_is_the_baseline_of_the_next(library, v
 
 
 
+def test_a_rise_of_3_within_the_session_stops_even_over_a_higher_carried_baseline(library, vocabulary):
+    """Found by the property suite: an interrupted session's pain 1 carried a week later, today
+    0 then 3. Measured from the carried 1 that was a rise of 2 and the session went on; today's
+    lower first score is the baseline (lower is the safer one), and 0 -> 3 stops."""
+    store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), ("routine", {"routine": "flexion"}),
+                    _pain(1), ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
+    coach = _coach(library, vocabulary, store, routine="check-in")
+    reply = coach.start()
+    for _ in range(20):
+        if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
+            break
+        reply = coach.handle(ev.Heard("no"))  # the safety screen
+    reply = coach.handle(ev.Heard("score:0"))
+    assert not isinstance(reply[-1], ev.End)
+    assert isinstance(reply[-1], ev.Listen) and reply[-1].context == "location"
+    reply = coach.handle(ev.Heard("location:back"))  # the check-in routine itself asks the pain score again
+    assert isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain"
+    reply = coach.handle(ev.Heard("score:3"))
+    assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
+    assert any("from 0 to 3" in s for s in _said(reply))
+
+
 def test_a_finished_session_closes_the_series_an_interrupted_check_in_started(library, vocabulary):
     """The course the property suite found: a check-in interrupted (pain 1), an assessment
     started afresh from that baseline and finished (pain 0), then a session whose own first
