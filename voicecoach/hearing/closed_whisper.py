@@ -28,6 +28,7 @@ of ``TALK_WORDS`` words or more is talk in the room, no speech or no words is a 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 
@@ -262,6 +263,9 @@ class ClosedRecognizer:
         self.vocab = vocabulary
         self.scorer = scorer or ClosedScorer(vocabulary)
         self.thresholds = thresholds or Thresholds()
+        # the listener and barge-in share one recognizer, each decoding on its own thread: the
+        # transcriber keeps the latest utterance's encoding, so one utterance is judged at a time
+        self._lock = threading.Lock()
 
     @property
     def transcriber(self) -> WhisperTranscriber:
@@ -272,6 +276,10 @@ class ClosedRecognizer:
             raise KeyError(f"no listening context {context!r}")
         if too_long:  # a sentence, not an answer: not worth decoding
             return Recognition("", None, 0.0, 0.0, 0.0, "too long", self.engine)
+        with self._lock:
+            return self._recognize(pcm, context)
+
+    def _recognize(self, pcm: bytes, context: str) -> Recognition:
         voiced = voiced_s(pcm)
         facts = self.scorer.score(pcm, context, floor=min(self.thresholds.min_score, self.thresholds.min_score_always))
         d = judge(self.vocab, facts, context, self.thresholds, voiced)
@@ -287,7 +295,14 @@ class ClosedRecognizer:
             d = Decision(None, d.phrase, d.score, d.margin, "repeats")
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
-        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine)
+        followed = self._best(facts, context) if d.reason == "more than the phrase" else None
+        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine,
+                           followed)
+
+    def _best(self, facts: dict, context: str) -> str | None:
+        """The intent whose scored forms are likeliest (the one a decision weighed)."""
+        scores, _ = by_intent(context_forms(self.vocab, context), facts["scores"], facts["ends"], facts["first"])
+        return max(scores, key=lambda i: logsumexp(list(scores[i].values())), default=None)
 
     def _always_plausible(self, facts: dict, context: str) -> bool:
         """Whether stop, pain or worse may have been said, as Whisper heard it without the names

@@ -18,7 +18,10 @@ unit tests run it with fakes):
   the coach as if it had been said in silence (``Heard``);
 * it ends as anything else (a cough, "yes", talk in the room) -> full volume again;
 * speech still going on when the sentence ends is followed to its end (at most the
-  endpointer's longest utterance), so a "stop" said over the last word is not lost.
+  endpointer's longest utterance), so a "stop" said over the last word is not lost;
+* speech that does not pause (the coach's residue glued to the person's word) is decoded
+  now and then while it goes on (``probe_*`` of :class:`BargeInConfig`): a "stop" in it is
+  acted on without waiting for an end that the residue would push past the longest answer.
 
 :class:`BargeIn` runs an :class:`Overlap` on a thread next to the playing loudspeaker.
 The delay from loudspeaker to microphone is estimated from each sentence
@@ -37,8 +40,9 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
-from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, EndpointerConfig
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig
 from voicecoach.hearing.farend import DelayTracker, FarEnd
+from voicecoach.hearing.pipeline import HeardUtterance
 from voicecoach.hearing.residue import ResidueFloor
 
 INTERRUPTING = ("stop", "pain", "worse", "pause")
@@ -66,6 +70,18 @@ class BargeInConfig:
     min_score: float = -3.0          # the intent's log-probability at least this (nat); as in silence
     min_margin: float = 2.0          # ahead of the next intent by this much (nat); as in silence
     min_score_own_word: float = -0.1   # ... at least this when the coach's sentence has the same word (nat)
+    # Over the coach, a person's word is followed by the coach's own voice (the residue the canceller
+    # leaves), so Whisper writes "Stop. And breathe" and the rule that nothing may follow an answer
+    # refuses it. An interrupting word refused only for that is taken on stronger evidence, and never
+    # when the sentence says the word itself (its echo is exactly the word followed by more).
+    min_score_followed: float = -1.0   # nat
+    min_margin_followed: float = 3.0   # nat
+    # Speech over the coach that does not pause (the residue glues the person's word into an utterance
+    # too long to be an answer) is decoded anyway: its last ``probe_window_s``, ``probe_first_s``
+    # after it began, then every ``probe_every_s``.
+    probe_first_s: float = 0.75      # s
+    probe_every_s: float = 0.5       # s
+    probe_window_s: float = 1.5      # s
     duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
@@ -90,7 +106,14 @@ def interrupting_intent(heard, config: BargeInConfig, sentence: str = "") -> str
     """The interrupting intent in ``heard`` (a :class:`HeardUtterance`), if the evidence is
     strong enough over the coach's voice; a word the sentence itself says ("say stop, or
     pain") needs more, since its echo is what the canceller leaves."""
-    if heard is None or heard.intent not in INTERRUPTING or heard.reason != "accepted":
+    if heard is None:
+        return None
+    followed = getattr(heard, "followed", None)
+    if heard.intent is None and followed in INTERRUPTING and followed not in _words(sentence):
+        # refused only because more followed the word: over the coach, more always does
+        strong = heard.confidence >= config.min_score_followed and heard.margin >= config.min_margin_followed
+        return followed if strong else None
+    if heard.intent not in INTERRUPTING or heard.reason != "accepted":
         return None
     if heard.engine == "whisper":
         floor = config.min_score
@@ -140,6 +163,9 @@ class Overlap:
         self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
         self._far_sounded_at: float | None = None  # latest frame with the loudspeaker's sound in its far end
         self._anchor: float | None = None
+        self._probe_due: tuple[float, float] | None = None  # speech that does not pause: (its start,
+                                                             # when to probe it next, s since then)
+        self._probing = None                  # (the probe's decode: a Future, where its audio ends (s))
 
     def push(self, captured_at: float, frame: bytes) -> None:
         """One microphone frame captured at monotonic ``captured_at`` (s)."""
@@ -174,9 +200,38 @@ class Overlap:
         if self.pipeline.in_speech and self._too_long():
             self._unduck()  # talk in the room: the sentence goes on at full volume
         if heard is not None:
+            self._probe_due = self._probing = None
             self._judge(heard, playing)
         elif not playing and not self.pipeline.in_speech:
             self.done = True  # the sentence is over and nobody is speaking over it
+        elif self.pipeline.in_speech:
+            self._probe()
+
+    def _probe(self) -> None:
+        """Speech over the coach that has not paused: decode its last ``probe_window_s`` now and
+        then (see :class:`BargeInConfig`), and act if it is an interrupting word. A probe is
+        started on the pipeline's worker and looked at on a later frame, so the canceller keeps
+        up with the microphone meanwhile; a refusal changes nothing (the utterance goes on)."""
+        ep, cfg = self.pipeline.endpointer, self.config
+        since = ep.t - ep.utterance_start_s
+        if self._probing is not None:
+            future, end_s = self._probing
+            if not future.done():
+                return
+            self._probing = None
+            rec = future.result()
+            heard = HeardUtterance(end_s - cfg.probe_window_s, end_s, rec.intent, rec.text, rec.confidence,
+                                   rec.margin, rec.decode_ms, rec.decode_ms, rec.reason, rec.engine, rec.followed)
+            self.result.heard.append(heard)
+            self._interrupted_by(heard)
+            return
+        if self._probe_due is None or self._probe_due[0] != ep.utterance_start_s:
+            self._probe_due = (ep.utterance_start_s, cfg.probe_first_s)  # speech begun anew
+        if since < self._probe_due[1] or since > ep.cfg.max_utterance_s or self.pipeline.streaming:
+            return
+        self._probe_due = (ep.utterance_start_s, since + cfg.probe_every_s)
+        pcm = ep.speech_so_far()[-round(cfg.probe_window_s * SAMPLE_RATE) * 2:]
+        self._probing = (self.pipeline.decode(pcm), ep.t)
 
     def _steady(self, captured_at: float) -> float:
         """The capture time on the microphone's own sample clock. A frame's stamp is taken when
@@ -204,8 +259,8 @@ class Overlap:
             self.ducked = False
             self.controls.duck(1.0)
 
-    def _judge(self, heard, playing: bool) -> None:
-        self.result.heard.append(heard)
+    def _interrupted_by(self, heard) -> bool:
+        """Stop the sentence if ``heard`` is an interrupting intent on strong evidence."""
         intent = interrupting_intent(heard, self.config, self.sentence)
         if self.on_heard:
             self.on_heard(heard, intent is not None)
@@ -213,6 +268,11 @@ class Overlap:
             self.controls.stop()
             self.result.event = Heard(intent, heard.text)
             self.done = True
+        return intent is not None
+
+    def _judge(self, heard, playing: bool) -> None:
+        self.result.heard.append(heard)
+        if self._interrupted_by(heard):
             return
         self._unduck()
         if not playing:

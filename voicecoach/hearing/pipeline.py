@@ -43,6 +43,7 @@ class HeardUtterance:
     latency_ms: float         # end of speech -> intent: endpoint wait + decoding (ms)
     reason: str
     engine: str = ""
+    followed: str | None = None   # refused only for what followed it: that intent (see Recognition)
 
 
 @dataclass
@@ -116,6 +117,15 @@ class HearingPipeline:
             early.result = self.recognizer.recognize(early.pcm, self.context)
         return early.result.intent is not None
 
+    def decode(self, pcm: bytes) -> Future:
+        """Recognize ``pcm`` in this pipeline's context outside its endpointing (barge-in decodes
+        speech that does not pause), on the worker of the early decodes (live) or at once."""
+        if self._worker:
+            return self._worker.submit(self.recognizer.recognize, pcm, self.context)
+        done: Future = Future()
+        done.set_result(self.recognizer.recognize(pcm, self.context))
+        return done
+
     def hear_all(self, pcm: bytes) -> list[HeardUtterance]:
         """Every utterance in a whole recording (16 kHz mono 16-bit), as fast as the CPU allows."""
         heard = [h for i in range(0, len(pcm), FRAME_BYTES) if (h := self.push(pcm[i:i + FRAME_BYTES]))]
@@ -160,4 +170,4 @@ class HearingPipeline:
             decode_ms = rec.decode_ms
         waited_ms = max(0.0, t_end - utt.end_s) * 1000
         return HeardUtterance(utt.start_s, utt.end_s, rec.intent, rec.text, rec.confidence, rec.margin,
-                              decode_ms, waited_ms + decode_ms, rec.reason, rec.engine)
+                              decode_ms, waited_ms + decode_ms, rec.reason, rec.engine, rec.followed)

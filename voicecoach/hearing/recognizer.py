@@ -31,6 +31,8 @@ class Recognition:
     reason: str               # 'accepted', or why not: 'too long', 'talk', 'no words', 'no phrase', 'not speech',
                               # 'low confidence', 'more than the phrase', 'ambiguous'
     engine: str = ""          # 'whisper', 'pocketsphinx', ...
+    followed: str | None = None   # refused only because more was said after it: that intent (Whisper's
+                              # closed vocabulary; barge-in weighs a "Stop." followed by the coach's voice)
 
 
 def understand(vocabulary: Vocabulary, text: str, context: str) -> tuple[str | None, str]:

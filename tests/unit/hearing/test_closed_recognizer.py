@@ -167,3 +167,14 @@ def test_an_accepted_intent_reports_its_score_and_margin(vocabulary):
     f = facts(vocabulary, "yesno", "Yes.", Yes=-0.3, No=-9.0)
     r = ClosedRecognizer(vocabulary, _ScriptedScorer(f)).recognize(b"\0\1" * 8000, "yesno")
     assert r.intent == "yes" and r.confidence == pytest.approx(-0.4) and r.margin > 5 and math.isfinite(r.margin)
+
+
+def test_a_phrase_refused_only_for_what_followed_it_is_named_for_barge_in(vocabulary):
+    """Over the coach a person's "stop" is followed by the coach's own voice: the refusal says
+    which intent it was (barge-in weighs it, hearing/duplex.py); other refusals name none."""
+    glued = facts(vocabulary, "exercise", "Stop and let your back", free_lp=-2.0, Stop=-0.3, Pause=-9.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(glued)).recognize(b"\0\1" * 8000, "exercise")
+    assert (r.intent, r.followed) == (None, "stop")
+    weak = facts(vocabulary, "exercise", "Stock.", free_lp=-0.5, Stop=-6.0, Pause=-7.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(weak)).recognize(b"\0\1" * 8000, "exercise")
+    assert (r.intent, r.followed) == (None, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from voicecoach.hearing.duplex import BargeInConfig, Overlap, interrupting_inten
 from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer
 from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resample_pcm
 from voicecoach.hearing.pipeline import HeardUtterance
+from voicecoach.hearing.recognizer import Recognition
 
 
 def heard(intent, confidence=-0.2, margin=8.0, reason="accepted", text="Stop."):
@@ -27,14 +30,30 @@ class PassCanceller:
         pass
 
 
-class FakePipeline:
-    """Speech while frames are loud; at the end, the utterance scripted for it."""
+NOTHING = Recognition("", None, -9.0, 0.0, 0.0, "low confidence", "whisper")
 
-    def __init__(self, result):
+
+class FakePipeline:
+    """Speech while frames are loud; at the end, the utterance scripted for it; a decode of
+    speech that has not ended (barge-in's probe) says ``probe``."""
+
+    streaming = False
+
+    def __init__(self, result, probe: Recognition = NOTHING):
         self.endpointer = Endpointer(lambda f: True)
-        self.result = result
+        self.result, self.probe = result, probe
+        self.probes: list[float] = []  # stream time of each probe (s)
         self.in_speech = False
         self._quiet = 0
+
+    def speech_so_far(self):
+        return b""
+
+    def decode(self, pcm):
+        self.probes.append(self.endpointer.t)
+        done = Future()
+        done.set_result(self.probe)
+        return done
 
     def push(self, frame, floor_db=None):
         self.endpointer.t += FRAME_S
@@ -64,11 +83,11 @@ LOUD = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
 QUIET = bytes(FRAME_BYTES)
 
 
-def run(result, frames, sentence="Hold for thirty seconds."):
+def run(result, frames, sentence="Hold for thirty seconds.", probe: Recognition = NOTHING):
     far = FarEnd(bytes(SAMPLE_RATE * 4))  # a 4 s sentence
     far.start(0.0)
     controls = FakeControls()
-    ov = Overlap(far, PassCanceller(), FakePipeline(result), controls, BargeInConfig(), sentence=sentence)
+    ov = Overlap(far, PassCanceller(), FakePipeline(result, probe), controls, BargeInConfig(), sentence=sentence)
     for i, f in enumerate(frames):
         ov.push(i * FRAME_S, f)
     return ov.finish(), controls
@@ -229,3 +248,47 @@ def test_the_canceller_is_bypassed_while_nothing_has_played_for_the_echo_tail():
     first_bypassed = int(np.ceil((0.3 + tail) / FRAME_S)) + 1
     assert all(f == b"\0" * FRAME_BYTES for f in seen[:first_bypassed - 1])
     assert all(f == loud for f in seen[first_bypassed + 1:])
+
+
+def followed(intent, confidence=-0.3, margin=6.0, text="Stop. And let your back"):
+    """A word Whisper refused only because more followed it (the coach's voice, over the coach)."""
+    return Recognition(text, None, confidence, margin, 0.0, "more than the phrase", "whisper", followed=intent)
+
+
+def test_an_interrupting_word_followed_by_the_coach_s_voice_is_taken_on_strong_evidence_only():
+    cfg = BargeInConfig()
+    as_heard = lambda rec: HeardUtterance(0.0, 1.0, rec.intent, rec.text, rec.confidence, rec.margin,  # noqa: E731
+                                          0.0, 0.0, rec.reason, rec.engine, rec.followed)
+    assert interrupting_intent(as_heard(followed("stop")), cfg) == "stop"
+    assert interrupting_intent(as_heard(followed("stop", confidence=cfg.min_score_followed - 0.1)), cfg) is None
+    assert interrupting_intent(as_heard(followed("stop", margin=cfg.min_margin_followed - 0.1)), cfg) is None
+    assert interrupting_intent(as_heard(followed("yes")), cfg) is None  # only the interrupting intents
+    # its own "say stop, or pain" comes back as exactly that: the word followed by more
+    assert interrupting_intent(as_heard(followed("stop")), cfg, "Say stop, or pain, at any time.") is None
+
+
+def test_speech_over_the_coach_that_never_pauses_is_probed_and_a_stop_in_it_acted_on():
+    cfg = BargeInConfig()
+    result, controls = run(heard(None, reason="too long"), [QUIET] * 5 + [LOUD] * 80 + [QUIET] * 5,
+                           probe=followed("stop"))
+    assert controls.stopped and result.event == Heard("stop", "Stop. And let your back")
+    first = result.heard[0]
+    assert first.end_s - first.start_s == pytest.approx(cfg.probe_window_s)
+
+
+def test_a_probe_that_hears_nothing_changes_nothing_and_probing_stops_at_the_longest_utterance():
+    cfg = BargeInConfig()
+    ov_frames = [QUIET] * 5 + [LOUD] * 150 + [QUIET] * 5  # 4.5 s of speech that never pauses
+    far = FarEnd(bytes(SAMPLE_RATE * 6))
+    far.start(0.0)
+    controls = FakeControls()
+    pipeline = FakePipeline(heard(None, reason="too long"))
+    ov = Overlap(far, PassCanceller(), pipeline, controls, cfg)
+    for i, f in enumerate(ov_frames):
+        ov.push(i * FRAME_S, f)
+    result = ov.finish()
+    assert not controls.stopped and result.event is None
+    since_start = [t - 6 * FRAME_S for t in pipeline.probes]
+    assert since_start[0] >= cfg.probe_first_s - FRAME_S
+    assert all(b - a >= cfg.probe_every_s - FRAME_S for a, b in zip(since_start, since_start[1:]))
+    assert max(since_start) <= pipeline.endpointer.cfg.max_utterance_s + FRAME_S
