@@ -79,9 +79,9 @@ class BargeInConfig:
     # Speech over the coach that does not pause (the residue glues the person's word into an utterance
     # too long to be an answer) is decoded anyway: its last ``probe_window_s``, ``probe_first_s``
     # after it began, then every ``probe_every_s``.
-    probe_first_s: float = 0.75      # s
-    probe_every_s: float = 0.5       # s
-    probe_window_s: float = 1.5      # s
+    probe_first_s: float = 0.5       # s
+    probe_every_s: float = 0.35      # s
+    probe_window_s: float = 1.2      # s
     duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
     follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
     talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
@@ -102,18 +102,20 @@ class Controls(Protocol):
         """Stop playing (from another thread)."""
 
 
-def interrupting_intent(heard, config: BargeInConfig, sentence: str = "") -> str | None:
+def interrupting_intent(heard, config: BargeInConfig, sentence: str = "", probe: bool = False) -> str | None:
     """The interrupting intent in ``heard`` (a :class:`HeardUtterance`), if the evidence is
     strong enough over the coach's voice; a word the sentence itself says ("say stop, or
-    pain") needs more, since its echo is what the canceller leaves."""
+    pain") needs more, since its echo is what the canceller leaves. ``probe``: a window of speech
+    that had not paused, mostly the coach's residue, needs the followed word's evidence (the
+    coach's uncancelled "Now gently bring one knee" was once "Stop!", -2.4 nat, 2.7 ahead)."""
     if heard is None:
         return None
     followed = getattr(heard, "followed", None)
+    strong = heard.confidence >= config.min_score_followed and heard.margin >= config.min_margin_followed
     if heard.intent is None and followed in INTERRUPTING and followed not in _words(sentence):
         # refused only because more followed the word: over the coach, more always does
-        strong = heard.confidence >= config.min_score_followed and heard.margin >= config.min_margin_followed
         return followed if strong else None
-    if heard.intent not in INTERRUPTING or heard.reason != "accepted":
+    if heard.intent not in INTERRUPTING or heard.reason != "accepted" or (probe and not strong):
         return None
     if heard.engine == "whisper":
         floor = config.min_score
@@ -163,9 +165,8 @@ class Overlap:
         self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
         self._far_sounded_at: float | None = None  # latest frame with the loudspeaker's sound in its far end
         self._anchor: float | None = None
-        self._probe_due: tuple[float, float] | None = None  # speech that does not pause: (its start,
-                                                             # when to probe it next, s since then)
-        self._probing = None                  # (the probe's decode: a Future, where its audio ends (s))
+        self._probe_due: tuple[float, float] | None = None  # (speech's start, next probe s after it)
+        self._probing = None  # the probe decoding: (a Future, its audio's start and end, s)
 
     def push(self, captured_at: float, frame: bytes) -> None:
         """One microphone frame captured at monotonic ``captured_at`` (s)."""
@@ -215,15 +216,15 @@ class Overlap:
         ep, cfg = self.pipeline.endpointer, self.config
         since = ep.t - ep.utterance_start_s
         if self._probing is not None:
-            future, end_s = self._probing
+            future, start_s, end_s = self._probing
             if not future.done():
                 return
             self._probing = None
             rec = future.result()
-            heard = HeardUtterance(end_s - cfg.probe_window_s, end_s, rec.intent, rec.text, rec.confidence,
-                                   rec.margin, rec.decode_ms, rec.decode_ms, rec.reason, rec.engine, rec.followed)
+            heard = HeardUtterance(start_s, end_s, rec.intent, rec.text, rec.confidence, rec.margin,
+                                   rec.decode_ms, rec.decode_ms, rec.reason, rec.engine, rec.followed)
             self.result.heard.append(heard)
-            self._interrupted_by(heard)
+            self._interrupted_by(heard, probe=True)
             return
         if self._probe_due is None or self._probe_due[0] != ep.utterance_start_s:
             self._probe_due = (ep.utterance_start_s, cfg.probe_first_s)  # speech begun anew
@@ -231,7 +232,7 @@ class Overlap:
             return
         self._probe_due = (ep.utterance_start_s, since + cfg.probe_every_s)
         pcm = ep.speech_so_far()[-round(cfg.probe_window_s * SAMPLE_RATE) * 2:]
-        self._probing = (self.pipeline.decode(pcm), ep.t)
+        self._probing = (self.pipeline.decode(pcm), ep.t - len(pcm) / 2 / SAMPLE_RATE, ep.t)
 
     def _steady(self, captured_at: float) -> float:
         """The capture time on the microphone's own sample clock. A frame's stamp is taken when
@@ -259,9 +260,9 @@ class Overlap:
             self.ducked = False
             self.controls.duck(1.0)
 
-    def _interrupted_by(self, heard) -> bool:
+    def _interrupted_by(self, heard, probe: bool = False) -> bool:
         """Stop the sentence if ``heard`` is an interrupting intent on strong evidence."""
-        intent = interrupting_intent(heard, self.config, self.sentence)
+        intent = interrupting_intent(heard, self.config, self.sentence, probe)
         if self.on_heard:
             self.on_heard(heard, intent is not None)
         if intent is not None:
