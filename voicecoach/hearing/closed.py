@@ -91,6 +91,7 @@ class Decision:
     score: float         # its intent's log-probability (nat)
     margin: float        # ahead of the next intent (nat)
     reason: str          # 'accepted', 'no phrase', 'low confidence', 'ambiguous', 'not speech', 'something else'
+    best: str | None = None  # the intent the scores rank first, taken or not (None: nothing scored)
 
 
 def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_intent: str | None,
@@ -119,7 +120,7 @@ def decide(scores: dict[str, dict[str, float]], bounds: dict[str, float], free_i
     margin = score - max(rivals, default=-math.inf)
 
     def verdict(intent, reason):
-        return Decision(intent, phrase, score, margin, reason)
+        return Decision(intent, phrase, score, margin, reason, best)
 
     if no_speech >= t.max_no_speech:
         return verdict(None, "not speech")

@@ -232,22 +232,21 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
     d = decide(scores, bounds, free_intent, free_is_phrase, free_lp, free.no_speech_prob,
                tuple(vocab.always_heard), thresholds, facts["ends"], vocab.read(free.text, intents), floors)
     if free_intent is not None:  # the free text says a phrase: it decides, if the scores agree
-        ranked_first = bool(scores) and max(scores, key=lambda i: logsumexp(list(scores[i].values()))) == free_intent
         floor = thresholds.min_score_always if free_intent in vocab.always_heard \
             else floors.get(free_intent, thresholds.min_score)
         if free.no_speech_prob >= thresholds.max_no_speech:
-            d = Decision(None, free.text, d.score, d.margin, "not speech")
-        elif not ranked_first or d.margin < thresholds.min_margin:  # "Yeah." for a "no" scored 0.5 nat ahead
-            d = Decision(None, free.text, d.score, d.margin, "ambiguous")
+            d = replace(d, intent=None, phrase=free.text, reason="not speech")
+        elif d.best != free_intent or d.margin < thresholds.min_margin:  # "Yeah." for a "no" scored 0.5 nat ahead
+            d = replace(d, intent=None, phrase=free.text, reason="ambiguous")
         elif d.score < floor:
-            d = Decision(None, free.text, d.score, d.margin, "low confidence")
+            d = replace(d, intent=None, phrase=free.text, reason="low confidence")
         else:
-            d = Decision(free_intent, free.text, d.score, d.margin, "accepted")
+            d = replace(d, intent=free_intent, phrase=free.text, reason="accepted")
         if d.intent and voiced is not None and too_long_for(free.text, voiced):
-            return Decision(None, free.text, d.score, d.margin, "more than the phrase")
+            return replace(d, intent=None, reason="more than the phrase")
         return d
     if d.intent and voiced is not None and too_long_for(d.phrase, voiced):
-        return Decision(None, d.phrase, d.score, d.margin, "more than the phrase")
+        return replace(d, intent=None, reason="more than the phrase")
     return d
 
 
@@ -292,17 +291,12 @@ class ClosedRecognizer:
             facts = {**facts, "ms": ms}
         free: Transcript = facts["free"]
         if d.intent and d.intent not in self.vocab.always_heard and looping(free.text):
-            d = Decision(None, d.phrase, d.score, d.margin, "repeats")
+            d = replace(d, intent=None, reason="repeats")
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
-        followed = self._best(facts, context) if d.reason == "more than the phrase" else None
+        followed = d.best if d.reason == "more than the phrase" else None
         return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine,
                            followed)
-
-    def _best(self, facts: dict, context: str) -> str | None:
-        """The intent whose scored forms are likeliest (the one a decision weighed)."""
-        scores, _ = by_intent(context_forms(self.vocab, context), facts["scores"], facts["ends"], facts["first"])
-        return max(scores, key=lambda i: logsumexp(list(scores[i].values())), default=None)
 
     def _always_plausible(self, facts: dict, context: str) -> bool:
         """Whether stop, pain or worse may have been said, as Whisper heard it without the names
