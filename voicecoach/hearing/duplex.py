@@ -221,8 +221,7 @@ class Overlap:
                 return
             self._probing = None
             rec = future.result()
-            heard = HeardUtterance(start_s, end_s, rec.intent, rec.text, rec.confidence, rec.margin,
-                                   rec.decode_ms, rec.decode_ms, rec.reason, rec.engine, rec.followed)
+            heard = HeardUtterance.of(rec, start_s, end_s, rec.decode_ms, rec.decode_ms)
             self.result.heard.append(heard)
             self._interrupted_by(heard, probe=True)
             return

@@ -45,6 +45,12 @@ class HeardUtterance:
     engine: str = ""
     followed: str | None = None   # refused only for what followed it: that intent (see Recognition)
 
+    @classmethod
+    def of(cls, rec: Recognition, start_s: float, end_s: float, decode_ms: float, latency_ms: float) -> "HeardUtterance":
+        """What ``rec`` heard in the audio from ``start_s`` to ``end_s`` (stream time, s)."""
+        return cls(start_s, end_s, rec.intent, rec.text, rec.confidence, rec.margin, decode_ms, latency_ms,
+                   rec.reason, rec.engine, rec.followed)
+
 
 @dataclass
 class _Early:
@@ -169,5 +175,4 @@ class HearingPipeline:
             rec = self.recognizer.recognize(utt.pcm, self.context, utt.too_long)
             decode_ms = rec.decode_ms
         waited_ms = max(0.0, t_end - utt.end_s) * 1000
-        return HeardUtterance(utt.start_s, utt.end_s, rec.intent, rec.text, rec.confidence, rec.margin,
-                              decode_ms, waited_ms + decode_ms, rec.reason, rec.engine, rec.followed)
+        return HeardUtterance.of(rec, utt.start_s, utt.end_s, decode_ms, waited_ms + decode_ms)

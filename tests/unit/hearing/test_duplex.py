@@ -256,8 +256,7 @@ def followed(intent, confidence=-0.3, margin=6.0, text="Stop. And let your back"
 
 def test_an_interrupting_word_followed_by_the_coach_s_voice_is_taken_on_strong_evidence_only():
     cfg = BargeInConfig()
-    as_heard = lambda rec: HeardUtterance(0.0, 1.0, rec.intent, rec.text, rec.confidence, rec.margin,  # noqa: E731
-                                          0.0, 0.0, rec.reason, rec.engine, rec.followed)
+    as_heard = lambda rec: HeardUtterance.of(rec, 0.0, 1.0, 0.0, 0.0)  # noqa: E731
     assert interrupting_intent(as_heard(followed("stop")), cfg) == "stop"
     assert interrupting_intent(as_heard(followed("stop", confidence=cfg.min_score_followed - 0.1)), cfg) is None
     assert interrupting_intent(as_heard(followed("stop", margin=cfg.min_margin_followed - 0.1)), cfg) is None
