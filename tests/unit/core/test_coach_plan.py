@@ -62,32 +62,31 @@ def test_a_remembered_stop_is_named_before_any_advice(library, vocabulary):
     assert not any("test again" in s for s in said)  # advice comes after the clinician question
 
 
-def test_an_interrupted_sessions_check_in_is_the_baseline_of_the_next(library, vocabulary):
+def _after_interrupted_flexion(library, vocabulary, pain: int, routine: str):
+    """A fresh session of ``routine`` (not resumed) after a flexion session interrupted with the
+    pain score ``pain``: the coach, and its reply once it asks for today's first pain score."""
     store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), ("routine", {"routine": "flexion"}),
-                    _pain(5), ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
-    coach = _coach(library, vocabulary, store, routine="hip-stretches")  # a fresh session, not resumed
+                    _pain(pain), ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
+    coach = _coach(library, vocabulary, store, routine=routine)
     reply = coach.start()
     for _ in range(20):
         if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
             break
         reply = coach.handle(ev.Heard("no"))  # the safety screen
+    return coach, reply
+
+
+def test_an_interrupted_sessions_check_in_is_the_baseline_of_the_next(library, vocabulary):
+    coach, _ = _after_interrupted_flexion(library, vocabulary, 5, "hip-stretches")
     reply = coach.handle(ev.Heard("score:8"))
     assert isinstance(reply[-1], ev.End) and reply[-1].reason == "safety"
-
 
 
 def test_a_rise_of_3_within_the_session_stops_even_over_a_higher_carried_baseline(library, vocabulary):
     """Found by the property suite: an interrupted session's pain 1 carried a week later, today
     0 then 3. Measured from the carried 1 that was a rise of 2 and the session went on; today's
     lower first score is the baseline (lower is the safer one), and 0 -> 3 stops."""
-    store = _store([("answer", {"question": "menu", "intent": "start:flexion"}), ("routine", {"routine": "flexion"}),
-                    _pain(1), ("step", {"routine": "flexion", "block": 2, "title": "x"}), ("interrupted", {})])
-    coach = _coach(library, vocabulary, store, routine="check-in")
-    reply = coach.start()
-    for _ in range(20):
-        if isinstance(reply[-1], ev.Listen) and reply[-1].context == "pain":
-            break
-        reply = coach.handle(ev.Heard("no"))  # the safety screen
+    coach, _ = _after_interrupted_flexion(library, vocabulary, 1, "check-in")
     reply = coach.handle(ev.Heard("score:0"))
     assert not isinstance(reply[-1], ev.End)
     assert isinstance(reply[-1], ev.Listen) and reply[-1].context == "location"
