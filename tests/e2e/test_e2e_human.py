@@ -5,8 +5,6 @@ unchanged program, with someone ordering coffee in the room before every answer.
 from __future__ import annotations
 
 import re
-import subprocess
-import wave
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from voicecoach.store.history import Store
 
 from tests.e2e.test_e2e_voice import pulse, run_voice_session  # noqa: F401 (fixture)
+from tests.support.synth import espeak_pcm
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +24,8 @@ SCREEN = {"bladder or bowel control?": ["human/no"] * 4, "the saddle area?": ["h
 def chatter(tmp_path_factory) -> bytes:
     """Someone in the room ordering coffee (espeak-ng; longer than any answer)."""
     tmp = tmp_path_factory.mktemp("chatter")
-    raw, out = tmp / "raw.wav", tmp / "16k.wav"
-    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "170", "-w", str(raw),
-                    "Could I get a large oat milk latte and a blueberry muffin to take away please"], check=True)
-    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "vol", "0.5", "pad", "0", "0.6"],
-                   check=True)
-    with wave.open(str(out), "rb") as w:
-        return w.readframes(w.getnframes())
+    return espeak_pcm("Could I get a large oat milk latte and a blueberry muffin to take away please", tmp,
+                      "en-gb", 170, ("vol", "0.5", "pad", "0", "0.6"))
 
 
 def heard_intents(stderr: str) -> list[str]:

@@ -20,6 +20,7 @@ from voicecoach.cli.compose import build_pipeline, whisper_recognizer
 from voicecoach.hearing.recognizer import understand
 from voicecoach.content.vocabulary import Vocabulary
 from tests.support.paths import AUDIO
+from tests.support.synth import espeak_pcm
 
 HUMAN = AUDIO / "human"
 CONTEXT = {"yes": "yesno", "no": "yesno", "three": "pain", "two": "pain", "up": "movement", "down": "movement",
@@ -82,12 +83,7 @@ def test_noise_and_silence_are_never_answers(whisper):
 
 def spoken(tmp_path, text: str, voice: str = "en-us", rate: int = 175) -> bytes:
     """espeak-ng speech at 16 kHz, padded as `hear` pads a file."""
-    raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.4", "0.6"],
-                   check=True)
-    with wave.open(str(out), "rb") as w:
-        return w.readframes(w.getnframes())
+    return espeak_pcm(text, tmp_path, voice, rate, ("pad", "0.4", "0.6"))
 
 
 def coffee_order(tmp_path) -> bytes:

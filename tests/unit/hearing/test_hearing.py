@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import wave
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from voicecoach.hearing.pipeline import HearingPipeline
 from voicecoach.hearing.pronounce import espeak_pronunciation, ipa_to_arpabet
 from voicecoach.content.vocabulary import Vocabulary
 from tests.support.paths import AUDIO
+from tests.support.synth import espeak_pcm
 
 EXPECT = {"better": "rating", "worse": "rating", "same": "rating", "yes": "yesno", "no": "yesno",
           "stop": "exercise", "pause": "exercise", "resume": "exercise", "skip": "location"}
@@ -68,13 +68,8 @@ def test_noise_is_never_an_answer(recognizer):
 
 
 def test_long_speech_is_never_an_answer(recognizer, tmp_path):
-    wav = tmp_path / "long.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), "I would like a large oat milk latte and a blueberry "
-                    "muffin, and could you make it better than yesterday please"], check=True)
-    subprocess.run(["sox", "-V1", str(wav), "-r", "16000", "-c", "1", "-b", "16", str(tmp_path / "16k.wav")],
-                   check=True)
-    with wave.open(str(tmp_path / "16k.wav"), "rb") as w:
-        audio = w.readframes(w.getnframes())
+    audio = espeak_pcm("I would like a large oat milk latte and a blueberry muffin, and could you make it "
+                       "better than yesterday please", tmp_path, voice="en")
     heard = hear(recognizer, audio, "rating")
     assert heard and all(h.intent is None for h in heard)
 
@@ -125,13 +120,7 @@ def test_hear_command_prints_json_for_every_context(library):
         assert (row["reason"] == "accepted") == (context == "rating")
 
 
-def espeak_pcm(text: str, tmp_path: Path) -> bytes:
-    raw, out = tmp_path / "raw.wav", tmp_path / "16k.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", "-V1", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.4"],
-                   check=True)
-    with wave.open(str(out), "rb") as w:
-        return w.readframes(w.getnframes())
+PAD = ("pad", "0.3", "0.4")  # seconds of silence before and after, as around a spoken answer
 
 
 def test_a_sentence_is_not_taken_for_the_short_phrase_inside_it(library, tmp_path):
@@ -139,9 +128,9 @@ def test_a_sentence_is_not_taken_for_the_short_phrase_inside_it(library, tmp_pat
     phone loop hears a whole sentence where the grammar found two words."""
     vocab = Vocabulary.load().with_routines(library.spoken_names())
     lenient = PhraseRecognizer(vocab, threshold=float("-inf"), margin=float("-inf"))
-    (sentence,) = hear(lenient, espeak_pcm("oat milk for my knee please", tmp_path), "location")
+    (sentence,) = hear(lenient, espeak_pcm("oat milk for my knee please", tmp_path, rate=150, effects=PAD), "location")
     assert (sentence.intent, sentence.reason) == (None, "more than the phrase")
-    (phrase,) = hear(lenient, espeak_pcm("my knee", tmp_path), "location")
+    (phrase,) = hear(lenient, espeak_pcm("my knee", tmp_path, rate=150, effects=PAD), "location")
     assert phrase.intent == "location:knee"
 
 
