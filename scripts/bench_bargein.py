@@ -22,7 +22,8 @@ Reported side by side, barge-in on vs half duplex (barge_in off), in one run:
 - time from the end of the word to the loudspeaker falling silent (p50/p95; in half
   duplex the coach falls silent only when its sentence ends),
 - echo false accepts per hour of coach speech (coach talking, nobody else, echo path on),
-- dB of echo removed (microphone level before vs after the canceller, per sentence).
+- dB of echo removed (microphone level before vs after the canceller, per sentence),
+- how often the coach's own echo lowered or held its voice (nobody speaking).
 Half duplex never opens the microphone while the coach talks, so its false accepts are 0 by
 construction and are not measured. Writes JSON to bench-out/bargein.json.
 """
@@ -179,7 +180,7 @@ def run_trial(rig: Rig, echo: EchoPathMic, sentence: str, word: bytes | None, at
             row["raw_db"] = round(level_dbfs(raw.window(t_call + 0.3, t_end)), 1)
         row.update(near_db=round(last.near_db, 1), clean_db=round(last.clean_db, 1),
                    heard=[(h.text, h.intent, h.reason, round(h.confidence, 2), round(h.margin, 2)) for h in last.heard],
-                   ducks=last.ducks)
+                   ducks=last.ducks, holds=last.holds)
     if word is not None and len(echo.word_ends) > ends_before:
         word_end = echo.word_ends[ends_before]
         silent = echo.sound_ends(t_call, time.monotonic())
@@ -234,6 +235,9 @@ def main() -> int:
     ap.add_argument("--open", action="store_true",
                     help="act on every interrupting answer the recognizer accepts as in silence, and record the "
                          "evidence: scripts/calibrate_bargein.py chooses the thresholds from such a run")
+    ap.add_argument("--hold-db", type=float, default=None,
+                    help="hold the voice for speech this far over the predicted residue (BargeInConfig.hold_db; "
+                         "default: the program's, off)")
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "bargein.json")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -260,6 +264,9 @@ def main() -> int:
             from calibrate_bargein import AS_IN_SILENCE
             lp, nsp, own = AS_IN_SILENCE
             rig.barge.config = replace(rig.barge.config, min_score=lp, min_margin=nsp, min_score_own_word=own)
+        if args.hold_db is not None:
+            from dataclasses import replace
+            rig.barge.config = replace(rig.barge.config, hold_db=args.hold_db)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):
             rig.speaker.pcm_for(s)
@@ -321,6 +328,8 @@ def main() -> int:
     echo_summary = {"coach_speech_h": hours, "false_accepts": false_heard, "false_talked_over": false_talked,
                     "false_accepts_per_h": false_heard / hours if hours else None,
                     "decoded_utterances": sum(len(r["heard"]) for r in echo_rows),
+                    "ducks": sum(r["ducks"] for r in echo_rows), "holds": sum(r["holds"] for r in echo_rows),
+                    "sentences": len(echo_rows),
                     "echo_removed_db_median": pct(removed, 50), "echo_removed_db_min": min(removed, default=None),
                     "echo_removed_db_max": max(removed, default=None),
                     "pulseaudio_cpu": pct([r["pulse_cpu"] for r in echo_rows], 50),
@@ -343,6 +352,8 @@ def main() -> int:
     fa = f(echo_summary['false_accepts_per_h'], '{:.0f}') + f" ({false_heard} in {hours:.3f} h)"
     print(f"{'echo false accepts / h of coach speech':40s} {fa:>16s} {'0 (mic closed)':>16s}")
     print(f"{'  talked-over prompts from echo':40s} {false_talked:>16d} {'-':>16s}")
+    lowered = f"{echo_summary['ducks']} / {echo_summary['holds']} in {len(echo_rows)}"
+    print(f"{'  voice lowered / held by its own echo':40s} {lowered:>16s} {'-':>16s}")
     rem = (f(echo_summary['echo_removed_db_median'], '{:.1f}') + ' [' + f(echo_summary['echo_removed_db_min'], '{:.0f}')
            + ', ' + f(echo_summary['echo_removed_db_max'], '{:.0f}') + ']')
     print(f"{'echo removed, median [min, max] (dB)':40s} {rem:>16s} {'-':>16s}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Choose barge-in's evidence thresholds (``hearing/duplex.BargeInConfig``) from an open run.
+"""Choose barge-in's evidence thresholds (``hearing/interrupting.BargeInConfig``) from an open run.
 
   PYTHONPATH=$PWD .venv/bin/python scripts/bench_bargein.py --open --echo-minutes 10 --json bench-out/bargein-open.json
   PYTHONPATH=$PWD .venv/bin/python scripts/calibrate_bargein.py bench-out/bargein-open.json
@@ -7,7 +7,7 @@
 An open run acts on every interrupting word the recognizer accepts as it would in silence and
 records each decode's evidence (the closed-vocabulary recognizer's: the intent's
 log-probability and its lead over the next intent, nat). This script replays the rule of
-:func:`~voicecoach.hearing.duplex.interrupting_intent` on those decodes for each grid point of
+:func:`~voicecoach.hearing.interrupting.interrupting_intent` on those decodes for each grid point of
 (``min_score``, ``min_margin``, ``min_score_own_word``):
 
 * the coach's own voice alone (the echo-only sentences, several of which say "stop", "pain",
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from calibrate_closed import held_out  # noqa: E402  the speaker split of the recognizer's calibration
 
-from voicecoach.hearing.duplex import BargeInConfig, interrupting_intent  # noqa: E402
+from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent  # noqa: E402
 
 SCORES = (-3.0, -2.5, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3)   # min_score (nat)
 MARGINS = (6.0, 5.0, 4.0, 3.0, 2.5, 2.0)                      # min_margin (nat), strictest first

@@ -238,6 +238,8 @@ class Loudspeaker:
     so playback can be cut off between chunks."""
 
     CHUNK_S = 0.02  # s
+    HOLD_MAX_S = 4.0      # s: a hold (duck to 0) lets go by itself after this (longer than any answer)
+    RESUME_BACK_S = 0.3   # s: a held sentence resumes this much before where it was held
 
     def __init__(self, rate: int, device: str | int | None = None):
         pa = portaudio()
@@ -255,9 +257,12 @@ class Loudspeaker:
         self._gain = 1.0        # amplitude factor asked for (barge-in lowers it while someone speaks)
         self.played = 0         # samples handed to PortAudio of the sentence playing now
         self.on_gain = None     # callback(sample, gain) when a new gain takes effect (the echo canceller's far end)
+        self.on_hold = None     # callback(sample, held) when the sentence is held at sample, or resumed from it
 
     def duck(self, gain: float) -> None:
-        """Play at ``gain`` (amplitude factor) from the next chunk (20 ms) on."""
+        """Play at ``gain`` (amplitude factor) from the next chunk (20 ms) on. A gain of 0 *holds*
+        the sentence: silence is played, and it resumes ``RESUME_BACK_S`` before where it was held
+        once a gain above 0 is asked for (or after ``HOLD_MAX_S``, whatever happens)."""
         self._gain = float(gain)
 
     def play(self, pcm: bytes, on_first_chunk=None) -> bool:
@@ -266,11 +271,28 @@ class Loudspeaker:
         self._stop.clear()
         self._gain, applied, self.played = 1.0, 1.0, 0
         step = int(self.rate * self.CHUNK_S) * 2
-        for i in range(0, len(pcm), step):
+        held_since: float | None = None
+        i = 0
+        while i < len(pcm):
             if self._stop.is_set():
                 return False
-            if i == 0 and on_first_chunk:  # the first frame is handed to PortAudio now
-                on_first_chunk()
+            if i == 0 and on_first_chunk and held_since is None and applied == 1.0:
+                on_first_chunk()  # the first frame is handed to PortAudio now
+            if self._gain <= 0.0:
+                if held_since is None:
+                    held_since, self.played = time.monotonic(), i // 2
+                    if self.on_hold:
+                        self.on_hold(i // 2, True)
+                if time.monotonic() - held_since < self.HOLD_MAX_S:
+                    self._write(bytes(step))
+                    continue
+                self._gain = 1.0  # nobody let go of the hold: never leave the sentence unfinished
+            if held_since is not None:
+                # resume a little before where it was held: the word cut in two is said again whole
+                held_since, applied = None, 0.0
+                i = max(0, i - int(self.rate * self.RESUME_BACK_S) // (step // 2) * step)
+                if self.on_hold:
+                    self.on_hold(i // 2, False)
             chunk = pcm[i:i + step]
             if self._gain != applied:  # ramp over one chunk: a step would click
                 ramp = np.linspace(applied, self._gain, len(chunk) // 2, dtype=np.float32)
@@ -281,11 +303,15 @@ class Loudspeaker:
             elif applied != 1.0:
                 chunk = (np.frombuffer(chunk, dtype="<i2") * np.float32(applied)).astype("<i2").tobytes()
             self.played = i // 2
-            try:
-                self.stream.write(chunk)
-            except OSError as exc:  # the sound server or the device went away
-                raise DeviceLost("loudspeaker", str(exc)) from None
+            self._write(chunk)
+            i += step
         return True
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.stream.write(chunk)
+        except OSError as exc:  # the sound server or the device went away
+            raise DeviceLost("loudspeaker", str(exc)) from None
 
     def stop(self) -> None:
         self._stop.set()

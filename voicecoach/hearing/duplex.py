@@ -6,7 +6,7 @@ clock (16 kHz, with the volume changes the loudspeaker made), the echo canceller
 endpointer and the recognizer; that endpointer measures speech against the residue of the
 coach's voice the canceller leaves, predicted from what is playing (``residue.py``), not only
 against the room. While the coach speaks only the *interrupting* intents
-(:data:`INTERRUPTING`) are taken, on stricter evidence than in silence
+(``interrupting.py``) are taken, on stricter evidence than in silence
 (:class:`BargeInConfig`); everything else is left to the half-duplex rule (an answer begun
 while the coach talks is dropped whole).
 
@@ -34,23 +34,24 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
-from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig, frame_dbfs
 from voicecoach.hearing.farend import DelayTracker, FarEnd
 from voicecoach.hearing.pipeline import HeardUtterance
+from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
 from voicecoach.hearing.residue import ResidueFloor
 
-INTERRUPTING = ("stop", "pain", "worse", "pause")
-BARGE_CONTEXT = "exercise"
+BARGE_CONTEXT = "exercise"  # every command is in it; only the interrupting intents are taken from it
 # A microphone frame is stamped when it is read, after the input's buffering: it holds sound
 # from up to this long before its stamp (PulseAudio's ALSA plugin: ~100-200 ms). The far end is
 # looked up this much later than the stamp, and the delay tracked from there (s).
-MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken from it
+MIC_LEAD_S = 0.25
 #: Barge-in's own endpointing over the cleaned microphone: a start needs a frame 10 dB over the
 #: floor (the room's listener needs 12). Its thresholds (:class:`BargeInConfig`) were calibrated
 #: on utterances cut this way; with 13 dB (tried for the listener) the residue of the coach's own
@@ -58,76 +59,15 @@ MIC_LEAD_S = 0.25  # every command is in it; only INTERRUPTING intents are taken
 BARGE_IN_ENDPOINTING = EndpointerConfig(peak_db=10.0)
 
 
-@dataclass(frozen=True)
-class BargeInConfig:
-    """How strict listening over the coach's own voice is: a false "stop" from the coach's own
-    "say stop" must never happen, a person's "stop" must nearly always be taken. The evidence is
-    the closed-vocabulary recognizer's (``closed_whisper.py``): the intent's log-probability and
-    its lead over the next intent of the context. Chosen by ``scripts/calibrate_bargein.py``
-    from an open run of ``scripts/bench_bargein.py`` (half of the human speakers; the coach's
-    own voice alone must never be taken, and the sentences that say the word are the hardest)."""
-
-    min_score: float = -3.0          # the intent's log-probability at least this (nat); as in silence
-    min_margin: float = 2.0          # ahead of the next intent by this much (nat); as in silence
-    min_score_own_word: float = -0.1   # ... at least this when the coach's sentence has the same word (nat)
-    # Over the coach, a person's word is followed by the coach's own voice (the residue the canceller
-    # leaves), so Whisper writes "Stop. And breathe" and the rule that nothing may follow an answer
-    # refuses it. An interrupting word refused only for that is taken on stronger evidence, and never
-    # when the sentence says the word itself (its echo is exactly the word followed by more).
-    min_score_followed: float = -1.0   # nat
-    min_margin_followed: float = 3.0   # nat
-    # Speech over the coach that does not pause (the residue glues the person's word into an utterance
-    # too long to be an answer) is decoded anyway: its last ``probe_window_s``, ``probe_first_s``
-    # after it began, then every ``probe_every_s``.
-    probe_first_s: float = 0.5       # s
-    probe_every_s: float = 0.35      # s
-    probe_window_s: float = 1.2      # s
-    duck_gain: float = 0.25          # the voice's amplitude while someone speaks over it (-12 dB)
-    follow_s: float = 3.2            # longest time a word begun in the sentence is followed after it (s)
-    talked_over_min_s: float = 0.15  # speech going on this long after the sentence: an answer cut off (s)
-    talked_over_max_s: float = 2.0   # ... and at most this long (longer is talk in the room) (s)
-    follow_residue: bool = True      # speech must rise over the predicted residue of the coach's voice
-    echo_tail_s: float = 0.45        # after the sentence, its echo and the room's reverberation still come
-                                     # back this long (the half-duplex listener's tail, plus the input's
-                                     # buffering): speech then is not counted as an answer cut off (s)
-
-
 class Controls(Protocol):
     """The playing loudspeaker, as barge-in sees it."""
 
     def duck(self, gain: float) -> None:
-        """Play at ``gain`` (amplitude factor, 1 is full volume) from the next chunk on."""
+        """Play at ``gain`` (amplitude factor, 1 is full volume) from the next chunk on; 0 holds
+        the sentence (silence) until a gain above 0 resumes it a little before where it stopped."""
 
     def stop(self) -> None:
         """Stop playing (from another thread)."""
-
-
-def interrupting_intent(heard, config: BargeInConfig, sentence: str = "", probe: bool = False) -> str | None:
-    """The interrupting intent in ``heard`` (a :class:`HeardUtterance`), if the evidence is
-    strong enough over the coach's voice; a word the sentence itself says ("say stop, or
-    pain") needs more, since its echo is what the canceller leaves. ``probe``: a window of speech
-    that had not paused, mostly the coach's residue, needs the followed word's evidence (the
-    coach's uncancelled "Now gently bring one knee" was once "Stop!", -2.4 nat, 2.7 ahead)."""
-    if heard is None:
-        return None
-    followed = getattr(heard, "followed", None)
-    strong = heard.confidence >= config.min_score_followed and heard.margin >= config.min_margin_followed
-    if heard.intent is None and followed in INTERRUPTING and followed not in _words(sentence):
-        # refused only because more followed the word: over the coach, more always does
-        return followed if strong else None
-    if heard.intent not in INTERRUPTING or heard.reason != "accepted" or (probe and not strong):
-        return None
-    if heard.engine == "whisper":
-        floor = config.min_score
-        if heard.intent in _words(sentence):
-            floor = max(floor, config.min_score_own_word)
-        if heard.confidence < floor or heard.margin < config.min_margin:
-            return None
-    return heard.intent
-
-
-def _words(sentence: str) -> set[str]:
-    return {w.strip(".,;:!?\"'").lower() for w in sentence.split()}
 
 
 @dataclass
@@ -135,6 +75,7 @@ class OverlapResult:
     event: Heard | TalkedOver | None = None  # what the coach should be told, if anything
     heard: list = field(default_factory=list)  # every utterance decoded (for logs and the bench)
     ducks: int = 0                           # times the voice was lowered
+    holds: int = 0                           # ... and times it was held (silent) for clear speech
     near_db: float = -90.0                   # microphone level before the canceller (dBFS)
     clean_db: float = -90.0                  # ... and after it (dBFS), over the sentence
 
@@ -158,6 +99,9 @@ class Overlap:
         self.result = OverlapResult()
         self.done = False
         self.ducked = False
+        self.held = False
+        self._hold_again_at = -math.inf  # the stream time (s) from which the voice may be held again
+        self._over: deque[float] = deque(maxlen=8)  # the last frames' level over the floor (dB)
         self._near: list[np.ndarray] = []   # raw microphone and far end while playing, for the delay
         self._farr: list[np.ndarray] = []
         self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
@@ -194,10 +138,17 @@ class Overlap:
         floor = self.residue.push(far, clean) if self.config.follow_residue else None
         was_speech = self.pipeline.in_speech
         heard = self.pipeline.push(clean, floor)
+        ep = self.pipeline.endpointer
+        self._over.append(frame_dbfs(clean) - max(ep.noise_floor_db, -math.inf if floor is None else floor))
         if self.pipeline.in_speech and not was_speech and not self.ducked:
             self.ducked = True
             self.result.ducks += 1
             self.controls.duck(self.config.duck_gain)  # at once: the person must be heard, and hear they are
+        if self.pipeline.in_speech and not self.held and playing and max(self._over) >= self.config.hold_db \
+                and ep.t >= self._hold_again_at and not self._too_long():
+            self.held = True
+            self.result.holds += 1
+            self.controls.duck(0.0)  # clear speech: silent until it is judged (BargeInConfig.hold_db)
         if self.pipeline.in_speech and self._too_long():
             self._unduck()  # talk in the room: the sentence goes on at full volume
         if heard is not None:
@@ -255,8 +206,13 @@ class Overlap:
         return ep.t - ep.utterance_start_s > ep.cfg.max_utterance_s
 
     def _unduck(self) -> None:
-        if self.ducked:
-            self.ducked = False
+        """Full volume again after speech that was no interrupting word. The next hold waits
+        (BargeInConfig.hold_again_after_s): a resumed voice brings its residue back at once, and
+        speech that keeps starting over the coach is most often its residue (a canceller that
+        removes little), whose pieces, held, came back as "Stop." and "Wait"."""
+        self._hold_again_at = self.pipeline.endpointer.t + self.config.hold_again_after_s
+        if self.ducked or self.held:
+            self.ducked = self.held = False
             self.controls.duck(1.0)
 
     def _interrupted_by(self, heard, probe: bool = False) -> bool:
@@ -362,6 +318,10 @@ class Watch:
 
     def gain_from(self, sample16k: int, gain: float) -> None:
         self.overlap.far.gain_from(sample16k, gain)
+
+    def hold(self, t: float, sample16k: int, held: bool) -> None:
+        """The sentence is held (silent) from monotonic ``t``, or resumed from ``sample16k``."""
+        self.overlap.far.hold(t, sample16k, held)
 
     def ended(self, played16k: int | None = None) -> None:
         """Playback returned (``played16k``: 16 kHz samples played if it was cut off)."""

@@ -29,35 +29,52 @@ def resample_pcm(pcm: bytes, src: int, dst: int = SAMPLE_RATE) -> bytes:
 
 class FarEnd:
     """What the loudspeaker plays, 16 kHz, on the monotonic clock: sample ``k`` of the
-    sentence is played at ``t0 + k / 16000`` (s). Volume changes are kept by sample, and
-    a cut-off sentence plays nothing after the cut."""
+    sentence is played at ``t0 + k / 16000`` (s). Volume changes are kept by sample, a
+    cut-off sentence plays nothing after the cut, and a *held* sentence (barge-in holds the
+    voice while someone speaks over it) plays silence until it resumes from a sample of its own."""
 
     def __init__(self, pcm16k: bytes):
         self.samples = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32)
         self.t0: float | None = None           # monotonic s of the first sample, once playing
         self._gains: list[tuple[int, float]] = [(0, 1.0)]  # (from sample, amplitude factor)
         self.end_sample = len(self.samples)    # samples from here on are never played
+        # from monotonic t on, the sentence plays from this sample on (None: held, silence)
+        self._pieces: list[tuple[float, int | None]] = []
+        self._cut = False
 
     def start(self, t0: float) -> None:
         self.t0 = t0
+        self._pieces = [(t0, 0)]
 
     def gain_from(self, sample: int, gain: float) -> None:
         """The loudspeaker plays at ``gain`` (amplitude factor) from 16 kHz ``sample`` on."""
         self._gains.append((max(0, sample), gain))
 
+    def hold(self, t: float, sample: int, held: bool) -> None:
+        """From monotonic ``t`` (s) on: silence (``held``), or the sentence again from ``sample``."""
+        if self._pieces:
+            self._pieces.append((t, None if held else max(0, sample)))
+
     def cut_at(self, sample: int) -> None:
         self.end_sample = min(self.end_sample, max(0, sample))
+        self._cut = True
 
     @property
     def end_t(self) -> float | None:
-        """Monotonic s at which the last sample is played."""
-        return None if self.t0 is None else self.t0 + self.end_sample / SAMPLE_RATE
+        """Monotonic s at which the last sample is played (None: not started, or held)."""
+        if not self._pieces:
+            return None
+        t, sample = self._pieces[-1]
+        if sample is None:  # held: it ends when the hold does, or ended there if cut off
+            return t if self._cut else None
+        return t + max(0, self.end_sample - sample) / SAMPLE_RATE
 
     def frame(self, t: float) -> bytes:
         """The 30 ms played from monotonic time ``t`` (s) on, silence where nothing plays."""
         out = np.zeros(FRAME_SAMPLES, dtype=np.float32)
-        if self.t0 is not None:
-            first = int(round((t - self.t0) * SAMPLE_RATE))
+        piece = next((p for p in reversed(self._pieces) if p[0] <= t), self._pieces[0] if self._pieces else None)
+        if piece is not None and piece[1] is not None:
+            first = piece[1] + int(round((t - piece[0]) * SAMPLE_RATE))
             lo, hi = max(first, 0), min(first + FRAME_SAMPLES, self.end_sample)
             if hi > lo:
                 chunk = self.samples[lo:hi].copy()

@@ -90,6 +90,9 @@ class VoiceSpeaker:
             watch = self.barge_in.watch(self._far_for(pcm), text, self.loudspeaker)
             ratio = 16000 / self.loudspeaker.rate
             self.loudspeaker.on_gain = lambda sample, gain: watch.gain_from(int(sample * ratio), gain)
+            # held and resumed chunks are handed to PortAudio now and heard after its latency
+            self.loudspeaker.on_hold = lambda sample, held: watch.hold(
+                time.monotonic() + self.loudspeaker.latency_s, int(sample * ratio), held)
 
         def first():
             self.last_first_audio_s = time.perf_counter() - t0
@@ -106,7 +109,7 @@ class VoiceSpeaker:
                 played = None if finished is not False else int(self.loudspeaker.played * 16000 / self.loudspeaker.rate)
                 watch.ended(played)
                 self.interruption = watch.result().event
-                self.loudspeaker.on_gain = None
+                self.loudspeaker.on_gain = self.loudspeaker.on_hold = None
             self.quiet_from = time.monotonic() + self.loudspeaker.latency_s + self.ECHO_TAIL_S
 
     def stop(self) -> None:

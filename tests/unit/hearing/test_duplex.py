@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from voicecoach.core.events import Heard
-from voicecoach.hearing.duplex import BargeInConfig, Overlap, interrupting_intent
+from voicecoach.hearing.duplex import Overlap
+from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
 from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer
 from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resample_pcm
 from voicecoach.hearing.pipeline import HeardUtterance
@@ -82,11 +83,21 @@ LOUD = (np.ones(FRAME_SAMPLES) * 5000).astype("<i2").tobytes()
 QUIET = bytes(FRAME_BYTES)
 
 
-def run(result, frames, sentence="Hold for thirty seconds.", probe: Recognition = NOTHING):
-    far = FarEnd(bytes(SAMPLE_RATE * 4))  # a 4 s sentence
+MURMUR = (np.ones(FRAME_SAMPLES) * 1500).astype("<i2").tobytes()  # speech, 13 dB over a -40 dBFS room
+
+
+HOLDING = BargeInConfig(hold_db=20.0)  # the measured setting of the hold (off by default)
+
+
+def run(result, frames, sentence="Hold for thirty seconds.", probe: Recognition = NOTHING, room_dbfs=None,
+        sentence_s: float = 2.0, config: BargeInConfig = BargeInConfig()):
+    far = FarEnd(bytes(round(SAMPLE_RATE * sentence_s) * 2))
     far.start(0.0)
     controls = FakeControls()
-    ov = Overlap(far, PassCanceller(), FakePipeline(result, probe), controls, BargeInConfig(), sentence=sentence)
+    pipeline = FakePipeline(result, probe)
+    if room_dbfs is not None:
+        pipeline.endpointer.noise_floor_db = room_dbfs
+    ov = Overlap(far, PassCanceller(), pipeline, controls, config, sentence=sentence)
     for i, f in enumerate(frames):
         ov.push(i * FRAME_S, f)
     return ov.finish(), controls
@@ -99,9 +110,46 @@ def test_stop_over_the_voice_ducks_then_stops_and_is_delivered_as_heard():
 
 
 def test_anything_else_said_over_the_voice_restores_full_volume_and_is_not_taken():
+    """Clear speech (LOUD is 44 dB over the room) lowers the voice, then holds it until the word
+    is judged: not an interrupting word, so the sentence goes on at full volume."""
     result, controls = run(heard("yes", text="Yes."), [QUIET] * 5 + [LOUD] * 10 + [QUIET] * 5)
-    assert controls.gains == [BargeInConfig().duck_gain, 1.0]
-    assert not controls.stopped and result.event is None
+    assert controls.gains == [BargeInConfig().duck_gain, 1.0]  # by default only lowered (hold off)
+    assert not controls.stopped and result.event is None and result.holds == 0
+    result, controls = run(heard("yes", text="Yes."), [QUIET] * 5 + [LOUD] * 10 + [QUIET] * 5, config=HOLDING)
+    assert controls.gains == [HOLDING.duck_gain, 0.0, 1.0]
+    assert not controls.stopped and result.event is None and result.holds == 1
+
+
+def test_speech_just_over_the_floor_lowers_the_voice_but_does_not_hold_it():
+    """The residue's own bits rise a little over the floor: the sentence must not be cut into pieces."""
+    result, controls = run(heard("yes", text="Yes."), [QUIET] * 5 + [MURMUR] * 10 + [QUIET] * 5, room_dbfs=-40.0,
+                           config=HOLDING)
+    assert controls.gains == [HOLDING.duck_gain, 1.0]
+    assert result.holds == 0 and result.ducks == 1
+
+
+def test_right_after_a_hold_the_voice_is_only_lowered():
+    """A resumed sentence brings its residue back at once: holding again on it would stammer.
+    Speech soon after speech that was no interrupting word only lowers the voice; later it may
+    hold it again."""
+    cfg = HOLDING
+    word = [LOUD] * 10 + [QUIET] * 5
+    soon = [QUIET] * 5
+    later = [QUIET] * round(cfg.hold_again_after_s / FRAME_S)
+    result, controls = run(heard("yes", text="Yes."), soon + word + soon + word + later + word, sentence_s=5.0,
+                           config=cfg)
+    d = cfg.duck_gain
+    assert controls.gains == [d, 0.0, 1.0, d, 1.0, d, 0.0, 1.0]
+    assert result.holds == 2 and result.ducks == 3
+
+
+def test_speech_soon_after_a_murmur_is_only_lowered():
+    """Speech that keeps starting over the coach is most often its residue: a clear word right
+    after a murmur that was nothing lowers the voice but does not hold it."""
+    cfg = HOLDING
+    murmur, word = [MURMUR] * 10 + [QUIET] * 5, [LOUD] * 10 + [QUIET] * 5
+    result, controls = run(heard("yes", text="Yes."), [QUIET] * 5 + murmur + word, room_dbfs=-40.0, config=cfg)
+    assert controls.gains == [cfg.duck_gain, 1.0, cfg.duck_gain, 1.0] and result.holds == 0
 
 
 def test_weak_evidence_is_not_an_interruption():
@@ -134,6 +182,28 @@ def test_far_end_follows_the_clock_the_volume_and_the_cut():
     cut = np.frombuffer(far.frame(10.0), dtype="<i2")
     assert cut[99] != 0 and not cut[100:].any()
     assert far.frame(9.0) == QUIET
+
+
+def test_a_held_sentence_is_silent_then_resumes_from_the_sample_asked():
+    pcm = (np.arange(SAMPLE_RATE * 2) % 1000 + 1).astype("<i2").tobytes()  # 2 s
+    far = FarEnd(pcm)
+    far.start(10.0)
+    assert far.end_t == pytest.approx(12.0)
+    far.hold(10.5, 8000, True)             # held half a second in
+    assert far.end_t is None               # playing on: nobody knows yet when it ends
+    assert far.frame(10.6) == QUIET
+    far.hold(11.0, 3200, False)            # resumed 0.3 s back, half a second later
+    assert np.frombuffer(far.frame(11.0), dtype="<i2")[0] == 3200 % 1000 + 1
+    assert far.end_t == pytest.approx(11.0 + (2 * SAMPLE_RATE - 3200) / SAMPLE_RATE)
+    assert np.frombuffer(far.frame(10.2), dtype="<i2")[0] == 3200 % 1000 + 1  # before the hold: as played
+
+
+def test_a_sentence_cut_off_while_held_ended_when_the_hold_began():
+    far = FarEnd(bytes(SAMPLE_RATE * 4))
+    far.start(0.0)
+    far.hold(1.0, SAMPLE_RATE, True)
+    far.cut_at(SAMPLE_RATE)
+    assert far.end_t == 1.0
 
 
 def test_delay_is_estimated_and_followed_from_clear_estimates_only():
