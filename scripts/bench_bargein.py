@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -252,20 +253,17 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed run still stops its PulseAudio
     pulse = PrivatePulse()
     pulse.start()
-    os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
-    os.environ["PULSE_RUNTIME_PATH"] = pulse.env["PULSE_RUNTIME_PATH"]
+    pulse.use_here()
     echo = rig = raw = None
     try:
         echo = EchoPathMic(pulse.fifo, pulse.env, delay_ms=60, gain_db=0)
         raw = Parec("coach_mic", pulse.env)
         rig = Rig(args.window_s, args.canceller)
         if args.open:
-            from dataclasses import replace
             from calibrate_bargein import AS_IN_SILENCE
             lp, nsp, own = AS_IN_SILENCE
             rig.barge.config = replace(rig.barge.config, min_score=lp, min_margin=nsp, min_score_own_word=own)
         if args.hold_db is not None:
-            from dataclasses import replace
             rig.barge.config = replace(rig.barge.config, hold_db=args.hold_db)
         print(f"[ready in {time.monotonic() - t_begin:.0f} s: {rig.recognizer_name}; {len(plan)} words]", flush=True)
         for s in set(SENTENCES + ECHO_ONLY):

@@ -49,8 +49,7 @@ def record(condition: str, echo_db: float | None, files: list[Path], coach_wav: 
     from voicecoach.devices.pulse_echo import EC_SINK, EC_SOURCE, Pactl, SystemEchoCancel
     pulse = PrivatePulse()
     pulse.start()
-    os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
-    os.environ["PULSE_RUNTIME_PATH"] = pulse.env["PULSE_RUNTIME_PATH"]
+    pulse.use_here()
     echo = ec = out = player = None
     try:
         echo = EchoPathMic(pulse.fifo, pulse.env, delay_ms=60, gain_db=echo_db)
@@ -116,8 +115,7 @@ def main() -> int:
     files = sorted(HUMAN.glob("*.wav"))[: args.words]
     pulse = PrivatePulse()  # the program's voice needs a loudspeaker to be built
     pulse.start()
-    os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
-    os.environ["PULSE_RUNTIME_PATH"] = pulse.env["PULSE_RUNTIME_PATH"]
+    pulse.use_here()
     try:
         speaker = build_speaker(Settings().speech, None)
         pcm, rate = b"".join(speaker.pcm_for(s) for s in SENTENCES * 3), speaker.loudspeaker.rate

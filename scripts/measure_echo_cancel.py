@@ -176,8 +176,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     pulse = PrivatePulse()
     pulse.start()
-    os.environ["PULSE_SERVER"] = pulse.env["PULSE_SERVER"]
-    os.environ["PULSE_RUNTIME_PATH"] = pulse.env["PULSE_RUNTIME_PATH"]
+    pulse.use_here()
     echo = None
     results = {}
     try:

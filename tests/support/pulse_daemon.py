@@ -30,6 +30,11 @@ class PrivatePulse:
         subprocess.run(["bash", str(ROOT / "scripts" / "pulse_virtual.sh"), "start", self.fifo],
                        env=self.env, check=True, timeout=60)
 
+    def use_here(self) -> None:
+        """Point this process's own sound clients (PortAudio, pactl) at this daemon."""
+        for key in ("PULSE_SERVER", "PULSE_RUNTIME_PATH"):
+            os.environ[key] = self.env[key]
+
     def pid(self) -> int | None:
         try:
             return int((self.dir / "pid").read_text().split()[0])

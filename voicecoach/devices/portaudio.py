@@ -276,8 +276,9 @@ class Loudspeaker:
         while i < len(pcm):
             if self._stop.is_set():
                 return False
-            if i == 0 and on_first_chunk and held_since is None and applied == 1.0:
-                on_first_chunk()  # the first frame is handed to PortAudio now
+            if on_first_chunk:  # the first frame is handed to PortAudio now (once: a resume may go back to 0)
+                on_first_chunk()
+                on_first_chunk = None
             if self._gain <= 0.0:
                 if held_since is None:
                     held_since, self.played = time.monotonic(), i // 2
@@ -290,7 +291,7 @@ class Loudspeaker:
             if held_since is not None:
                 # resume a little before where it was held: the word cut in two is said again whole
                 held_since, applied = None, 0.0
-                i = max(0, i - int(self.rate * self.RESUME_BACK_S) // (step // 2) * step)
+                i = max(0, i - round(self.RESUME_BACK_S / self.CHUNK_S) * step)
                 if self.on_hold:
                     self.on_hold(i // 2, False)
             chunk = pcm[i:i + step]

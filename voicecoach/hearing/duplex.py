@@ -41,7 +41,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
-from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig, frame_dbfs
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig
 from voicecoach.hearing.farend import DelayTracker, FarEnd
 from voicecoach.hearing.pipeline import HeardUtterance
 from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
@@ -139,7 +139,7 @@ class Overlap:
         was_speech = self.pipeline.in_speech
         heard = self.pipeline.push(clean, floor)
         ep = self.pipeline.endpointer
-        self._over.append(frame_dbfs(clean) - max(ep.noise_floor_db, -math.inf if floor is None else floor))
+        self._over.append(ep.over_db)
         if self.pipeline.in_speech and not was_speech and not self.ducked:
             self.ducked = True
             self.result.ducks += 1

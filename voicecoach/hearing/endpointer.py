@@ -100,6 +100,7 @@ class Endpointer:
         self._quiet_needed = 0  # frames of non-speech to see before anything may start
         self.cut_speech_frames = 0  # speech frames waited out so far (a talked-over answer's rest)
         self.level_db = -90.0
+        self.over_db = -math.inf  # the last frame's level over the floor it was measured against (dB)
 
     @property
     def calibrated(self) -> bool:
@@ -157,6 +158,7 @@ class Endpointer:
             self._calibration.append(level)
             self.noise_floor_db = sorted(self._calibration)[len(self._calibration) // 2]
         floor = self.noise_floor_db if floor_db is None else max(self.noise_floor_db, floor_db)
+        self.over_db = level - floor
         loud = level > floor + self.cfg.margin_db
         speech = loud and self.is_speech(frame)
         if not self.in_speech:
@@ -167,7 +169,7 @@ class Endpointer:
                 self._quiet_needed = max(1, round(self.cfg.end_silence_s / FRAME_S)) if speech \
                     else self._quiet_needed - 1
                 return "idle", None
-            self._recent.append((frame, speech, level - floor))
+            self._recent.append((frame, speech, self.over_db))
             window = list(self._recent)[-self.cfg.start_window:]
             if sum(s for _, s, _ in window) >= self.cfg.start_frames and \
                     max(over for _, s, over in window if s) > self.cfg.peak_db:

@@ -35,7 +35,6 @@ class FarEnd:
 
     def __init__(self, pcm16k: bytes):
         self.samples = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32)
-        self.t0: float | None = None           # monotonic s of the first sample, once playing
         self._gains: list[tuple[int, float]] = [(0, 1.0)]  # (from sample, amplitude factor)
         self.end_sample = len(self.samples)    # samples from here on are never played
         # from monotonic t on, the sentence plays from this sample on (None: held, silence)
@@ -43,8 +42,12 @@ class FarEnd:
         self._cut = False
 
     def start(self, t0: float) -> None:
-        self.t0 = t0
         self._pieces = [(t0, 0)]
+
+    @property
+    def t0(self) -> float | None:
+        """Monotonic s of the first sample, once playing."""
+        return self._pieces[0][0] if self._pieces else None
 
     def gain_from(self, sample: int, gain: float) -> None:
         """The loudspeaker plays at ``gain`` (amplitude factor) from 16 kHz ``sample`` on."""

@@ -10,7 +10,7 @@ import pytest
 from voicecoach.core.events import Heard
 from voicecoach.hearing.duplex import Overlap
 from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
-from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer
+from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer, frame_dbfs
 from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resample_pcm
 from voicecoach.hearing.pipeline import HeardUtterance
 from voicecoach.hearing.recognizer import Recognition
@@ -55,6 +55,8 @@ class FakePipeline:
 
     def push(self, frame, floor_db=None):
         self.endpointer.t += FRAME_S
+        ep = self.endpointer  # the level over the floor, as the real endpointer reports it
+        ep.over_db = frame_dbfs(frame) - max(ep.noise_floor_db, -np.inf if floor_db is None else floor_db)
         loud = np.abs(np.frombuffer(frame, dtype="<i2")).max() > 1000
         if loud and not self.in_speech:
             self.in_speech, self.endpointer._start_s, self.endpointer._frames = True, self.endpointer.t, []
