@@ -42,7 +42,7 @@ import numpy as np
 
 from voicecoach.core.events import Heard, TalkedOver
 from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, EndpointerConfig
-from voicecoach.hearing.farend import DelayTracker, FarEnd
+from voicecoach.hearing.farend import DelayTracker, FarEnd, SampleClock
 from voicecoach.hearing.pipeline import HeardUtterance
 from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
 from voicecoach.hearing.residue import ResidueFloor
@@ -106,9 +106,8 @@ class Overlap:
         self._farr: list[np.ndarray] = []
         self._energy = [0.0, 0.0]           # sum of squares before / after the canceller
         self._speech_past_end_s = 0.0
-        self._frames = 0                    # frames pushed, and the sample clock's anchor (see _steady)
+        self._clock = SampleClock()         # the frames' stamps on the microphone's own sample clock
         self._far_sounded_at: float | None = None  # latest frame with the loudspeaker's sound in its far end
-        self._anchor: float | None = None
         self._probe_due: tuple[float, float] | None = None  # (speech's start, next probe s after it)
         self._probing = None  # the probe decoding: (a Future, its audio's start and end, s)
 
@@ -116,7 +115,7 @@ class Overlap:
         """One microphone frame captured at monotonic ``captured_at`` (s)."""
         if self.done:
             return
-        captured_at = self._steady(captured_at)
+        captured_at = self._clock.steady(captured_at)
         far = self.far.frame(captured_at + MIC_LEAD_S - self.delay_s)
         clean = self.canceller.process(frame, far)  # always: the canceller keeps following the room
         if any(far):
@@ -183,23 +182,6 @@ class Overlap:
         self._probe_due = (ep.utterance_start_s, since + cfg.probe_every_s)
         pcm = ep.speech_so_far()[-round(cfg.probe_window_s * SAMPLE_RATE) * 2:]
         self._probing = (self.pipeline.decode(pcm), ep.t - len(pcm) / 2 / SAMPLE_RATE, ep.t)
-
-    def _steady(self, captured_at: float) -> float:
-        """The capture time on the microphone's own sample clock. A frame's stamp is taken when
-        it is read, and a busy machine (the recognizer decoding) reads frames late and in
-        bursts; the echo canceller then gets the loudspeaker's sound misaligned by up to a few
-        hundred ms and removes little. Consecutive frames are 30 ms apart, so frame ``k`` is
-        stamped ``anchor + k * 30 ms``, the anchor being the earliest ``stamp - k * 30 ms``
-        seen (lateness only ever makes a stamp later). A stamp that is *early* on that clock
-        (frames lost, the anchor off by more than a frame) starts the clock again."""
-        k = self._frames
-        self._frames += 1
-        offset = captured_at - k * FRAME_S
-        if self._anchor is None or offset < self._anchor - FRAME_S:
-            self._anchor = offset
-            return captured_at
-        self._anchor = min(self._anchor, offset)
-        return self._anchor + k * FRAME_S
 
     def _too_long(self) -> bool:
         ep = self.pipeline.endpointer

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from voicecoach.hearing.endpointer import FRAME_SAMPLES, SAMPLE_RATE
+from voicecoach.hearing.endpointer import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE
 
 
 
@@ -121,3 +121,28 @@ class DelayTracker:
             self._recent = (self._recent + [delay])[-self._keep:]
             self.delay_s = float(np.median(self._recent))
         return self.delay_s
+
+
+class SampleClock:
+    """Microphone frames' capture times on the microphone's own sample clock. A frame's stamp is
+    taken when it is read, and a busy machine (the recognizer decoding) reads frames late and in
+    bursts; the echo canceller then gets the loudspeaker's sound misaligned by up to a few
+    hundred ms and removes little. Consecutive frames are 30 ms apart, so frame ``k`` is
+    stamped ``anchor + k * 30 ms``, the anchor being the earliest ``stamp - k * 30 ms``
+    seen (lateness only ever makes a stamp later). A stamp that is *early* on that clock
+    (frames lost, the anchor off by more than a frame) starts the clock again."""
+
+    def __init__(self) -> None:
+        self._frames = 0                    # frames stamped so far
+        self._anchor: float | None = None   # monotonic time of frame 0 on the sample clock (s)
+
+    def steady(self, captured_at: float) -> float:
+        """The next frame's capture time (monotonic s), read at ``captured_at``."""
+        k = self._frames
+        self._frames += 1
+        offset = captured_at - k * FRAME_S
+        if self._anchor is None or offset < self._anchor - FRAME_S:
+            self._anchor = offset
+            return captured_at
+        self._anchor = min(self._anchor, offset)
+        return self._anchor + k * FRAME_S

@@ -11,7 +11,7 @@ from voicecoach.core.events import Heard
 from voicecoach.hearing.duplex import Overlap
 from voicecoach.hearing.interrupting import BargeInConfig, interrupting_intent
 from voicecoach.hearing.endpointer import FRAME_BYTES, FRAME_S, FRAME_SAMPLES, SAMPLE_RATE, Endpointer, frame_dbfs
-from voicecoach.hearing.farend import DelayTracker, FarEnd, estimate_delay, resample_pcm
+from voicecoach.hearing.farend import DelayTracker, FarEnd, SampleClock, estimate_delay, resample_pcm
 from voicecoach.hearing.pipeline import HeardUtterance
 from voicecoach.hearing.recognizer import Recognition
 
@@ -231,20 +231,17 @@ def test_resampling_keeps_length_and_level():
 def test_frames_read_late_and_in_bursts_are_put_back_on_the_microphone_clock():
     """A busy machine reads three frames at once: their stamps are the same, but they were
     captured 30 ms apart; the far end must be looked up on the microphone's own clock."""
-    far = FarEnd(b"\0" * FRAME_BYTES * 20)
-    far.start(0.0)
-    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
+    clock = SampleClock()
     stamps = [1.0, 1.03, 1.06, 1.15, 1.15, 1.15, 1.18]  # frames 3 and 4 read late, with frame 5
-    steady = [ov._steady(t) for t in stamps]
+    steady = [clock.steady(t) for t in stamps]
     assert steady == [pytest.approx(1.0 + k * FRAME_S) for k in range(len(stamps))]
 
 
 def test_a_stamp_earlier_than_the_clock_allows_starts_it_again():
-    far = FarEnd(b"\0" * FRAME_BYTES)
-    ov = Overlap(far, PassCanceller(), FakePipeline(None), FakeControls(), BargeInConfig())
-    assert ov._steady(2.0) == 2.0
-    assert ov._steady(2.03) == pytest.approx(2.03)
-    assert ov._steady(1.90) == 1.90  # before the clock's 2.06: the count is off; start again from here
+    clock = SampleClock()
+    assert clock.steady(2.0) == 2.0
+    assert clock.steady(2.03) == pytest.approx(2.03)
+    assert clock.steady(1.90) == 1.90  # before the clock's 2.06: the count is off; start again from here
 
 
 def test_the_sentences_own_echo_after_its_end_is_not_an_answer_cut_off():
