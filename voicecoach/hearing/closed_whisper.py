@@ -250,6 +250,15 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
     return d
 
 
+def _one_word_looped(text: str, voiced: float) -> bool:
+    """Whisper writing one short answer again and again ("1 1 1 1 1 1 1", "zero zero zero zero")
+    where the audio holds no more voice than that answer said once: its decoder looping on a
+    clear word, not a sentence (a coffee order looped into "Three, three, three, ..." has the
+    voiced time of many words)."""
+    said = once(text)
+    return said != text and not too_long_for(said, voiced)
+
+
 class ClosedRecognizer:
     """Whole utterances -> intents of the listening context, by scoring the context's phrases;
     rejects all else (see the module docstring)."""
@@ -290,7 +299,8 @@ class ClosedRecognizer:
                 facts, d = named, n
             facts = {**facts, "ms": ms}
         free: Transcript = facts["free"]
-        if d.intent and d.intent not in self.vocab.always_heard and looping(free.text):
+        if d.intent and d.intent not in self.vocab.always_heard and looping(free.text) \
+                and not _one_word_looped(free.text, voiced):
             d = replace(d, intent=None, reason="repeats")
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
