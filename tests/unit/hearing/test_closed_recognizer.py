@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
 from voicecoach.hearing.closed import Thresholds
@@ -157,7 +158,6 @@ def test_the_recognizer_says_when_it_was_the_room_not_an_answer(vocabulary):
 
 def voiced(seconds: float) -> bytes:
     """Half a second of quiet, ``seconds`` of a loud tone (the voice), half a second of quiet."""
-    import numpy as np
     quiet = np.zeros(8000)
     tone = np.sin(2 * np.pi * 220 * np.arange(int(seconds * 16000)) / 16000) * 8000
     return np.concatenate([quiet, tone, quiet]).astype("<i2").tobytes()
