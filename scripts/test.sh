@@ -16,4 +16,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-.venv/bin/python -m pytest -q "$@"
+# two workers: the end-to-end tests mostly wait for sound to play (each has its own PulseAudio
+# daemon); the longest run first (tests/conftest.py), so the two finish together
+.venv/bin/python -m pytest -q -n 2 --maxschedchunk 1 "$@"

@@ -11,6 +11,21 @@ from voicecoach.content.vocabulary import Vocabulary
 from tests.support.fakes import FakeClock, FakeSpeaker, ListRecorder, ScriptedListener
 
 
+def pytest_collection_modifyitems(items):
+    """Run the tests that play whole sessions in real time first, longest first, then the other
+    end-to-end tests, then the rest. ``scripts/test.sh`` runs two pytest-xdist workers, each
+    given two tests at a time (``--maxschedchunk 1``): the end-to-end tests mostly wait for
+    sound to play, so handed out this way the long sessions play side by side while the short
+    tests fill the gaps (here 9 min 44 s in one process, 5 min 8 s in two). Handed out in
+    xdist's default chunks, one worker got every long session in a row."""
+    def rank(item):
+        long = item.get_closest_marker("long")
+        if long:  # its seconds on a quiet machine
+            return 0, -long.kwargs.get("seconds", 0)
+        return (1 if item.get_closest_marker("e2e") else 2), 0
+    items.sort(key=rank)  # stable: each group keeps its order
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path, monkeypatch):
     """Never touch the developer's own routines, settings or history."""

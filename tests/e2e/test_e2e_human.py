@@ -42,6 +42,7 @@ def test_a_human_yes_to_a_red_flag_ends_with_urgent_care(pulse, tmp_path, chatte
     assert not Store(tmp_path / "history.sqlite3").get_fact("screen_passed", False)
 
 
+@pytest.mark.long(seconds=100)
 def test_a_first_session_answered_by_people(pulse, tmp_path, chatter):
     """A whole first session by voice: the safety questions, the pain score and the assessment's
     "did the symptoms move?" answered by real people's recordings (someone ordering coffee in the
@@ -50,7 +51,7 @@ def test_a_first_session_answered_by_people(pulse, tmp_path, chatter):
     answers = {**SCREEN, "from zero to ten?": ["human/three"] * 4, "calf, or foot?": ["skip"] * 4,
                "or stay where they were?": ["human/up"] * 4, "better, worse, or the same?": ["better"] * 2,
                "Say resume when you're ready.": ["resume"] * 4}
-    code, said, _, err = run_voice_session(pulse, tmp_path, "assessment", answers, timeout=300, screened=False,
+    code, said, _, err = run_voice_session(pulse, tmp_path, "assessment", answers, timeout=600, screened=False,
                                            chatter=chatter, chatter_before=tuple(SCREEN), silence_timeout="300")
     assert code == 0, err[-3000:]
     heard = heard_intents(err)

@@ -147,6 +147,7 @@ REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
 TALKED_OVER = "Sorry, please say it again."  # the coach heard an answer begun while it talked (dropped)
 
 
+@pytest.mark.long(seconds=45)
 def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
     code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment", {QUESTION: ["better"], **CHECK_INS})
     assert code == 0, err
@@ -159,6 +160,7 @@ def test_better_after_knees_to_chest_means_flexion(pulse, tmp_path):
     assert store.get_fact("preference")["value"] == "flexion"
 
 
+@pytest.mark.long(seconds=70)
 def test_worse_then_better_means_extension(pulse, tmp_path):
     code, said, audio, err = run_voice_session(pulse, tmp_path, "assessment",
                                              {QUESTION: ["worse", "better"], **CHECK_INS})
