@@ -55,6 +55,7 @@ class NoHearing:
 
     class _Ep:
         _quiet_needed = 0
+        t = 0.0  # stream time (s): nothing is heard, so it never moves
 
     in_speech = False
     endpointer = _Ep()

@@ -20,7 +20,9 @@ import time
 import numpy as np
 
 RATE = 16000
-FRAME = 480  # samples, 30 ms
+FRAME = 480  # samples, 30 ms: what the microphone delivers at a time
+READ = 160  # samples, 10 ms: what is read from the loudspeaker's monitor at a time
+DELIVERY_S = 0.005  # a frame is written this long after it is complete (s)
 PERSON_DBFS = -26.0  # the person's words are brought to this level (RMS over their voiced frames)
 
 
@@ -56,7 +58,11 @@ def room_response(rt60_s: float = 0.3, seed: int = 3) -> np.ndarray:
 class EchoPathMic:
     """Feeds the pipe source ``fifo`` in real time with echo + person + noise.
 
-    ``delay_ms``: extra delay of the echo path (on top of PulseAudio's own buffering);
+    ``delay_ms``: the echo path's delay: what the microphone hears at time t is what the
+    loudspeaker's monitor played ``delay_ms`` before t. Like a sound card, the microphone
+    delivers each 30 ms frame once it is complete, so even a 30 ms path has all of its echo
+    (written at the frame's start, as until 2026-12-07, the 30 ms path missed part of every
+    frame: parec had not yet delivered it, and the canceller removed 7-11 dB there);
     ``gain_db``: the coach's voice at the microphone relative to the person's words
     (None: no echo at all); ``reverb``: convolve the echo with :func:`room_response`.
     """
@@ -135,26 +141,33 @@ class EchoPathMic:
 
     # ------------------------------------------------------------------ threads
     def _read(self) -> None:
+        # 10 ms reads: a sample reaches the buffer at most ~20 ms after it was played (parec's
+        # 10 ms latency and one read), in time for the shortest echo path (see _run)
         out = self._parec.stdout
+        log: list[np.ndarray] = []  # the loudspeaker's level is logged per 30 ms
         while not self._stop.is_set():
-            data = out.read(FRAME * 2)
+            data = out.read(READ * 2)
             if not data:
                 return
             x = np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.float32)
             now = time.monotonic()
-            db = level_dbfs(x)
-            self.speaker_log.append((now - len(x) / RATE, db))
-            if db > -45:
-                self._talking_until = now + 0.5
-                rms = float(np.sqrt(np.mean(x ** 2)))
-                self._coach_rms += 0.02 * (rms - self._coach_rms)
             with self._lock:
                 self._received += len(x)
-                self._anchors = (self._anchors + [now - self._received / RATE])[-60:]
+                self._anchors = (self._anchors + [now - self._received / RATE])[-180:]
                 self._buf = np.concatenate([self._buf, x])
                 if len(self._buf) > 3 * RATE:
                     drop = len(self._buf) - 3 * RATE
                     self._buf, self._buf_from = self._buf[drop:], self._buf_from + drop
+            log.append(x)
+            if sum(map(len, log)) < FRAME:
+                continue
+            frame, log = np.concatenate(log), []
+            db = level_dbfs(frame)
+            self.speaker_log.append((now - len(frame) / RATE, db))
+            if db > -45:
+                self._talking_until = now + 0.5
+                rms = float(np.sqrt(np.mean(frame ** 2)))
+                self._coach_rms += 0.02 * (rms - self._coach_rms)
 
     def _echo(self, t: float) -> np.ndarray:
         """The echo in the frame that reaches the microphone at monotonic ``t`` (s)."""
@@ -186,6 +199,11 @@ class EchoPathMic:
         t_next = time.monotonic()
         current = np.zeros(0, np.float32)
         while not self._stop.is_set():
+            # a microphone delivers a frame once it is complete (a sound card's period): the frame
+            # of [t_next, t_next + 30 ms) is made and written 30 ms (and a little) after t_next, so
+            # the loudspeaker's sound of that span, delay_ms earlier, has come back from parec
+            # even for the shortest path (written at t_next, a 30 ms path had a gap in every frame)
+            time.sleep(max(0.0, t_next + FRAME / RATE + DELIVERY_S - time.monotonic()))
             if not len(current):
                 try:
                     current = self.pending.get_nowait()
@@ -205,7 +223,6 @@ class EchoPathMic:
             except OSError:
                 return
             t_next += FRAME / RATE
-            time.sleep(max(0.0, t_next - time.monotonic()))
 
     def close(self) -> None:
         self._stop.set()
