@@ -227,7 +227,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10 human stops, 3+3 synthetic, a short echo-only run")
     ap.add_argument("--window-s", type=float, default=None,
-                    help="Whisper window (s) for the listener and barge-in; default: the program's own (30 s)")
+                    help="Whisper window (s) for the listener and barge-in; default: the program's own (closed_whisper.WINDOW_S)")
     ap.add_argument("--half-duplex-words", type=int, default=None, help="words said in half duplex (default 8, quick 4)")
     ap.add_argument("--echo-minutes", type=float, default=None, help="coach speech with nobody speaking (default 1.5, quick 0.5)")
     ap.add_argument("--seed", type=int, default=7)

@@ -52,6 +52,7 @@ from voicecoach.hearing.endpointer import Endpointer, EndpointerConfig  # noqa: 
 from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.content.vocabulary import NUMBER_WORDS, Vocabulary  # noqa: E402
+from voicecoach.hearing.closed_whisper import WINDOW_S  # noqa: E402
 
 SHARED = HERE.parents[1] / "shared" / "data"
 CONTEXTS = ["yesno", "rating", "exercise", "pain", "location", "movement", "menu"]
@@ -238,7 +239,8 @@ def main() -> int:
                     help="endpointer: quiet after which an answer already understood ends the utterance (s)")
     ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
-    ap.add_argument("--window", type=float, default=10.0, help="whisper: the encoder's window (s)")
+    ap.add_argument("--window", type=float, default=WINDOW_S,
+                    help="whisper: the encoder's window (s; default: the program's)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
     ap.add_argument("--model", help="whisper engines: another CTranslate2 Whisper folder (model.bin, "
                     "tokenizer.json, config.json, model.bin.sha256)")

@@ -39,7 +39,7 @@ from noise import bed as noise_bed  # noqa: E402
 from voicecoach.content.loader import load_library  # noqa: E402
 from voicecoach.content.vocabulary import Vocabulary  # noqa: E402
 from voicecoach.hearing.closed import Thresholds  # noqa: E402
-from voicecoach.hearing.closed_whisper import ClosedScorer, judge  # noqa: E402
+from voicecoach.hearing.closed_whisper import WINDOW_S, ClosedScorer, judge  # noqa: E402
 from voicecoach.hearing.endpointer import FRAME_BYTES, Endpointer  # noqa: E402
 from voicecoach.hearing.pipeline import HearingPipeline  # noqa: E402
 from voicecoach.hearing.recognizer import Recognition  # noqa: E402
@@ -217,7 +217,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-word", type=int, default=20)
     ap.add_argument("--snr", default="clean,20,10")
-    ap.add_argument("--window", type=float, default=10.0, help="the encoder's window (s)")
+    ap.add_argument("--window", type=float, default=WINDOW_S, help="the encoder's window (s; default: the program's)")
     ap.add_argument("--data", type=Path, default=SHARED / "human_dev")
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--seed", type=int, default=1)
