@@ -308,7 +308,7 @@ class ClosedRecognizer:
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
         followed = d.best if d.reason == "more than the phrase" else None
-        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free), self.engine,
+        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free, voiced), self.engine,
                            followed)
 
     def _always_plausible(self, facts: dict, context: str) -> bool:
@@ -319,12 +319,15 @@ class ClosedRecognizer:
         return any(max([*scores.get(intent, {}).values(), bounds.get(intent, -np.inf)]) >= self.thresholds.min_score_always
                    for intent in self.vocab.always_heard)
 
-    def _why(self, d: Decision, free: Transcript) -> str:
+    def _why(self, d: Decision, free: Transcript, voiced: float) -> str:
         if d.reason == "not speech" or free.no_speech_prob >= self.thresholds.max_no_speech:
             return "not speech"
         if not self.vocab.read(free.text, ()):
             return "no words"
+        # one clear word Whisper wrote again and again ("Yes. Yes. Yes. Yes" heard in the rating
+        # context) is one word said, not talk in the room: "sorry", not silence
+        text = once(free.text) if _one_word_looped(free.text, voiced) else free.text
         if d.reason in ("no phrase", "low confidence", "something else", "more than the phrase") \
-                and len(free.text.split()) >= TALK_WORDS:
+                and len(text.split()) >= TALK_WORDS:
             return "talk"  # someone talking in the room, not an answer tried
         return d.reason

@@ -177,6 +177,18 @@ def test_whisper_looping_on_noise_is_not_an_answer_but_stop_stop_stop_is(vocabul
     assert ClosedRecognizer(vocabulary, _ScriptedScorer(stop)).recognize(b"\0\1" * 8000, "exercise").intent == "stop"
 
 
+def test_one_clear_word_looped_where_it_is_no_answer_is_a_word_not_talk(vocabulary):
+    """"Yes. Yes. Yes. Yes" for one short "yes" in the rating context: refused as a word the
+    coach asks again for, not kept silent as the room's talk; the loop over a sentence's voice
+    is talk."""
+    from voicecoach.hearing.listener import ROOM_SOUNDS
+    loop = facts(vocabulary, "rating", "Yes. Yes. Yes. Yes", free_lp=-1.0, Better=-9.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(loop)).recognize(voiced(0.4), "rating")
+    assert r.intent is None and r.reason not in ROOM_SOUNDS
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(loop)).recognize(voiced(2.5), "rating")
+    assert (r.intent, r.reason) == (None, "talk")
+
+
 def test_an_accepted_intent_reports_its_score_and_margin(vocabulary):
     f = facts(vocabulary, "yesno", "Yes.", Yes=-0.3, No=-9.0)
     r = ClosedRecognizer(vocabulary, _ScriptedScorer(f)).recognize(b"\0\1" * 8000, "yesno")
