@@ -43,7 +43,7 @@ from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, 
 #: Whisper's own silence (not faster-whisper's zeros) a 10 s window hears as much as the 30 s
 #: one at a fifth of its cost (scripts/calibrate_closed.py measures both), and a 5 s window as
 #: much as the 10 s one, 30-60 ms sooner (scripts/bench_human.py --window 5|10, two development
-#: samples: 510 answers each, 2 more taken and 2 fewer other words with 5 s). An utterance
+#: samples: of 510 answers 4 more taken, of 460 other words 2 fewer with 5 s). An utterance
 #: decoded is at most 3.4 s (``EndpointerConfig.max_utterance_s``, its pre-roll and end).
 WINDOW_S = 5.0
 #: Forms whose first token is this many nat less likely than the best form's are not scored:
