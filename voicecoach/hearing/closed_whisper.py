@@ -41,11 +41,11 @@ from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, 
 
 #: The encoder's window (s). Whisper was trained on 30 s windows; with the window filled with
 #: Whisper's own silence (not faster-whisper's zeros) a 10 s window hears as much as the 30 s
-#: one at a fifth of its cost (scripts/calibrate_closed.py measures both), and a 5 s window as
-#: much as the 10 s one, 30-60 ms sooner (scripts/bench_human.py --window 5|10, two development
-#: samples: of 510 answers 4 more taken, of 460 other words 2 fewer with 5 s). An utterance
-#: decoded is at most 3.4 s (``EndpointerConfig.max_utterance_s``, its pre-roll and end).
-WINDOW_S = 5.0
+#: one at a fifth of its cost (scripts/calibrate_closed.py measures both). A 5 s window heard as
+#: much again on human recordings, 30-60 ms sooner (scripts/bench_human.py --window 5|10), but
+#: the end-to-end test's synthetic "worse" (a word that must always be heard) went unheard in 4
+#: of 5 runs with it, never with 10 s: not adopted (README, Benchmarks, 2026-12-07).
+WINDOW_S = 10.0
 #: Forms whose first token is this many nat less likely than the best form's are not scored:
 #: the first token's log-probability bounds their score.
 PRUNE = 8.0
