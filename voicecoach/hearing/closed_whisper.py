@@ -43,8 +43,8 @@ from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, 
 #: Whisper's own silence (not faster-whisper's zeros) a 10 s window hears as much as the 30 s
 #: one at a fifth of its cost (scripts/calibrate_closed.py measures both). A 5 s window heard as
 #: much again on human recordings, 30-60 ms sooner (scripts/bench_human.py --window 5|10), but
-#: the end-to-end test's synthetic "worse" (a word that must always be heard) went unheard in 4
-#: of 5 runs with it, never with 10 s: not adopted (README, Benchmarks, 2026-12-07).
+#: the end-to-end test's synthetic "worse" (a word that must always be heard) went unheard in 5
+#: of 7 runs with it, never with 10 s: not adopted (README, Benchmarks, 2026-12-07).
 WINDOW_S = 10.0
 #: Forms whose first token is this many nat less likely than the best form's are not scored:
 #: the first token's log-probability bounds their score.
