@@ -253,13 +253,13 @@ def judge(vocab: Vocabulary, facts: dict, context: str, thresholds: Thresholds,
     return d
 
 
-def _one_word_looped(text: str, voiced: float) -> bool:
-    """Whisper writing one short answer again and again ("1 1 1 1 1 1 1", "zero zero zero zero")
-    where the audio holds no more voice than that answer said once: its decoder looping on a
-    clear word, not a sentence (a coffee order looped into "Three, three, three, ..." has the
-    voiced time of many words)."""
+def _one_word_looped(text: str, voiced: float) -> str | None:
+    """The answer said once, when Whisper wrote one short answer again and again ("1 1 1 1 1 1 1",
+    "zero zero zero zero") where the audio holds no more voice than that answer said once: its
+    decoder looping on a clear word, not a sentence (a coffee order looped into "Three, three,
+    three, ..." has the voiced time of many words). None otherwise."""
     said = once(text)
-    return said != text and not too_long_for(said, voiced)
+    return said if said != text and not too_long_for(said, voiced) else None
 
 
 class ClosedRecognizer:
@@ -303,7 +303,7 @@ class ClosedRecognizer:
             facts = {**facts, "ms": ms}
         free: Transcript = facts["free"]
         if d.intent and d.intent not in self.vocab.always_heard and looping(free.text) \
-                and not _one_word_looped(free.text, voiced):
+                and _one_word_looped(free.text, voiced) is None:
             d = replace(d, intent=None, reason="repeats")
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
@@ -326,7 +326,7 @@ class ClosedRecognizer:
             return "no words"
         # one clear word Whisper wrote again and again ("Yes. Yes. Yes. Yes" heard in the rating
         # context) is one word said, not talk in the room: "sorry", not silence
-        text = once(free.text) if _one_word_looped(free.text, voiced) else free.text
+        text = _one_word_looped(free.text, voiced) or free.text
         if d.reason in ("no phrase", "low confidence", "something else", "more than the phrase") \
                 and len(text.split()) >= TALK_WORDS:
             return "talk"  # someone talking in the room, not an answer tried
