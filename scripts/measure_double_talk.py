@@ -43,7 +43,7 @@ HUMAN = Path("/work/shared/data/human_dev/stop")
 GAP_S = 1.2  # s between words
 
 
-def record(condition: str, echo_db: float | None, files: list[Path], coach_wav: Path):
+def record(condition: str, echo_db: float | None, files: list[Path], coach_wav: Path, method: str, aec_args: str):
     """Say every word through the canceller; returns (its output, the words, when each was said)."""
     import subprocess
     from voicecoach.devices.pulse_echo import EC_SINK, EC_SOURCE, Pactl, SystemEchoCancel
@@ -53,7 +53,7 @@ def record(condition: str, echo_db: float | None, files: list[Path], coach_wav: 
     echo = ec = out = player = None
     try:
         echo = EchoPathMic(pulse.fifo, pulse.env, delay_ms=60, gain_db=echo_db)
-        ec = SystemEchoCancel(Pactl())
+        ec = SystemEchoCancel(Pactl(), method=method, aec_args=aec_args)
         why = ec.start()
         if why:
             raise SystemExit(why)
@@ -108,7 +108,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--words", type=int, default=20, help="human stops per condition")
     ap.add_argument("--echo-db", default="-10,0,6", help="echo levels relative to the person (dB)")
+    ap.add_argument("--aec-method", default="webrtc", help="module-echo-cancel aec_method (webrtc, speex)")
+    ap.add_argument("--aec-args", default=None, help="its aec_args (default: the program's for webrtc, none for speex)")
+    ap.add_argument("--conditions", default="quiet,no echo,echo", help="which conditions to record")
     args = ap.parse_args()
+    from voicecoach.devices.pulse_echo import AEC_ARGS
+    aec_args = args.aec_args if args.aec_args is not None else (AEC_ARGS if args.aec_method == "webrtc" else "")
     from voicecoach.cli.compose import build_recognizer, build_speaker, vocabulary_for
     from voicecoach.content.loader import load_library
     from voicecoach.settings.schema import ListeningSettings, Settings
@@ -129,12 +134,14 @@ def main() -> int:
         w.setframerate(rate)
         w.writeframes(pcm)
     recognizer = build_recognizer(vocabulary_for(load_library()), ListeningSettings())
-    conditions = [("quiet", None), ("no echo", None)] + [(f"echo {g:+g} dB", float(g))
-                                                         for g in map(float, args.echo_db.split(","))]
+    wanted = args.conditions.split(",")
+    conditions = [c for c in [("quiet", None), ("no echo", None)] if c[0] in wanted]
+    if "echo" in wanted:
+        conditions += [(f"echo {g:+g} dB", float(g)) for g in map(float, args.echo_db.split(","))]
     print(f"$ PYTHONPATH=$PWD .venv/bin/python scripts/measure_double_talk.py {' '.join(sys.argv[1:])}")
     print(f"{'condition':14s} {'stops taken':>12s} {'word gain (median dB)':>22s} {'word / rest (median dB)':>24s}")
     for name, echo_db in conditions:
-        rows = judge(recognizer, *record(name, echo_db, files, coach_wav))
+        rows = judge(recognizer, *record(name, echo_db, files, coach_wav, args.aec_method, aec_args))
         taken = sum(r["intent"] == "stop" for r in rows)
         print(f"{name:14s} {f'{taken}/{len(rows)}':>12s} {np.median([r['gain_db'] for r in rows]):22.1f} "
               f"{np.median([r['word_to_rest_db'] for r in rows]):24.1f}   heard: "

@@ -100,7 +100,7 @@ def run_mode(mode: str, args, pulse: PrivatePulse, echo: EchoPathMic) -> list[di
     env = pulse.env
     module = None
     if mode == "pulse":
-        module = pactl(env, "load-module", "module-echo-cancel", "aec_method=webrtc", "source_master=coach_mic",
+        module = pactl(env, "load-module", "module-echo-cancel", f"aec_method={args.aec_method}", "source_master=coach_mic",
                        "sink_master=coach_speaker", "source_name=coach_ec_mic", "sink_name=coach_ec_speaker",
                        f'aec_args="{args.aec_args}"', *args.ec_extra.split())
         pactl(env, "set-default-sink", "coach_ec_speaker")
@@ -164,6 +164,7 @@ def main() -> int:
     ap.add_argument("--gains", default="0,6")
     ap.add_argument("--delays", default="30,60,90,120")
     ap.add_argument("--per", type=int, default=2, help="sentences per delay and gain")
+    ap.add_argument("--aec-method", default="webrtc", help="module-echo-cancel aec_method (webrtc, speex)")
     ap.add_argument("--aec-args", default=AEC_ARGS, help="module-echo-cancel aec_args (default: the program's)")
     ap.add_argument("--ec-extra", default="rate=16000 channels=1", help="more module-echo-cancel arguments")
     ap.add_argument("--engine", default=None, help="voice engine (default: the program's, hibari)")

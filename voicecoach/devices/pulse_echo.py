@@ -78,12 +78,17 @@ class Pactl:
 
 
 class SystemEchoCancel:
-    """``module-echo-cancel`` loaded by this program between the default sink and source."""
+    """``module-echo-cancel`` loaded by this program between the default sink and source.
+
+    ``method`` and ``aec_args`` are the module's; the program always uses the defaults (other
+    methods and arguments are for ``scripts/measure_double_talk.py`` and
+    ``scripts/measure_echo_cancel.py``: speex and WebRTC's mobile canceller measured worse)."""
 
     name = "pulseaudio module-echo-cancel (webrtc)"
 
-    def __init__(self, server: SoundServer, environ=None):
+    def __init__(self, server: SoundServer, environ=None, method: str = "webrtc", aec_args: str = AEC_ARGS):
         self.server = server
+        self.method, self.aec_args = method, aec_args
         self.environ = os.environ if environ is None else environ
         self.index: int | None = None
         self.master_sink = self.master_source = ""
@@ -97,7 +102,7 @@ class SystemEchoCancel:
             if source.endswith(".monitor") or EC_SINK in sink or EC_SOURCE in source:
                 return f"the default microphone ({source}) cannot be used for echo cancelling"
             self.index = self.server.load_module(MODULE, [
-                "aec_method=webrtc", f'aec_args="{AEC_ARGS}"', f"source_master={source}", f"sink_master={sink}",
+                f"aec_method={self.method}", f'aec_args="{self.aec_args}"', f"source_master={source}", f"sink_master={sink}",
                 f"source_name={EC_SOURCE}", f"sink_name={EC_SINK}", "rate=16000", "channels=1"])
         except (SoundServerError, ValueError) as exc:
             return f"PulseAudio's echo canceller could not be loaded ({exc})"

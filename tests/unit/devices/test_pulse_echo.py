@@ -26,6 +26,16 @@ def test_loads_between_the_default_devices_and_points_new_streams_at_it():
     ec.close()  # twice is harmless (atexit after the session's own close)
 
 
+def test_another_method_and_its_arguments_can_be_asked_for_measuring():
+    from voicecoach.devices.pulse_echo import AEC_ARGS, SystemEchoCancel
+    server = FakeSoundServer("room_speaker", "room_mic")
+    ec = SystemEchoCancel(server, {}, method="speex", aec_args="echo_suppress=0")
+    assert ec.start() == ""
+    (_, args), = server.loaded.values()
+    assert "aec_method=speex" in args and 'aec_args="echo_suppress=0"' in args and AEC_ARGS not in args
+    ec.close()
+
+
 def test_a_module_left_by_a_killed_run_is_unloaded_first():
     server = FakeSoundServer()
     server.loaded[3] = (MODULE, f"aec_method=webrtc sink_name={EC_SINK} source_name={EC_SOURCE}")
