@@ -91,6 +91,13 @@ def make_engine(name: str, vocab: Vocabulary, args):
         from voicecoach.hearing.whisper import WhisperTranscriber
         tr = WhisperTranscriber(threads=args.threads, **model_args(args))
         return ClosedRecognizer(vocab, ClosedScorer(vocab, tr, window_s=args.window), thresholds_for(3, args.min_score))
+    if name == "whisper-views":  # an experiment: the evidence averaged over views (peers/whisper_views.py)
+        from peers.whisper_views import ViewsScorer
+        from voicecoach.hearing.closed_whisper import ClosedRecognizer, thresholds_for
+        from voicecoach.hearing.whisper import WhisperTranscriber
+        tr = WhisperTranscriber(threads=args.threads, **model_args(args))
+        scorer = ViewsScorer(vocab, tr, window_s=args.window, views=args.views.split(","))
+        return ClosedRecognizer(vocab, scorer, thresholds_for(3, args.min_score))
     if name in ("whisper-today", "whisper-today-endpointing"):
         # today's engine (until 2026-12-07): free text, plain and prompted, 10 s then 30 s window
         # (scripts/peers/whisper_free.py); -endpointing: also this morning's endpointer (every
@@ -241,6 +248,8 @@ def main() -> int:
     ap.add_argument("--offvocab", type=Path, default=SHARED / "offvocab_dev")
     ap.add_argument("--window", type=float, default=WINDOW_S,
                     help="whisper: the encoder's window (s; default: the program's)")
+    ap.add_argument("--views", default="gain-6", help="whisper-views: the views averaged with the audio "
+                    "(scripts/peers/whisper_views.py)")
     ap.add_argument("--threads", type=int, default=2, help="Whisper's CPU threads")
     ap.add_argument("--model", help="whisper engines: another CTranslate2 Whisper folder (model.bin, "
                     "tokenizer.json, config.json, model.bin.sha256)")
