@@ -49,10 +49,13 @@ class ViewsScorer(ClosedScorer):
         self.views = views
 
     def _encode(self, pcm: bytes):
-        import ctranslate2
+        """A view's encoding, leaving the transcriber's cache of the audio's own encoding alone
+        (the same utterance is judged in other contexts next)."""
         tr = self.transcriber
-        return tr.model.model.encode(ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(tr.features(pcm, self.frames, "silence")[None])), to_cpu=True)
+        kept = dict(tr._last)
+        encoded, _ = tr.encode(pcm, self.frames, pad="silence")
+        tr._last = kept
+        return encoded
 
     def score(self, pcm: bytes, context: str, shortcut: bool = True, prompted: bool = False, **kw) -> dict:
         t0 = time.perf_counter()
