@@ -187,9 +187,21 @@ class Tally:
         self.examples: list[str] = []
         self.missed: dict[str, int] = defaultdict(int)  # why an expected answer was not heard
         self.missed_examples: list[str] = []
+        # refused but asked about ("Did you say five?", taken only on a heard yes): the answer
+        # said, another answer, and other words or coffee orders that would be asked about
+        self.asked_right = self.asked_wrong = self.asked_other = 0
 
     def add(self, expected: str | None, got: list[str], speaker: str, label: str, oov: bool = False,
-            reasons: tuple[str, ...] = ()) -> None:
+            reasons: tuple[str, ...] = (), guesses: tuple[str, ...] = ()) -> None:
+        guess = guesses[-1] if guesses and not got else None  # the coach asks about the last one
+        if guess is not None:
+            if expected is None or oov:
+                self.asked_other += 1
+            elif guess == expected:
+                self.asked_right += 1
+            else:
+                self.asked_wrong += 1
+                self.examples.append(f"{label}: asked about {guess}")
         if oov:
             self.oov_n += 1
             self.oov_fa += bool(got)
@@ -311,8 +323,10 @@ def main() -> int:
                     if expected not in vocab.intents_for(context):
                         expected = None
                     texts = "/".join(h.text for h in heard)
+                    answers = vocab.answers_for(context)  # a guessed command is never asked about
                     tallies[context].add(expected, got, speaker_of(path), f"{word}/{path.stem} \"{texts}\"",
-                                         oov=word == "_coffee", reasons=tuple(h.reason for h in heard))
+                                         oov=word == "_coffee", reasons=tuple(h.reason for h in heard),
+                                         guesses=tuple(h.guess for h in heard if getattr(h, "guess", None) in answers))
             print(f"\n{name}, {label}: {len(subset)} recordings + {len(coffee)} coffee orders")
             print(f"{'context':<9} {'recall':>7} {'speakers':>8} {'p10':>6} {'<80%':>4} {'subst':>5} "
                   f"{'false acc.':>14} {'coffee':>6}")
@@ -320,6 +334,10 @@ def main() -> int:
                 mean, p10, low = t.speaker_recall()
                 rec = f"{pct(t.ok, t.n)} {mean:8.1%} {p10:6.1%} {low:4d}" if t.n else f"{'-':>7} {'-':>8} {'-':>6} {'-':>4}"
                 print(f"{context:<9} {rec} {t.sub:5d} {t.fa:5d}/{t.rej_n:<4d}{pct(t.fa, t.rej_n)} {t.oov_fa:3d}/{t.oov_n}")
+                if t.asked_right or t.asked_wrong or t.asked_other:
+                    print(f"{'':11}asked \"did you say ...?\": {t.asked_right} right ({pct(t.ok + t.asked_right, t.n).strip()}"
+                          f" with a yes), {t.asked_wrong} wrong, {t.asked_other} of {t.rej_n + t.oov_n} other words "
+                          "and coffee orders")
                 for e in t.examples[: args.examples]:
                     print(f"{'':11}{e}")
                 if t.missed and args.examples:
@@ -335,6 +353,11 @@ def main() -> int:
             all_rej = sum(t.rej_n for t in tallies.values())
             print(f"{'all':<9} {pct(all_ok, all_n)} {'':>20} {sum(t.sub for t in tallies.values()):5d} "
                   f"{all_fa:5d}/{all_rej:<4d}{pct(all_fa, all_rej)} {sum(t.oov_fa for t in tallies.values()):3d}")
+            asked = [sum(getattr(t, k) for t in tallies.values()) for k in ("asked_right", "asked_wrong", "asked_other")]
+            if any(asked):
+                print(f"{'':11}with \"did you say ...?\" answered yes: {pct(all_ok + asked[0], all_n).strip()}; asked "
+                      f"about another answer {asked[1]}, about other words and coffee {asked[2]} of "
+                      f"{all_rej + sum(t.oov_n for t in tallies.values())}")
         wall = time.perf_counter() - t_run
         print(f"({name}: {wall:.0f} s, {time.process_time() - cpu_run:.0f} s of CPU)")
         lat = np.array(latencies[name] or [np.nan])

@@ -54,8 +54,9 @@ class Interrupt:
 class ScriptedListener:
     """Answers questions from a list; interrupts holds when a trigger sentence was said.
 
-    ``answers`` items: an intent name, ``None`` for silence, or ``"?words"`` for speech
-    that is not understood.
+    ``answers`` items: an intent name, ``None`` for silence, ``"?words"`` for speech
+    that is not understood, or ``"?words~intent"`` for speech not understood that the
+    recognizer ranked as that intent (worth asking "Did you say ...?").
     """
 
     def __init__(self, clock: FakeClock, speaker: FakeSpeaker, answers=(), interrupts=()):
@@ -87,7 +88,8 @@ class ScriptedListener:
             self.clock.sleep(max(0.0, (timeout_s or 0) - 1.0))
             return None
         if answer.startswith("?"):
-            return NotUnderstood(answer[1:])
+            words, _, guess = answer[1:].partition("~")
+            return NotUnderstood(words, guess or None)
         assert answer in intents, f"{answer!r} not accepted in context {context}: {intents}"
         return Heard(answer, answer)
 

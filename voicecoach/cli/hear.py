@@ -56,8 +56,10 @@ def _print_heard(args, path, h) -> None:
                           "latency_ms": round(h.latency_ms, 1),
                           # why it was refused ("accepted" if not), and the engine's second score
                           "reason": h.reason,
+                          # refused, but the coach would ask "Did you say ...?" about this intent
+                          "guess": h.guess,
                           "margin": None if h.margin == float("inf") else round(h.margin, 4)}), flush=True)
     else:
-        what = h.intent or f"(rejected: {h.reason})"
+        what = h.intent or f"(rejected: {h.reason}{', ask: ' + h.guess + '?' if h.guess else ''})"
         print(f"{path}  {h.start_s:6.2f}-{h.end_s:6.2f}s  {what:<22} \"{h.text}\"  "
               f"confidence {h.confidence:.3f}  {h.decode_ms:.0f} ms", flush=True)

@@ -2,7 +2,9 @@
 
 An answer that selects a branch is never guessed: a silence or a word the question does
 not take is asked again once, then the coach pauses (``MAX_FAILED_ANSWERS``); "skip" is
-refused there. A question that loops back (the assessment's "try again") may start at most
+refused there. Words the recognizer ranked as one of the question's answers, but not surely
+enough to take, are asked about ("Did you say five?"): the answer is taken only on a heard
+yes; a no, or anything else, counts as not understood. A question that loops back (the assessment's "try again") may start at most
 ``MAX_ROUNDS`` rounds a session; then the coach goes on as the answer that does not loop
 would. A check-in whose pain spread down the leg or rose by 3 or more ends the session.
 """
@@ -13,7 +15,7 @@ from voicecoach.core import events as ev
 from voicecoach.core.checkins import is_check, trend_advice
 from voicecoach.core.positions import direction_tested, position_of
 from voicecoach.core.program import Choice, Question
-from voicecoach.core.transitions import Mode
+from voicecoach.core.transitions import TRANSITIONS, Mode
 from voicecoach.content.vocabulary import START_PREFIX
 
 MAX_FAILED_ANSWERS = 2  # silences or misunderstandings before the coach pauses
@@ -26,8 +28,9 @@ WORSE_ADVICE = ("A position made your leg worse today. Please talk to a doctor o
 
 class Answers:
     """Part of ``Coach`` (a mixin): uses its mode, cursor, ``checks``, ``positions``,
-    ``rounds``, ``worse_in``, ``preference``, ``resume_point``, ``failures`` and
-    ``_run``, ``_start_routine``, ``_safety_end``, ``_end``, ``_pause``, ``_options``."""
+    ``rounds``, ``worse_in``, ``preference``, ``resume_point``, ``failures``, ``guess`` and
+    ``_run``, ``_start_routine``, ``_safety_end``, ``_end``, ``_pause``, ``_options``,
+    ``_question``, ``_dispatch``."""
 
     def _is_answer(self, event: ev.Event) -> bool:
         """The place (or the overlay over it) takes this heard intent as its answer."""
@@ -39,7 +42,7 @@ class Answers:
         if mode is Mode.ASKING:
             q = self.program[self.pc]
             return intent in q.answers or self.checks.takes(q, intent)
-        return mode is Mode.CONFIRM_STOP and intent in ("yes", "no")
+        return mode in (Mode.CONFIRM_STOP, Mode.CONFIRM_GUESS) and intent in ("yes", "no")
 
     def _do_start(self, kind, event: ev.Heard, out) -> list[ev.Action]:
         out.append(ev.Record("answer", {"question": "menu", "intent": event.intent, "text": event.text}))
@@ -50,12 +53,14 @@ class Answers:
             self._start_routine(event.intent[len(START_PREFIX):], out)
         return self._run(out)
 
-    def _do_answer(self, kind, event: ev.Heard, out) -> list[ev.Action]:
+    def _do_answer(self, kind, event: ev.Heard, out, confirmed: bool = False) -> list[ev.Action]:
         q = self.program[self.pc]
         if is_check(q):
             return self._check_answer(q, event.intent, event.text, out)
         counted, note = self.positions.counts_as(q, event.intent)
         record = {"question": q.qid, "prompt": q.prompt, "intent": event.intent, "text": event.text}
+        if confirmed:  # heard unsurely, then "yes" to "Did you say ...?"
+            record["confirmed"] = True
         if q.tests:  # the history keeps what the rating meant, for "my routine" (no direction found worse)
             record.update(position=q.tests, direction=q.direction(), counted=counted)
         out.append(ev.Record("answer", record))
@@ -127,8 +132,47 @@ class Answers:
                                               "worse": q.block.routine in self.worse_in}))
         return self._take(q, choice, out)
 
+    # ---------------------------------------------------------------- heard, not surely
+    def _takes_guess(self, event: ev.Event) -> bool:
+        """At a question (no overlay), words the recognizer ranked as one of its answers."""
+        if self.mode is not Mode.ASKING or not isinstance(event, ev.NotUnderstood) or not event.guess:
+            return False
+        q = self.program[self.pc]
+        return event.guess in q.answers or self.checks.takes(q, event.guess)
+
+    def _ask_about_guess(self, event: ev.NotUnderstood, out) -> list[ev.Action]:
+        self.guess = (event.guess, event.text)
+        self.overlays.append(Mode.CONFIRM_GUESS)
+        out.append(ev.Say(self._question()))
+        return out + self._waiting()
+
+    def _do_guess_answered(self, kind, event: ev.Heard, out) -> list[ev.Action]:
+        """Yes: the answer asked about is taken, as if heard. No: it was not that answer."""
+        (intent, text), self.guess = self.guess, None
+        self.overlays.pop()
+        if event.intent == "yes":
+            return self._do_answer("answer", ev.Heard(intent, text), out, confirmed=True)
+        self.failures += 1  # misheard: a failed answer, as one not understood
+        if self.failures >= MAX_FAILED_ANSWERS:
+            out.append(ev.Say("I'll pause here. Say resume when you're ready."))
+            return self._pause(out, announce=False)
+        out.append(ev.Say(f"Sorry, my mistake. Please say {self._options(short=True)}."))
+        return out + self._waiting()
+
+    def _do_unsure(self, kind, event, out) -> list[ev.Action]:
+        """Anything but yes or no to "Did you say ...?": the question is back, and the event is
+        what it is there (stop, pause, ...; not understood counts as a failed answer, and is
+        not asked about again)."""
+        self.guess = None
+        self.overlays.pop()
+        if isinstance(event, ev.NotUnderstood):
+            event = ev.NotUnderstood(event.text)
+        return self._dispatch(TRANSITIONS[self.mode][kind], kind, event, out)
+
     # ---------------------------------------------------------------- no answer
     def _do_ask_again(self, kind, event, out) -> list[ev.Action]:
+        if self._takes_guess(event):
+            return self._ask_about_guess(event, out)
         self.failures += 1
         if self.failures >= MAX_FAILED_ANSWERS:
             out.append(ev.Say("I'll pause here. Say resume when you're ready."))

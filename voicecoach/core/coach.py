@@ -81,11 +81,12 @@ class Coach(Answers, Stops, HoldsAndPauses, Prompts):
         self.silence_timeout_s = silence_timeout_s
         self.cursor = Cursor(library)
         self.place = Mode.RUNNING
-        self.overlays: list[Mode] = []  # PAUSED / CONFIRM_STOP over the place, innermost first
+        self.overlays: list[Mode] = []  # PAUSED / CONFIRM_STOP / CONFIRM_GUESS over the place, innermost first
         self.preference: str | None = None
         self.pending_routine = routine
         self.menu_done = routine is not None
         self.failures = 0
+        self.guess: tuple[str, str] | None = None  # (intent, words) asked about: "Did you say five?"
         self.timer = Timer()
         self.stop_cause = ""
         self.rounds: dict[str, int] = {}  # question id -> rounds it started again (looped back)

@@ -20,9 +20,14 @@ class Heard:
 
 @dataclass(frozen=True)
 class NotUnderstood:
-    """Speech was detected but is not an answer or command (rejected)."""
+    """Speech was detected but is not an answer or command (rejected).
+
+    ``guess``: the intent the recognizer ranked first, clearly but not surely enough to take
+    it. The coach may ask "Did you say five?" and takes it only on a heard yes; it is never
+    taken as heard."""
 
     text: str = ""
+    guess: str | None = None
 
 
 @dataclass(frozen=True)

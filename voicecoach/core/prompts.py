@@ -31,7 +31,7 @@ class Prompts:
         if mode is Mode.ASKING:
             q = self.program[self.pc]
             return [ev.Listen(self.vocab.intents_for(q.context), q.context, self.silence_timeout_s)]
-        if mode is Mode.CONFIRM_STOP:
+        if mode in (Mode.CONFIRM_STOP, Mode.CONFIRM_GUESS):
             return [ev.Listen(self.vocab.intents_for("yesno"), "yesno", self.silence_timeout_s)]
         if mode is Mode.MENU:
             return [ev.Listen(self.vocab.intents_for("menu"), "menu", self.silence_timeout_s)]
@@ -65,7 +65,7 @@ class Prompts:
                 likely = [n for n in (MY_ROUTINE_PHRASE, *LIKELY_ROUTINES) if n in known]
                 return ", ".join(likely[:3]) + ", or say help"
             return _spoken_list(names)
-        if mode is Mode.CONFIRM_STOP:
+        if mode in (Mode.CONFIRM_STOP, Mode.CONFIRM_GUESS):
             return "yes or no"
         q = self.program[self.pc]
         if is_check(q):
@@ -79,6 +79,8 @@ class Prompts:
             return self.program[self.pc].prompt
         if mode is Mode.CONFIRM_STOP:
             return GO_ON
+        if mode is Mode.CONFIRM_GUESS:
+            return f"Did you say {self.vocab.example(self.guess[0])}?"
         if mode is Mode.MENU:
             return f"{MENU_QUESTION} You can say {self._options()}."
         return None
@@ -124,7 +126,7 @@ class Prompts:
         text = "You can say pause, resume, repeat, skip, back, stop, or how long left."
         if mode in (Mode.HOLDING, Mode.WAITING):
             text += " And slower, faster, longer, or shorter."
-        if mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.MENU):
+        if mode in (Mode.ASKING, Mode.CONFIRM_STOP, Mode.CONFIRM_GUESS, Mode.MENU):
             text = f"To answer, say {self._options()}. " + text
         out.append(ev.Say(text))
         return out + self._waiting()

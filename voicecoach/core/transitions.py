@@ -2,7 +2,8 @@
 
 The coach is at a *place* in the program: the menu, a question, a hold, a wait (getting
 into position, a rest, a paced repetition). Two modes sit *over* the place without
-replacing it: PAUSED and CONFIRM_STOP ("Do you want to go on?"), kept on a small stack.
+replacing it: PAUSED, CONFIRM_STOP ("Do you want to go on?") and CONFIRM_GUESS ("Did you
+say five?", over a question whose answer was heard but not surely), kept on a small stack.
 Leaving them returns to exactly that place.
 
 ``TRANSITIONS[mode][input]`` names the handler ``Coach._do_<name>`` that runs; the
@@ -28,6 +29,7 @@ class Mode(enum.Enum):
     CUT = "cut"                    # beneath a stop confirmation: the exercise under way was ended
     PAUSED = "paused"              # overlay: until "resume"
     CONFIRM_STOP = "confirm_stop"  # overlay: "Do you want to go on?"
+    CONFIRM_GUESS = "confirm_guess"  # overlay over a question: "Did you say five?"
     ENDED = "ended"
 
 
@@ -40,24 +42,25 @@ COMMANDS = ("stop", "pause", "resume", "skip", "back", "repeat", "help", "time_l
 # an intent this mode does not take), "talked_over" (an answer begun while the coach
 # talked, dropped), "input_ended" (typed answers ran out: nobody is left to answer), "tick"
 # (time passed). "refuse" keeps a gate closed; while paused, "beneath" lets the place
-# under the pause decide, so a pause never opens a gate.
+# under the pause decide, so a pause never opens a gate. "Did you say five?" takes yes or
+# no; anything else leaves it ("unsure") and is what it is at the question beneath.
 _TABLE = """
-input      MENU         ASKING         HOLDING       WAITING       CONFIRM_STOP    PAUSED
-answer     start        answer         ignore        ignore        confirm_answer  ignore
-stop       end_stopped  confirm_stop   confirm_stop  confirm_stop  end_stopped     beneath
-pain       end_stopped  confirm_stop   confirm_stop  confirm_stop  confirm_again   beneath
-pause      pause        pause          pause         pause         pause           wait
-resume     wait         wait           wait          wait          wait            resume
-skip       refuse       skip_question  skip_block    skip_block    refuse          beneath
-back       refuse       back_question  back          back          refuse          beneath
-repeat     repeat       repeat         repeat        repeat        repeat          repeat
-help       help         help           help          help          help            help
-time_left  time_left    time_left      time_left     time_left     time_left       time_left
-adjust     adjust       adjust         adjust        adjust        adjust          adjust
-no_answer  ask_again    ask_again      ignore        ignore        ask_again       ignore
-talked_over talked_over talked_over    talked_over   talked_over   talked_over     talked_over
-input_ended input_ended input_ended    input_ended   input_ended   input_ended     input_ended
-tick       wait         wait           hold_tick     wait_tick     wait            wait
+input      MENU         ASKING         HOLDING       WAITING       CONFIRM_STOP    PAUSED   CONFIRM_GUESS
+answer     start        answer         ignore        ignore        confirm_answer  ignore   guess_answered
+stop       end_stopped  confirm_stop   confirm_stop  confirm_stop  end_stopped     beneath  unsure
+pain       end_stopped  confirm_stop   confirm_stop  confirm_stop  confirm_again   beneath  unsure
+pause      pause        pause          pause         pause         pause           wait     unsure
+resume     wait         wait           wait          wait          wait            resume   wait
+skip       refuse       skip_question  skip_block    skip_block    refuse          beneath  unsure
+back       refuse       back_question  back          back          refuse          beneath  unsure
+repeat     repeat       repeat         repeat        repeat        repeat          repeat   repeat
+help       help         help           help          help          help            help     help
+time_left  time_left    time_left      time_left     time_left     time_left       time_left time_left
+adjust     adjust       adjust         adjust        adjust        adjust          adjust   adjust
+no_answer  ask_again    ask_again      ignore        ignore        ask_again       ignore   unsure
+talked_over talked_over talked_over    talked_over   talked_over   talked_over     talked_over talked_over
+input_ended input_ended input_ended    input_ended   input_ended   input_ended     input_ended input_ended
+tick       wait         wait           hold_tick     wait_tick     wait            wait     wait
 """
 
 

@@ -35,7 +35,8 @@ from dataclasses import replace
 import numpy as np
 
 from voicecoach.content.vocabulary import START_PREFIX, Vocabulary, normalise
-from voicecoach.hearing.closed import Decision, Thresholds, decide, logsumexp, name_floor, written_forms
+from voicecoach.hearing.closed import (GUESSABLE, Decision, Thresholds, decide, logsumexp, name_floor, worth_asking,
+                                       written_forms)
 from voicecoach.hearing.recognizer import Recognition
 from voicecoach.hearing.whisper import Transcript, WhisperTranscriber, looping, too_long_for, voiced_s
 
@@ -308,8 +309,9 @@ class ClosedRecognizer:
         if d.intent:
             return Recognition(d.phrase.strip(), d.intent, d.score, d.margin, facts["ms"], "accepted", self.engine)
         followed = d.best if d.reason == "more than the phrase" else None
-        return Recognition(free.text, None, d.score, d.margin, facts["ms"], self._why(d, free, voiced), self.engine,
-                           followed)
+        why = self._why(d, free, voiced)
+        return Recognition(free.text, None, d.score, d.margin, facts["ms"], why, self.engine, followed,
+                           d.best if why in GUESSABLE and worth_asking(d, self.thresholds) else None)
 
     def _always_plausible(self, facts: dict, context: str) -> bool:
         """Whether stop, pain or worse may have been said, as Whisper heard it without the names

@@ -93,4 +93,5 @@ class VoiceListener:
     def _event(heard: HeardUtterance, intents: Sequence[str]):
         if heard.intent and heard.intent in intents:
             return Heard(heard.intent, heard.text)
-        return NotUnderstood(heard.text)  # the words, even when rejected: the screen shows them
+        # the words, even when rejected (the screen shows them), and what they may have been
+        return NotUnderstood(heard.text, heard.guess if heard.guess in intents else None)

@@ -44,12 +44,13 @@ class HeardUtterance:
     reason: str
     engine: str = ""
     followed: str | None = None   # refused only for what followed it: that intent (see Recognition)
+    guess: str | None = None      # refused, but worth asking "Did you say ...?" (see Recognition)
 
     @classmethod
     def of(cls, rec: Recognition, start_s: float, end_s: float, decode_ms: float, latency_ms: float) -> "HeardUtterance":
         """What ``rec`` heard in the audio from ``start_s`` to ``end_s`` (stream time, s)."""
         return cls(start_s, end_s, rec.intent, rec.text, rec.confidence, rec.margin, decode_ms, latency_ms,
-                   rec.reason, rec.engine, rec.followed)
+                   rec.reason, rec.engine, rec.followed, rec.guess)
 
 
 @dataclass

@@ -33,6 +33,8 @@ class Recognition:
     engine: str = ""          # 'whisper', 'pocketsphinx', ...
     followed: str | None = None   # refused only because more was said after it: that intent (Whisper's
                               # closed vocabulary; barge-in weighs a "Stop." followed by the coach's voice)
+    guess: str | None = None  # refused, but ranked first clearly enough to ask "Did you say ...?"
+                              # (Whisper's closed vocabulary; ``closed.Thresholds.min_guess_*``)
 
 
 def understand(vocabulary: Vocabulary, text: str, context: str) -> tuple[str | None, str]:

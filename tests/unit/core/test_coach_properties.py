@@ -12,7 +12,8 @@ that ends with a safety stop is followed by the next one, built from the history
 
 Invariants, checked after every event (``Observer``): a branch or safety-screen outcome
 is only taken after the answer selecting it was heard in that question (its answer record
-names that question and intent); after "stop", "pain" or "worse" no hold starts before a
+names that question and intent), or heard unsurely, asked about ("Did you say five?") and
+confirmed by a heard yes; words not understood are never taken as an answer; after "stop", "pain" or "worse" no hold starts before a
 heard "yes"; "pain", "stop" and "worse" during a hold end it at once and ask whether to go
 on; any red-flag "yes" ends with urgent-care advice; worse in both directions ends with
 the stop-and-consult advice; pain spreading down the leg or rising by 3 ends the session;
@@ -71,7 +72,7 @@ PROFILE = settings(max_examples=EXAMPLES, deadline=None, derandomize=ON_CI, data
                    settings.default.database, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
                    print_blob=True)
 SPEAKS_SAFETY_STOP = "safety_stop" in inspect.signature(HistoryFacts).parameters
-STATS = {"sessions": 0, "events": 0}
+STATS = {"sessions": 0, "events": 0, "confirmed": 0}
 
 
 class Violation(AssertionError):
@@ -129,6 +130,7 @@ class Observer:
     hurt: set[str] = field(default_factory=set)          # positions with pain said in them, or moved down
     rated_worse: set[str] = field(default_factory=set)   # directions heard or counted worse this session
     rated: bool = False               # an assessment rating was answered this session
+    asked_about: str | None = None    # the guess last asked about ("Did you say five?")
 
     # -- driving ------------------------------------------------------------------------
     def start(self) -> None:
@@ -224,18 +226,34 @@ class Observer:
                 raise Violation(f"{heard!r} during a hold did not end it at once: {reply}")
             if running and end is None and GO_ON not in says:
                 raise Violation(f"{heard!r} during a hold did not ask whether to go on: {says}")
-        if heard == "yes" and listening_for == "yesno":
+        if heard == "yes" and listening_for == "yesno" and before["mode"] != "CONFIRM_GUESS":
             self.awaiting_yes = False
+        if isinstance(event, ev.NotUnderstood) and event.guess:
+            asked = [t for t in says if t.startswith("Did you say ")]
+            if asked:
+                self.asked_about = event.guess
+                if asked[-1] != f"Did you say {VOCAB.example(event.guess)}?":
+                    raise Violation(f"asked about another answer than the guess {event.guess!r}: {asked}")
+        if isinstance(event, ev.NotUnderstood) and any(k == "answer" for k, _ in records):
+            raise Violation(f"an answer was taken from words not understood: {event}, {records}")
         # a branch is taken only after the answer that selects it, heard in that question
         gate = before["gate"]
         if gate is not None and (self.coach.pc != gate or end is not None):
             q = program[gate]
             answered = [d for k, d in records if k == "answer" and d.get("question") == q.qid]
             went_back = heard == "back" and self.coach.pc < gate and end is None
-            if not (went_back or end == "stopped" or (answered and heard in q.answers
-                                                      and answered[0]["intent"] == heard)):
+            # words heard unsurely are an answer only after "Did you say <it>?" and a heard yes
+            confirmed = bool(answered) and heard == "yes" and before["mode"] == "CONFIRM_GUESS" \
+                and answered[0].get("confirmed") and answered[0]["intent"] == self.asked_about
+            if answered and answered[0].get("confirmed") and not confirmed:
+                raise Violation(f"a guessed answer taken without a yes to asking about it: {event}, {answered}")
+            if not (went_back or end == "stopped" or confirmed or (answered and heard in q.answers
+                                                                   and answered[0]["intent"] == heard)):
                 raise Violation(f"left the question {q.prompt!r} without its answer (event {event}, "
                                 f"end {end}): {says}")
+            if confirmed:
+                STATS["confirmed"] += 1
+                heard = answered[0]["intent"]  # what the yes confirmed is the answer below
             if answered and q.block.routine == "safety-screen" and heard == "yes":
                 if end != "safety" or not any("urgent medical care" in s for s in says):
                     raise Violation(f"a red-flag yes did not end with urgent-care advice: {says}")
@@ -320,14 +338,20 @@ def random_event(data, obs: Observer, person: Person) -> ev.Event:
     if obs.wait is not None and roll < 90:  # time passes before whatever comes next
         share = data.draw(st.sampled_from([1.0, 0.0, 0.6, 0.99]), label="time")
         obs.clock.t = max(obs.clock.t, obs.clock.t + share * (obs.wait.until - obs.clock.t))
+    if obs.coach.mode.name == "CONFIRM_GUESS" and roll < 60:  # "Did you say five?": mostly yes or no
+        return ev.Heard(data.draw(st.sampled_from(["yes", "yes", "no"]), label="guess answered"))
     if roll < person.command_share:
         return ev.Heard(data.draw(st.sampled_from(person.commands), label="command"))
     if roll < 80:
         return ev.Heard(data.draw(st.sampled_from(listen.intents), label="intent"))
     if roll < 84:
         return ev.Heard(data.draw(st.sampled_from(ALL_INTENTS), label="any intent"))
-    if roll < 87:
+    if roll < 84:
         return ev.NotUnderstood("a large latte please")
+    if roll < 87:  # heard, not surely: one of the answers listened for, or any intent at all
+        answers = [i for i in listen.intents if i in VOCAB.answers_for(listen.context)]
+        pool = answers if answers and data.draw(st.integers(0, 3), label="guess kind") else ALL_INTENTS
+        return ev.NotUnderstood("five?", data.draw(st.sampled_from(pool), label="guess"))
     if roll < 90:
         return ev.Silence()
     if obs.wait is None:
@@ -406,7 +430,8 @@ def _report(request):
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if capture and STATS["sessions"]:  # the figure the closing note quotes: shown, not captured
         with capture.global_and_fixture_disabled():
-            print(f"\ncoach properties: {STATS['sessions']} sessions, {STATS['events']} events")
+            print(f"\ncoach properties: {STATS['sessions']} sessions, {STATS['events']} events, "
+                  f"{STATS['confirmed']} answers asked about and confirmed")
 
 
 @PROFILE

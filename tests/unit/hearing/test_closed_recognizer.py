@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from voicecoach.hearing.closed import Thresholds
+from voicecoach.hearing.closed import GUESSABLE, Thresholds
 from voicecoach.hearing.closed_whisper import ClosedRecognizer, context_forms, judge, names_prompt, once, thresholds_for
 from voicecoach.hearing.whisper import Transcript
 
@@ -204,3 +204,23 @@ def test_a_phrase_refused_only_for_what_followed_it_is_named_for_barge_in(vocabu
     weak = facts(vocabulary, "exercise", "Stock.", free_lp=-0.5, Stop=-6.0, Pause=-7.0)
     r = ClosedRecognizer(vocabulary, _ScriptedScorer(weak)).recognize(b"\0\1" * 8000, "exercise")
     assert (r.intent, r.followed) == (None, None)
+
+
+def test_an_answer_ranked_first_but_under_the_floor_is_offered_as_a_guess(vocabulary):
+    """"Bye." for a "five": five scored first (-4 nat, under the -2.75 floor, 3 nat ahead): not
+    taken, but worth asking about. Far behind the floor, close to a rival, or the room's talk:
+    no guess."""
+    d = Thresholds()
+    unsure = facts(vocabulary, "pain", "Bye.", free_lp=-2.0, Five=-4.0, Nine=-7.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(unsure)).recognize(b"\0\1" * 8000, "pain")
+    assert (r.intent, r.guess) == (None, "score:5") and r.reason in GUESSABLE
+    far = facts(vocabulary, "pain", "Bye.", free_lp=-2.0, Five=d.min_guess_score - 1.0, Nine=-12.0)
+    assert ClosedRecognizer(vocabulary, _ScriptedScorer(far)).recognize(b"\0\1" * 8000, "pain").guess is None
+    close = facts(vocabulary, "pain", "Bye.", free_lp=-2.0, Five=-4.0, Nine=-4.0 - d.min_guess_margin / 2)
+    assert ClosedRecognizer(vocabulary, _ScriptedScorer(close)).recognize(b"\0\1" * 8000, "pain").guess is None
+    talk = facts(vocabulary, "pain", "I think five of them are in the car.", free_lp=-2.0, Five=-4.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(talk)).recognize(b"\0\1" * 8000, "pain")
+    assert (r.reason, r.guess) == ("talk", None)
+    clear = facts(vocabulary, "pain", "Five.", Five=-0.3, Nine=-9.0)
+    r = ClosedRecognizer(vocabulary, _ScriptedScorer(clear)).recognize(b"\0\1" * 8000, "pain")
+    assert (r.intent, r.guess) == ("score:5", None)  # taken: nothing to ask

@@ -114,7 +114,7 @@ def test_hear_command_prints_json_for_every_context(library):
                               str(AUDIO / "better.wav")], capture_output=True, text=True, check=True).stdout
         (row,) = [json.loads(line) for line in out.splitlines()]
         agreed = {"file", "start_s", "end_s", "intent", "text", "confidence", "decode_ms"}
-        assert set(row) == agreed | {"engine", "reason", "margin", "latency_ms"}
+        assert set(row) == agreed | {"engine", "reason", "margin", "latency_ms", "guess"}
         assert row["engine"] == "whisper"  # the default recognizer
         assert row["intent"] == ("better" if context == "rating" else None)
         assert (row["reason"] == "accepted") == (context == "rating")
@@ -270,3 +270,12 @@ def test_live_the_early_end_waits_for_the_worker():
     pipeline._early.future.result(5)  # noqa: SLF001  the worker returns
     h = pipeline.push(frames[len(first)])
     assert h is not None and h.intent == "yes" and rec.calls == 1
+
+
+def test_the_listener_passes_on_a_guess_only_among_what_it_listens_for():
+    from voicecoach.core.events import NotUnderstood
+    from voicecoach.hearing.listener import VoiceListener
+    from voicecoach.hearing.pipeline import HeardUtterance
+    heard = HeardUtterance(0.0, 0.5, None, "Bye.", -4.0, 3.0, 10.0, 200.0, "something else", "whisper", None, "score:5")
+    assert VoiceListener._event(heard, ("score:5", "stop")) == NotUnderstood("Bye.", "score:5")
+    assert VoiceListener._event(heard, ("yes", "no")) == NotUnderstood("Bye.")
