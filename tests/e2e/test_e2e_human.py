@@ -57,7 +57,9 @@ def test_a_first_session_answered_by_people(pulse, tmp_path, chatter):
     heard = heard_intents(err)
     assert heard.count("no") >= 4 and "score:3" in heard and "moved:up" in heard, \
         "\n".join(line for line in err.splitlines() if line.startswith("[heard"))
-    assert not {"yes", "stop", "pain", "worse"} & set(heard), heard  # nothing guessed, nothing invented
+    # nothing guessed, nothing invented (a yes only to "Did you say three?", an answer heard unsurely)
+    confirmations = sum(line.startswith("Did you say ") for line in said)
+    assert not {"stop", "pain", "worse"} & set(heard) and heard.count("yes") <= confirmations, heard
     store = Store(tmp_path / "history.sqlite3")
     assert store.get_fact("screen_passed", False)
     assert store.get_fact("preference")["value"] == "flexion"

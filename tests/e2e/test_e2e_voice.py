@@ -77,6 +77,7 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
     mic: VirtualMic = pulse["mic"]
     deadline = time.monotonic() + timeout
     answer, next_try, talk = None, 0.0, None
+    spoken = None  # the last answer said (not a yes or no to "Did you say ...?")
     asked_at, words = 0.0, 0  # when the coach began its last sentence, and how many words it has
     started = time.monotonic()
     timeline: list[tuple[float, str]] = []  # what the coach showed and what was spoken, for failures
@@ -101,6 +102,10 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 asked_at, words, next_try = time.monotonic(), len(line.split()), 0.0
                 if line == TALKED_OVER and answer:  # said over the coach: say it again once it stops
                     continue
+                if line.startswith(ASKED_ABOUT) and spoken:  # heard unsurely: "yes" if it was that word
+                    asked = line[len(ASKED_ABOUT):].rstrip("?").split()
+                    answer, talk = ("yes" if asked and asked[-1] == Path(spoken).name else "no"), None
+                    continue
                 for key, queue_ in pending.items():
                     if line.endswith(key) and queue_:
                         answer = queue_.pop(0)
@@ -121,6 +126,8 @@ def run_voice_session(pulse, tmp_path, routine: str, answers: dict[str, list[str
                 if talk:  # someone talking in the room first: never an answer
                     mic.say(talk)
                 mic.say(answer_pcm(answer))
+                if not line_is_confirmation(answer):
+                    spoken = answer
                 timeline.append((time.monotonic() - started, f"mic: {'talk + ' if talk else ''}{answer}"))
                 next_try = time.monotonic() + 3.5 + (len(talk) / 32000 if talk else 0.0)
         coach.wait(timeout=10)
@@ -144,6 +151,11 @@ QUESTION = "better, worse, or the same?"
 CHECK_INS = {"from zero to ten?": ["skip"] * 4, "calf, or foot?": ["skip"] * 4,
              "or stay where they were?": ["skip"] * 4, "Say resume when you're ready.": ["resume"] * 4}
 REPROMPTS = ("Sorry, I didn't catch that.", "I didn't hear an answer.")
+ASKED_ABOUT = "Did you say "  # an answer heard unsurely: the person says whether it was that word
+
+
+def line_is_confirmation(answer: str) -> bool:
+    return answer in ("yes", "no")
 TALKED_OVER = "Sorry, please say it again."  # the coach heard an answer begun while it talked (dropped)
 
 
