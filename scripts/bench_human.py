@@ -326,7 +326,7 @@ def main() -> int:
                     answers = vocab.answers_for(context)  # a guessed command is never asked about
                     tallies[context].add(expected, got, speaker_of(path), f"{word}/{path.stem} \"{texts}\"",
                                          oov=word == "_coffee", reasons=tuple(h.reason for h in heard),
-                                         guesses=tuple(h.guess for h in heard if getattr(h, "guess", None) in answers))
+                                         guesses=tuple(h.guess for h in heard if h.guess in answers))
             print(f"\n{name}, {label}: {len(subset)} recordings + {len(coffee)} coffee orders")
             print(f"{'context':<9} {'recall':>7} {'speakers':>8} {'p10':>6} {'<80%':>4} {'subst':>5} "
                   f"{'false acc.':>14} {'coffee':>6}")

@@ -152,12 +152,7 @@ class Answers:
         self.overlays.pop()
         if event.intent == "yes":
             return self._do_answer("answer", ev.Heard(intent, text), out, confirmed=True)
-        self.failures += 1  # misheard: a failed answer, as one not understood
-        if self.failures >= MAX_FAILED_ANSWERS:
-            out.append(ev.Say("I'll pause here. Say resume when you're ready."))
-            return self._pause(out, announce=False)
-        out.append(ev.Say(f"Sorry, my mistake. Please say {self._options(short=True)}."))
-        return out + self._waiting()
+        return self._failed_answer("Sorry, my mistake.", out)  # misheard: as one not understood
 
     def _do_unsure(self, kind, event, out) -> list[ev.Action]:
         """Anything but yes or no to "Did you say ...?": the question is back, and the event is
@@ -173,15 +168,17 @@ class Answers:
     def _do_ask_again(self, kind, event, out) -> list[ev.Action]:
         if self._takes_guess(event):
             return self._ask_about_guess(event, out)
+        sorry = "I didn't hear an answer." if isinstance(event, ev.Silence) else "Sorry, I didn't catch that."
+        return self._failed_answer(sorry, out)
+
+    def _failed_answer(self, sorry: str, out) -> list[ev.Action]:
+        """One more failed answer: ``sorry`` and the question's options, or, at
+        ``MAX_FAILED_ANSWERS``, a pause (an answer that picks the way on is never guessed)."""
         self.failures += 1
         if self.failures >= MAX_FAILED_ANSWERS:
             out.append(ev.Say("I'll pause here. Say resume when you're ready."))
             return self._pause(out, announce=False)
-        options = self._options(short=True)
-        if isinstance(event, ev.Silence):
-            out.append(ev.Say(f"I didn't hear an answer. Please say {options}."))
-        else:
-            out.append(ev.Say(f"Sorry, I didn't catch that. Please say {options}."))
+        out.append(ev.Say(f"{sorry} Please say {self._options(short=True)}."))
         return out + self._waiting()
 
     def _do_talked_over(self, kind, event, out) -> list[ev.Action]:

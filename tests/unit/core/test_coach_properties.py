@@ -346,7 +346,7 @@ def random_event(data, obs: Observer, person: Person) -> ev.Event:
         return ev.Heard(data.draw(st.sampled_from(listen.intents), label="intent"))
     if roll < 84:
         return ev.Heard(data.draw(st.sampled_from(ALL_INTENTS), label="any intent"))
-    if roll < 84:
+    if roll < 85:
         return ev.NotUnderstood("a large latte please")
     if roll < 87:  # heard, not surely: one of the answers listened for, or any intent at all
         answers = [i for i in listen.intents if i in VOCAB.answers_for(listen.context)]
